@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+'use strict';
+// The `leakwatch` command: parse arguments, call the library, print tables or JSON.
+// Exit codes: 0 ok, 1 failure (bad input, unreadable file), 2 usage error, 3 leak found
+// (with --fail-on-leak), 130 interrupted.
+
+const { parseArgs } = require('node:util');
+const commands = require('./lib/commands');
+const { UsageError } = require('./lib/errors');
+
+
+const GENERAL_HELP = `leakwatch — find memory leaks in Node.js applications
+
+Usage:
+  leakwatch demo                            watch a bundled leaking app and name the culprit
+  leakwatch run [options] -- <command...>   run an app under watch: stats, snapshots, analysis, plot
+  leakwatch summary <file> [--top N] [--retained] [--json]
+  leakwatch diff <before> <after> [--top N] [--json]
+  leakwatch analyze <s1> <s2> <s3> [...] [--top N] [--json] [--fail-on-leak]
+  leakwatch plot <stats.jsonl> -o <chart.svg|chart.png>
+
+Run 'leakwatch <command> --help' for the options of one command.
+Exit codes: 0 ok, 1 error, 2 usage error, 3 leak found (--fail-on-leak).`;
+
+function main(argv) {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(GENERAL_HELP + '\n');
+    return Promise.resolve(name ? 0 : 2);
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(require('./package.json').version + '\n');
+    return Promise.resolve(0);
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!command) throw new UsageError(`unknown command '${name}'`);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${name}: ${error.message}`);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(command.help + '\n');
+    return Promise.resolve(0);
+  }
+  const problem = command.check && command.check(parsed);
+  if (problem) throw new UsageError(`${name}: ${problem}\n\n${command.help}`);
+  return Promise.resolve(command.run(parsed));
+}
+
+function fail(error) {
+  if (error instanceof UsageError) {
+    process.stderr.write(`leakwatch: ${error.message}\n`);
+    if (!/\n/.test(error.message)) process.stderr.write("Run 'leakwatch --help' for usage.\n");
+    return 2;
+  }
+  process.stderr.write(`leakwatch: ${error && error.message ? error.message : error}\n`);
+  return 1;
+}
+
+// `--` ends leakwatch's own options (used by `run`); parseArgs keeps it as a positional.
+let result;
+try {
+  result = main(process.argv.slice(2));
+} catch (error) {
+  result = Promise.resolve(fail(error));
+}
+result.then(
+  (code) => {
+    process.exitCode = typeof code === 'number' ? code : 0;
+  },
+  (error) => {
+    process.exitCode = fail(error);
+  },
+);

@@ -1,0 +1,6 @@
+//! leakwatch's core: heap snapshot reading and analysis, the leak detector and plots.
+//! Plain Rust, tested with `cargo test`; the napi crate at the repository root only
+//! converts values and schedules work.
+
+pub mod format;
+pub mod snapshot;

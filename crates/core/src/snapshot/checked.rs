@@ -1,0 +1,134 @@
+//! A sink wrapper that checks the snapshot's internal consistency, so that every
+//! analysis can trust indexes: types in range, edges aligned to node records and
+//! pointing at real nodes, edge counts adding up, string indexes in range.
+
+use super::meta::Meta;
+use super::scanner::SnapshotSink;
+
+pub struct Checked<S> {
+    inner: S,
+    meta: Option<Meta>,
+    nodes: u64,
+    edges: u64,
+    edges_claimed: u64,
+    max_string: Option<u64>,
+    /// Edge types whose `name_or_index` is a string index (not element/hidden).
+    edge_named: Vec<bool>,
+}
+
+impl<S: SnapshotSink> Checked<S> {
+    pub fn new(inner: S) -> Self {
+        Checked { inner, meta: None, nodes: 0, edges: 0, edges_claimed: 0, max_string: None, edge_named: Vec::new() }
+    }
+
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
+    fn note_string(&mut self, index: u64) {
+        self.max_string = Some(self.max_string.map_or(index, |m| m.max(index)));
+    }
+}
+
+impl<S: SnapshotSink> SnapshotSink for Checked<S> {
+    fn on_meta(&mut self, meta: &Meta, size_hint: Option<u64>) -> Result<(), String> {
+        if meta.node_types.len() > 256 || meta.edge_types.len() > 256 {
+            return Err("meta lists more than 256 node or edge types".into());
+        }
+        self.edge_named = meta.edge_types.iter().map(|t| t != "element" && t != "hidden").collect();
+        self.meta = Some(meta.clone());
+        self.inner.on_meta(meta, size_hint)
+    }
+
+    #[inline]
+    fn on_node(&mut self, record: &[u64]) -> Result<(), String> {
+        let Some(meta) = &self.meta else { return Err("node before header".into()) };
+        let n = &meta.node;
+        let node_type = record[n.kind];
+        if node_type >= meta.node_types.len() as u64 {
+            return Err(format!(
+                "node {} has type {node_type}, but meta lists {} node types",
+                self.nodes,
+                meta.node_types.len()
+            ));
+        }
+        if record[n.id] > u64::from(u32::MAX) {
+            return Err(format!("node {} has id {}, larger than V8 ever writes (2^32-1)", self.nodes, record[n.id]));
+        }
+        let name = record[n.name];
+        if name > u64::from(u32::MAX) {
+            return Err(format!("node {} names string {name}, more strings than a snapshot can hold", self.nodes));
+        }
+        self.edges_claimed += record[n.edge_count];
+        self.note_string(name);
+        self.nodes += 1;
+        self.inner.on_node(record)
+    }
+
+    #[inline]
+    fn on_edge(&mut self, record: &[u64]) -> Result<(), String> {
+        let Some(meta) = &self.meta else { return Err("edge before header".into()) };
+        let e = &meta.edge;
+        let edge_type = record[e.kind];
+        if edge_type >= meta.edge_types.len() as u64 {
+            return Err(format!(
+                "edge {} has type {edge_type}, but meta lists {} edge types",
+                self.edges,
+                meta.edge_types.len()
+            ));
+        }
+        let to = record[e.to_node];
+        let width = meta.node.width as u64;
+        if to % width != 0 {
+            return Err(format!(
+                "edge {} points at array offset {to}, which is not a multiple of the {width} node fields",
+                self.edges
+            ));
+        }
+        if to / width >= self.nodes {
+            return Err(format!("edge {} points at node {}, but there are only {} nodes", self.edges, to / width, self.nodes));
+        }
+        if self.edge_named[edge_type as usize] {
+            self.note_string(record[e.name_or_index]);
+        }
+        self.edges += 1;
+        if self.edges > self.edges_claimed {
+            return Err(format!("the edges array holds more edges than the nodes' edge counts add up to ({})", self.edges_claimed));
+        }
+        self.inner.on_edge(record)
+    }
+
+    fn wants_string(&mut self, index: u32) -> bool {
+        self.inner.wants_string(index)
+    }
+
+    fn on_string(&mut self, index: u32, value: &[u8]) -> Result<(), String> {
+        self.inner.on_string(index, value)
+    }
+
+    fn on_end(&mut self, strings: u32) -> Result<(), String> {
+        let Some(meta) = &self.meta else { return Err("no header".into()) };
+        if self.edges != self.edges_claimed {
+            return Err(format!(
+                "the nodes' edge counts add up to {} but the edges array holds {}",
+                self.edges_claimed, self.edges
+            ));
+        }
+        if let Some(count) = meta.node_count {
+            if count != self.nodes {
+                return Err(format!("the header says node_count {count} but the nodes array holds {}", self.nodes));
+            }
+        }
+        if let Some(count) = meta.edge_count {
+            if count != self.edges {
+                return Err(format!("the header says edge_count {count} but the edges array holds {}", self.edges));
+            }
+        }
+        if let Some(max) = self.max_string {
+            if max >= u64::from(strings) {
+                return Err(format!("a name refers to string {max}, but the strings array holds {strings}"));
+            }
+        }
+        self.inner.on_end(strings)
+    }
+}

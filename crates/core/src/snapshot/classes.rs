@@ -1,0 +1,102 @@
+//! Class names as Chrome DevTools' Summary view groups nodes, and a table that
+//! assigns each distinct class a small index while a snapshot streams by.
+
+use super::meta::Meta;
+use rustc_hash::FxHashMap;
+
+/// How a node type maps to a class: objects and native nodes are grouped by their
+/// name (the constructor); every other type is one bucket named after the type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClassRule {
+    ByName,
+    Fixed(String),
+}
+
+pub fn class_rule(node_type: &str) -> ClassRule {
+    match node_type {
+        "object" | "native" => ClassRule::ByName,
+        "hidden" => ClassRule::Fixed("(system)".into()),
+        "code" => ClassRule::Fixed("(compiled code)".into()),
+        other => ClassRule::Fixed(format!("({other})")),
+    }
+}
+
+/// Engine-internal groups (`(string)`, `(array)`, `(system)`, …) are looked at last.
+pub fn is_internal_class(name: &str) -> bool {
+    name.starts_with('(') && name.ends_with(')')
+}
+
+/// Assigns class indexes by (type, name) without knowing the strings yet; names are
+/// resolved when the `strings` array streams past. Memory grows with distinct classes.
+pub struct ClassTable {
+    rules: Vec<ClassRule>,
+    fixed_slot: Vec<u32>,
+    by_name: FxHashMap<u32, u32>,
+    /// For each class: its name once known, and the string index it waits for.
+    names: Vec<String>,
+    name_index: Vec<Option<u32>>,
+}
+
+impl ClassTable {
+    pub fn new(meta: &Meta) -> Self {
+        ClassTable {
+            rules: meta.node_types.iter().map(|t| class_rule(t)).collect(),
+            fixed_slot: vec![u32::MAX; meta.node_types.len()],
+            by_name: FxHashMap::default(),
+            names: Vec::new(),
+            name_index: Vec::new(),
+        }
+    }
+
+    /// Class index of a node with this type and name string index (type already validated).
+    #[inline]
+    pub fn class_of(&mut self, node_type: usize, name: u32) -> u32 {
+        match &self.rules[node_type] {
+            ClassRule::ByName => {
+                if let Some(&class) = self.by_name.get(&name) {
+                    return class;
+                }
+                let class = self.names.len() as u32;
+                self.names.push(String::new());
+                self.name_index.push(Some(name));
+                self.by_name.insert(name, class);
+                class
+            }
+            ClassRule::Fixed(label) => {
+                let slot = self.fixed_slot[node_type];
+                if slot != u32::MAX {
+                    return slot;
+                }
+                let class = self.names.len() as u32;
+                self.names.push(label.clone());
+                self.name_index.push(None);
+                self.fixed_slot[node_type] = class;
+                class
+            }
+        }
+    }
+
+    pub fn wants_string(&self, index: u32) -> bool {
+        self.by_name.contains_key(&index)
+    }
+
+    pub fn on_string(&mut self, index: u32, value: &[u8]) {
+        if let Some(&class) = self.by_name.get(&index) {
+            self.names[class as usize] = String::from_utf8_lossy(value).into_owned();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Names by class index. Different indexes may share a name (hostile input);
+    /// callers merge by name.
+    pub fn into_names(self) -> Vec<String> {
+        self.names
+    }
+}

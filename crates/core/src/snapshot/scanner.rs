@@ -1,0 +1,611 @@
+//! A push parser for `.heapsnapshot` JSON.
+//!
+//! Bytes arrive in chunks of any size (a file read in large blocks, or the chunks
+//! `v8.getHeapSnapshot()` yields). The big integer arrays are scanned digit by digit
+//! straight into fixed-width records handed to a [`SnapshotSink`]; strings are decoded
+//! only when the sink wants them. No generic JSON tree is ever built for the arrays,
+//! so memory is whatever the sink decides to keep.
+
+use super::error::SnapshotError;
+use super::meta::{Meta, MAX_FIELDS};
+
+/// Receives the contents of a snapshot as the parser meets them.
+/// Errors returned here are reported with the parser's current byte offset.
+pub trait SnapshotSink {
+    fn on_meta(&mut self, meta: &Meta, size_hint: Option<u64>) -> Result<(), String>;
+    /// One node record, `meta.node.width` values.
+    fn on_node(&mut self, record: &[u64]) -> Result<(), String>;
+    /// One edge record, `meta.edge.width` values.
+    fn on_edge(&mut self, record: &[u64]) -> Result<(), String>;
+    /// Whether string `index` should be decoded and passed to `on_string`.
+    fn wants_string(&mut self, index: u32) -> bool;
+    /// A decoded string (UTF-8; lone surrogates become U+FFFD).
+    fn on_string(&mut self, index: u32, value: &[u8]) -> Result<(), String>;
+    /// The whole input has been read; `strings` is the number of strings.
+    fn on_end(&mut self, strings: u32) -> Result<(), String>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Header,
+    Nodes,
+    Edges,
+    Strings,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before the opening `{`.
+    Start,
+    /// Expecting a key (`"`), or `}` when the object may close here.
+    Key { may_close: bool },
+    InKey,
+    Colon,
+    Value(Section),
+    /// Skipping (or capturing, for the header) any JSON value.
+    Skip(SkipMode),
+    /// Inside `[` of nodes/edges: numbers, commas, `]`.
+    Numbers,
+    /// Inside `[` of strings, between elements.
+    StringsGap { value_next: bool, may_close: bool },
+    InString,
+    AfterValue,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SkipMode {
+    /// Nothing seen yet.
+    Begin,
+    /// Inside an object/array (depth > 0), or a top-level string.
+    Nested,
+    /// A bare scalar (number, true, false, null) that ends at a delimiter.
+    Scalar,
+}
+
+/// Escape decoding state inside a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Escape {
+    None,
+    /// After a backslash.
+    Start,
+    /// Inside `\uXXXX`: digits read so far and their value.
+    Hex(u8, u32),
+}
+
+pub struct Parser<S: SnapshotSink> {
+    sink: S,
+    size_hint: Option<u64>,
+    /// Absolute offset of the first byte of the current chunk.
+    base: u64,
+    state: State,
+    section: Section,
+    seen: [bool; 4],
+    key: Vec<u8>,
+    header: Vec<u8>,
+    meta: Option<Meta>,
+    // Generic skipping.
+    depth: u32,
+    skip_in_string: bool,
+    skip_escaped: bool,
+    // Number arrays.
+    record: [u64; MAX_FIELDS],
+    filled: usize,
+    width: usize,
+    number: u64,
+    digits: u32,
+    /// A ',' was just seen: a number must come before ']'.
+    after_comma: bool,
+    /// A number was ended by white space: only ',' or ']' may follow.
+    number_ended: bool,
+    // Strings.
+    string_index: u32,
+    string_wanted: bool,
+    string: Vec<u8>,
+    escape: Escape,
+    high_surrogate: Option<u32>,
+}
+
+/// The header is small (a few KB); anything far larger is not a V8 snapshot.
+const MAX_HEADER: usize = 1 << 20;
+const MAX_KEY: usize = 256;
+
+impl<S: SnapshotSink> Parser<S> {
+    /// `size_hint`: total input length when known (a file), used to bound preallocation.
+    pub fn new(sink: S, size_hint: Option<u64>) -> Self {
+        Parser {
+            sink,
+            size_hint,
+            base: 0,
+            state: State::Start,
+            section: Section::Other,
+            seen: [false; 4],
+            key: Vec::new(),
+            header: Vec::new(),
+            meta: None,
+            depth: 0,
+            skip_in_string: false,
+            skip_escaped: false,
+            record: [0; MAX_FIELDS],
+            filled: 0,
+            width: 1,
+            number: 0,
+            digits: 0,
+            after_comma: false,
+            number_ended: false,
+            string_index: 0,
+            string_wanted: false,
+            string: Vec::new(),
+            escape: Escape::None,
+            high_surrogate: None,
+        }
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.base
+    }
+
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+
+    /// Feed the next chunk. After an error the parser must not be used again.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), SnapshotError> {
+        let mut i = 0;
+        while i < chunk.len() {
+            i = self.step(chunk, i)?;
+        }
+        self.base += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Signal the end of input; returns the sink with everything it gathered.
+    pub fn finish(mut self) -> Result<S, SnapshotError> {
+        if self.state != State::Done {
+            return Err(self.error_here(0, format!("unexpected end of input: {}", self.expectation())));
+        }
+        for (section, name) in [(Section::Nodes, "nodes"), (Section::Edges, "edges"), (Section::Strings, "strings")] {
+            if !self.seen[section as usize] {
+                return Err(self.error_here(0, format!("the snapshot has no \"{name}\" array")));
+            }
+        }
+        let strings = self.string_index;
+        let offset = self.base;
+        self.sink.on_end(strings).map_err(|m| SnapshotError::at(offset, m))?;
+        Ok(self.sink)
+    }
+
+    fn error_here(&self, pos: usize, message: impl Into<String>) -> SnapshotError {
+        SnapshotError::at(self.base + pos as u64, message)
+    }
+
+    fn expectation(&self) -> String {
+        match self.state {
+            State::Start => "expected '{' starting a heap snapshot".into(),
+            State::Key { .. } | State::InKey => "expected a key of the snapshot object".into(),
+            State::Colon => "expected ':' after a key".into(),
+            State::Value(_) | State::Skip(_) => "expected the rest of a value".into(),
+            State::Numbers => format!("expected a number, ',' or ']' in the \"{}\" array", self.section_name()),
+            State::StringsGap { .. } | State::InString => "expected the rest of the \"strings\" array".into(),
+            State::AfterValue => "expected ',' or '}' after a value".into(),
+            State::Done => "expected nothing more".into(),
+        }
+    }
+
+    fn section_name(&self) -> &'static str {
+        match self.section {
+            Section::Nodes => "nodes",
+            Section::Edges => "edges",
+            Section::Strings => "strings",
+            Section::Header => "snapshot",
+            Section::Other => "other",
+        }
+    }
+
+    fn unexpected(&self, pos: usize, byte: u8) -> SnapshotError {
+        let found = if byte.is_ascii_graphic() { format!("'{}'", byte as char) } else { format!("byte 0x{byte:02x}") };
+        self.error_here(pos, format!("{}, found {found}", self.expectation()))
+    }
+
+    /// Process bytes from `i`; returns the next position to look at.
+    fn step(&mut self, buf: &[u8], i: usize) -> Result<usize, SnapshotError> {
+        match self.state {
+            State::Numbers => return self.scan_numbers(buf, i),
+            State::InString => return self.scan_string(buf, i),
+            State::Skip(mode) => return self.skip_value(buf, i, mode),
+            State::InKey => return self.scan_key(buf, i),
+            _ => {}
+        }
+        let byte = buf[i];
+        if is_space(byte) {
+            return Ok(i + 1);
+        }
+        match (self.state, byte) {
+            (State::Start, b'{') => self.state = State::Key { may_close: true },
+            (State::Key { .. }, b'"') => {
+                self.key.clear();
+                self.state = State::InKey;
+            }
+            (State::Key { may_close: true }, b'}') => self.state = State::Done,
+            (State::Colon, b':') => self.state = State::Value(self.section),
+            (State::Value(section), _) => return self.begin_value(buf, i, section),
+            (State::StringsGap { value_next: true, .. }, b'"') => {
+                self.string_wanted = self.sink.wants_string(self.string_index);
+                self.string.clear();
+                self.escape = Escape::None;
+                self.high_surrogate = None;
+                self.state = State::InString;
+            }
+            (State::StringsGap { value_next: false, .. }, b',') => {
+                self.state = State::StringsGap { value_next: true, may_close: false }
+            }
+            (State::StringsGap { may_close: true, .. }, b']') => self.state = State::AfterValue,
+            (State::AfterValue, b',') => self.state = State::Key { may_close: false },
+            (State::AfterValue, b'}') => self.state = State::Done,
+            _ => return Err(self.unexpected(i, byte)),
+        }
+        Ok(i + 1)
+    }
+
+    fn scan_key(&mut self, buf: &[u8], i: usize) -> Result<usize, SnapshotError> {
+        let rest = &buf[i..];
+        match memchr::memchr(b'"', rest) {
+            Some(n) => {
+                self.key.extend_from_slice(&rest[..n]);
+                self.section = match self.key.as_slice() {
+                    b"snapshot" => Section::Header,
+                    b"nodes" => Section::Nodes,
+                    b"edges" => Section::Edges,
+                    b"strings" => Section::Strings,
+                    _ => Section::Other,
+                };
+                if self.section != Section::Other {
+                    if self.seen[self.section as usize] {
+                        return Err(self.error_here(i + n, format!("duplicate \"{}\" key", self.section_name())));
+                    }
+                    self.seen[self.section as usize] = true;
+                }
+                self.state = State::Colon;
+                Ok(i + n + 1)
+            }
+            None => {
+                self.key.extend_from_slice(rest);
+                if self.key.len() > MAX_KEY {
+                    return Err(self.error_here(buf.len(), "a key of the snapshot object is implausibly long"));
+                }
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn begin_value(&mut self, buf: &[u8], i: usize, section: Section) -> Result<usize, SnapshotError> {
+        let byte = buf[i];
+        match section {
+            Section::Header | Section::Other => {
+                self.depth = 0;
+                self.skip_in_string = false;
+                self.skip_escaped = false;
+                self.header.clear();
+                self.state = State::Skip(SkipMode::Begin);
+                Ok(i)
+            }
+            Section::Nodes | Section::Edges => {
+                if byte != b'[' {
+                    return Err(self.error_here(i, format!("expected '[' starting the \"{}\" array", self.section_name())));
+                }
+                let Some(meta) = &self.meta else {
+                    return Err(self.error_here(i, format!("the \"{}\" array comes before the \"snapshot\" header", self.section_name())));
+                };
+                if section == Section::Edges && !self.seen[Section::Nodes as usize] {
+                    return Err(self.error_here(i, "the \"edges\" array comes before the \"nodes\" array"));
+                }
+                self.width = if section == Section::Nodes { meta.node.width } else { meta.edge.width };
+                self.filled = 0;
+                self.number = 0;
+                self.digits = 0;
+                self.after_comma = false;
+                self.number_ended = false;
+                self.state = State::Numbers;
+                Ok(i + 1)
+            }
+            Section::Strings => {
+                if byte != b'[' {
+                    return Err(self.error_here(i, "expected '[' starting the \"strings\" array"));
+                }
+                if self.meta.is_none() {
+                    return Err(self.error_here(i, "the \"strings\" array comes before the \"snapshot\" header"));
+                }
+                self.string_index = 0;
+                self.state = State::StringsGap { value_next: true, may_close: true };
+                Ok(i + 1)
+            }
+        }
+    }
+
+    /// Skip one JSON value of any shape; for the header, keep its bytes.
+    fn skip_value(&mut self, buf: &[u8], mut i: usize, mode: SkipMode) -> Result<usize, SnapshotError> {
+        let start = i;
+        let capture = self.section == Section::Header;
+        let mut mode = mode;
+        while i < buf.len() {
+            let byte = buf[i];
+            match mode {
+                SkipMode::Begin => match byte {
+                    b'{' | b'[' => {
+                        self.depth = 1;
+                        mode = SkipMode::Nested;
+                    }
+                    b'"' => {
+                        self.depth = 0;
+                        self.skip_in_string = true;
+                        mode = SkipMode::Nested;
+                    }
+                    b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => mode = SkipMode::Scalar,
+                    _ => return Err(self.error_here(i, format!("expected a JSON value for \"{}\"", String::from_utf8_lossy(&self.key)))),
+                },
+                SkipMode::Scalar => {
+                    if matches!(byte, b',' | b'}' | b']') || is_space(byte) {
+                        return self.end_skip(buf, start, i, capture);
+                    }
+                }
+                SkipMode::Nested => {
+                    if self.skip_escaped {
+                        // The byte after a backslash that ended the previous chunk.
+                        self.skip_escaped = false;
+                        i += 1;
+                        continue;
+                    }
+                    if self.skip_in_string {
+                        // Jump to the next quote or backslash.
+                        match memchr::memchr2(b'"', b'\\', &buf[i..]) {
+                            None => {
+                                i = buf.len();
+                                continue;
+                            }
+                            Some(n) => i += n,
+                        }
+                        let byte = buf[i];
+                        if byte == b'\\' {
+                            // Skip the escaped character (it may lie in the next chunk).
+                            if i + 1 < buf.len() {
+                                i += 2;
+                            } else {
+                                self.skip_escaped = true;
+                                i += 1;
+                            }
+                            continue;
+                        }
+                        self.skip_in_string = false;
+                        if self.depth == 0 {
+                            return self.end_skip(buf, start, i + 1, capture);
+                        }
+                    } else {
+                        match byte {
+                            b'"' => self.skip_in_string = true,
+                            b'{' | b'[' => self.depth += 1,
+                            b'}' | b']' => {
+                                self.depth -= 1;
+                                if self.depth == 0 {
+                                    return self.end_skip(buf, start, i + 1, capture);
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            i += 1;
+        }
+        if capture {
+            self.keep_header(&buf[start..], buf.len())?;
+        }
+        self.state = State::Skip(mode);
+        Ok(buf.len())
+    }
+
+    fn end_skip(&mut self, buf: &[u8], start: usize, end: usize, capture: bool) -> Result<usize, SnapshotError> {
+        if capture {
+            self.keep_header(&buf[start..end], end)?;
+            let meta = Meta::parse(&self.header, self.base + end as u64)?;
+            self.sink
+                .on_meta(&meta, self.size_hint)
+                .map_err(|m| self.error_here(end, m))?;
+            self.meta = Some(meta);
+            self.header = Vec::new();
+        }
+        self.state = State::AfterValue;
+        Ok(end)
+    }
+
+    fn keep_header(&mut self, bytes: &[u8], pos: usize) -> Result<(), SnapshotError> {
+        self.header.extend_from_slice(bytes);
+        if self.header.len() > MAX_HEADER {
+            return Err(self.error_here(pos, "the \"snapshot\" header is implausibly large (over 1 MB)"));
+        }
+        Ok(())
+    }
+
+    /// The hot loop: digits into `number`, commas complete a value, records go to the sink.
+    fn scan_numbers(&mut self, buf: &[u8], mut i: usize) -> Result<usize, SnapshotError> {
+        while i < buf.len() {
+            let byte = buf[i];
+            if byte.is_ascii_digit() {
+                if self.digits >= 19 || self.number_ended {
+                    return Err(if self.number_ended {
+                        self.unexpected(i, byte)
+                    } else {
+                        self.error_here(i, format!("a number in the \"{}\" array is too large", self.section_name()))
+                    });
+                }
+                self.number = self.number * 10 + u64::from(byte - b'0');
+                self.digits += 1;
+            } else if byte == b',' {
+                if self.digits > 0 {
+                    self.emit_number(i)?;
+                } else if !self.number_ended {
+                    return Err(self.unexpected(i, byte));
+                }
+                self.number_ended = false;
+                self.after_comma = true;
+            } else if byte == b']' {
+                if self.digits > 0 {
+                    self.emit_number(i)?;
+                } else if self.after_comma {
+                    return Err(self.unexpected(i, byte));
+                }
+                if self.filled != 0 {
+                    return Err(self.error_here(
+                        i,
+                        format!(
+                            "the \"{}\" array ends inside a record (its length is not a multiple of {} fields)",
+                            self.section_name(),
+                            self.width
+                        ),
+                    ));
+                }
+                self.state = State::AfterValue;
+                return Ok(i + 1);
+            } else if is_space(byte) {
+                if self.digits > 0 {
+                    self.emit_number(i)?;
+                    self.number_ended = true;
+                }
+            } else {
+                return Err(self.unexpected(i, byte));
+            }
+            i += 1;
+        }
+        Ok(i)
+    }
+
+    fn emit_number(&mut self, pos: usize) -> Result<(), SnapshotError> {
+        self.record[self.filled] = self.number;
+        self.filled += 1;
+        self.number = 0;
+        self.digits = 0;
+        self.after_comma = false;
+        if self.filled == self.width {
+            self.filled = 0;
+            let record = &self.record[..self.width];
+            let result = if self.section == Section::Nodes { self.sink.on_node(record) } else { self.sink.on_edge(record) };
+            result.map_err(|m| self.error_here(pos, m))?;
+        }
+        Ok(())
+    }
+
+    fn scan_string(&mut self, buf: &[u8], mut i: usize) -> Result<usize, SnapshotError> {
+        while i < buf.len() {
+            if self.escape != Escape::None {
+                i = self.scan_escape(buf, i)?;
+                continue;
+            }
+            let rest = &buf[i..];
+            let Some(n) = memchr::memchr2(b'"', b'\\', rest) else {
+                self.take_plain(rest);
+                return Ok(buf.len());
+            };
+            self.take_plain(&rest[..n]);
+            i += n;
+            if buf[i] == b'"' {
+                self.flush_surrogate();
+                if self.string_wanted {
+                    let offset = self.base + i as u64;
+                    self.sink
+                        .on_string(self.string_index, &self.string)
+                        .map_err(|m| SnapshotError::at(offset, m))?;
+                }
+                self.string_index = self.string_index.checked_add(1).ok_or_else(|| self.error_here(i, "too many strings"))?;
+                self.state = State::StringsGap { value_next: false, may_close: true };
+                return Ok(i + 1);
+            }
+            self.escape = Escape::Start;
+            i += 1;
+        }
+        Ok(i)
+    }
+
+    fn take_plain(&mut self, bytes: &[u8]) {
+        if self.string_wanted && !bytes.is_empty() {
+            self.flush_surrogate();
+            self.string.extend_from_slice(bytes);
+        }
+    }
+
+    fn scan_escape(&mut self, buf: &[u8], i: usize) -> Result<usize, SnapshotError> {
+        let byte = buf[i];
+        match self.escape {
+            Escape::Start => {
+                let decoded = match byte {
+                    b'"' => b'"',
+                    b'\\' => b'\\',
+                    b'/' => b'/',
+                    b'b' => 0x08,
+                    b'f' => 0x0c,
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    b'u' => {
+                        self.escape = Escape::Hex(0, 0);
+                        return Ok(i + 1);
+                    }
+                    _ => return Err(self.error_here(i, "expected a valid escape sequence in a string")),
+                };
+                self.take_plain(&[decoded]);
+                self.escape = Escape::None;
+            }
+            Escape::Hex(count, value) => {
+                let digit = (byte as char)
+                    .to_digit(16)
+                    .ok_or_else(|| self.error_here(i, "expected 4 hex digits after \\u in a string"))?;
+                let value = value * 16 + digit;
+                if count == 3 {
+                    self.escape = Escape::None;
+                    self.take_code_unit(value);
+                } else {
+                    self.escape = Escape::Hex(count + 1, value);
+                }
+            }
+            Escape::None => {}
+        }
+        Ok(i + 1)
+    }
+
+    /// UTF-16 code unit from `\uXXXX`: pair surrogates, replace lone ones with U+FFFD.
+    fn take_code_unit(&mut self, unit: u32) {
+        if !self.string_wanted {
+            return;
+        }
+        match unit {
+            0xD800..=0xDBFF => {
+                self.flush_surrogate();
+                self.high_surrogate = Some(unit);
+            }
+            0xDC00..=0xDFFF => match self.high_surrogate.take() {
+                Some(high) => self.push_char(0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00)),
+                None => self.push_char(0xFFFD),
+            },
+            _ => {
+                self.flush_surrogate();
+                self.push_char(unit);
+            }
+        }
+    }
+
+    fn flush_surrogate(&mut self) {
+        if self.high_surrogate.take().is_some() {
+            self.push_char(0xFFFD);
+        }
+    }
+
+    fn push_char(&mut self, code: u32) {
+        let c = char::from_u32(code).unwrap_or('\u{FFFD}');
+        let mut utf8 = [0u8; 4];
+        self.string.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+    }
+}
+
+#[inline]
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\n' | b'\r' | b'\t')
+}

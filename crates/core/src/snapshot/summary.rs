@@ -1,0 +1,117 @@
+//! Streaming per-class summary: count and self size per class, in memory that grows
+//! with the number of distinct classes, not with the heap.
+
+use super::classes::ClassTable;
+use super::meta::{Meta, NodeLayout};
+use super::scanner::SnapshotSink;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassStat {
+    pub name: String,
+    pub count: u64,
+    pub self_size: u64,
+    /// Filled only by the full-graph analysis (`summary --retained`).
+    pub retained_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub nodes: u64,
+    pub edges: u64,
+    pub total_size: u64,
+    /// Largest odd (JS object) node id: the "allocated before" marker for later snapshots.
+    pub max_js_id: u32,
+    /// Sorted by self size, largest first; ties by name.
+    pub classes: Vec<ClassStat>,
+}
+
+#[derive(Default)]
+pub struct SummarySink {
+    layout: Option<NodeLayout>,
+    classes: Option<ClassTable>,
+    counts: Vec<u64>,
+    sizes: Vec<u64>,
+    nodes: u64,
+    edges: u64,
+    total_size: u64,
+    max_js_id: u32,
+}
+
+impl SummarySink {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn into_summary(self) -> Summary {
+        let names = self.classes.map(ClassTable::into_names).unwrap_or_default();
+        let classes = merge_by_name(names.into_iter().zip(self.counts.into_iter().zip(self.sizes)));
+        Summary { nodes: self.nodes, edges: self.edges, total_size: self.total_size, max_js_id: self.max_js_id, classes }
+    }
+}
+
+/// Merge entries that share a name (possible only in odd input) and sort by size.
+pub(crate) fn merge_by_name(entries: impl Iterator<Item = (String, (u64, u64))>) -> Vec<ClassStat> {
+    let mut merged: HashMap<String, (u64, u64)> = HashMap::new();
+    for (name, (count, size)) in entries {
+        let slot = merged.entry(name).or_default();
+        slot.0 += count;
+        slot.1 += size;
+    }
+    let mut classes: Vec<ClassStat> = merged
+        .into_iter()
+        .map(|(name, (count, self_size))| ClassStat { name, count, self_size, retained_size: None })
+        .collect();
+    classes.sort_by(|a, b| b.self_size.cmp(&a.self_size).then_with(|| a.name.cmp(&b.name)));
+    classes
+}
+
+impl SnapshotSink for SummarySink {
+    fn on_meta(&mut self, meta: &Meta, _size_hint: Option<u64>) -> Result<(), String> {
+        self.layout = Some(meta.node.clone());
+        self.classes = Some(ClassTable::new(meta));
+        Ok(())
+    }
+
+    #[inline]
+    fn on_node(&mut self, record: &[u64]) -> Result<(), String> {
+        let (Some(layout), Some(classes)) = (&self.layout, &mut self.classes) else {
+            return Err("node before header".into());
+        };
+        let class = classes.class_of(record[layout.kind] as usize, record[layout.name] as u32) as usize;
+        if class == self.counts.len() {
+            self.counts.push(0);
+            self.sizes.push(0);
+        }
+        let size = record[layout.self_size];
+        self.counts[class] += 1;
+        self.sizes[class] += size;
+        self.total_size += size;
+        self.nodes += 1;
+        let id = record[layout.id] as u32;
+        if id % 2 == 1 && id > self.max_js_id {
+            self.max_js_id = id;
+        }
+        Ok(())
+    }
+
+    fn on_edge(&mut self, _record: &[u64]) -> Result<(), String> {
+        self.edges += 1;
+        Ok(())
+    }
+
+    fn wants_string(&mut self, index: u32) -> bool {
+        self.classes.as_ref().is_some_and(|c| c.wants_string(index))
+    }
+
+    fn on_string(&mut self, index: u32, value: &[u8]) -> Result<(), String> {
+        if let Some(classes) = &mut self.classes {
+            classes.on_string(index, value);
+        }
+        Ok(())
+    }
+
+    fn on_end(&mut self, _strings: u32) -> Result<(), String> {
+        Ok(())
+    }
+}
