@@ -11,6 +11,8 @@ pub struct Checked<S> {
     nodes: u64,
     edges: u64,
     edges_claimed: u64,
+    /// Sum of self sizes so far; kept within i64 so sums and diffs downstream cannot overflow.
+    total_size: u64,
     max_string: Option<u64>,
     /// Edge types whose `name_or_index` is a string index (not element/hidden).
     edge_named: Vec<bool>,
@@ -18,7 +20,7 @@ pub struct Checked<S> {
 
 impl<S: SnapshotSink> Checked<S> {
     pub fn new(inner: S) -> Self {
-        Checked { inner, meta: None, nodes: 0, edges: 0, edges_claimed: 0, max_string: None, edge_named: Vec::new() }
+        Checked { inner, meta: None, nodes: 0, edges: 0, edges_claimed: 0, total_size: 0, max_string: None, edge_named: Vec::new() }
     }
 
     pub fn into_inner(self) -> S {
@@ -59,7 +61,14 @@ impl<S: SnapshotSink> SnapshotSink for Checked<S> {
         if name > u64::from(u32::MAX) {
             return Err(format!("node {} names string {name}, more strings than a snapshot can hold", self.nodes));
         }
-        self.edges_claimed += record[n.edge_count];
+        self.edges_claimed = self.edges_claimed.checked_add(record[n.edge_count]).ok_or_else(|| {
+            format!("node {} claims {} edges: the edge counts add up to more than 64 bits", self.nodes, record[n.edge_count])
+        })?;
+        self.total_size = self
+            .total_size
+            .checked_add(record[n.self_size])
+            .filter(|&total| total <= i64::MAX as u64)
+            .ok_or_else(|| format!("node {} has self size {}: the heap's total self size exceeds 2^63-1 bytes", self.nodes, record[n.self_size]))?;
         self.note_string(name);
         self.nodes += 1;
         self.inner.on_node(record)

@@ -253,6 +253,10 @@ impl<S: SnapshotSink> Parser<S> {
         match memchr::memchr(b'"', rest) {
             Some(n) => {
                 self.key.extend_from_slice(&rest[..n]);
+                // Same limit as below, so the outcome never depends on where chunks end.
+                if self.key.len() > MAX_KEY {
+                    return Err(self.error_here(i + n, "a key of the snapshot object is implausibly long"));
+                }
                 self.section = match self.key.as_slice() {
                     b"snapshot" => Section::Header,
                     b"nodes" => Section::Nodes,
@@ -315,6 +319,11 @@ impl<S: SnapshotSink> Parser<S> {
                 }
                 if self.meta.is_none() {
                     return Err(self.error_here(i, "the \"strings\" array comes before the \"snapshot\" header"));
+                }
+                // Sinks learn which strings they need from the nodes and edges (V8 writes
+                // strings last); strings met first would be dropped and names lost.
+                if !self.seen[Section::Nodes as usize] || !self.seen[Section::Edges as usize] {
+                    return Err(self.error_here(i, "the \"strings\" array comes before the \"nodes\" and \"edges\" arrays"));
                 }
                 self.string_index = 0;
                 self.state = State::StringsGap { value_next: true, may_close: true };
