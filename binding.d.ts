@@ -9,17 +9,20 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/**
- * The id table of one heap (every node's id, class and size), kept in Rust memory so
- * that it never shows up in the JS heap it describes. Used by `HeapDiff`.
- */
-export declare class HeapIds {
-  /** Read a snapshot file into an id table (synchronously: memwatch's HeapDiff is sync). */
-  static fromFile(path: string): HeapIds
-  get nodes(): number
-  /** memwatch's diff of this (earlier) heap against a later one. */
-  diff(after: HeapIds): HeapDiffResult
+export declare class Monitor {
+  constructor(options: DetectorOptions | undefined | null, startMs: number)
+  configure(options: DetectorOptions): void
+  /**
+   * Count a batch of GCs. `kinds` uses leakwatch's codes, which JS maps from the
+   * perf_hooks constants: 0 minor (scavenge), 1 major (mark-sweep-compact),
+   * 2 incremental marking, 3 weak callbacks.
+   */
+  recordGcs(kinds: Array<number>, durationsMs: Array<number>): void
+  recordFullGc(sample: FullGcSample): FullGcResult
+  /** Should JS force a full GC now to confirm or clear a suspicion? */
+  shouldProbe(nowMs: number, usedHeapSize: number): boolean
 }
+export type JsMonitor = Monitor
 
 /**
  * Read a snapshot from chunks pushed one at a time (e.g. from `v8.getHeapSnapshot()`),
@@ -31,10 +34,86 @@ export declare class SummaryStream {
   finish(): Summary
 }
 
+export interface Analysis {
+  snapshots: Array<AnalyzedSnapshot>
+  /** DevTools' filter: ids in (idRange[0], idRange[1]] were allocated between S1 and S2. */
+  idRange: Array<number>
+  /** Leak suspects: user classes first, then engine internals; by retained size. */
+  suspects: Array<SuspectGroup>
+  /** Other objects allocated between S1 and S2 that survived, not growing like a leak. */
+  others: Array<SuspectGroup>
+}
+
+/** The three-snapshot technique over S1..Sn (n >= 3, in order, one process). */
+export declare function analyze(files: Array<string>, options?: AnalyzeOptions | undefined | null): Promise<Analysis>
+
+export interface AnalyzedSnapshot {
+  file: string
+  nodes: number
+  maxJsId: number
+}
+
+/** Options of `analyze`: what counts as a leak suspect. */
+export interface AnalyzeOptions {
+  /** At least this many surviving objects (default 20). */
+  minCount?: number
+  /** At least this many retained bytes (default 32768). */
+  minRetained?: number
+}
+
+/** Leak detector settings; every field optional (defaults need no tuning). */
+export interface DetectorOptions {
+  /** Ignore samples this long after start (ms, default 5000). */
+  warmupMs?: number
+  /** Evidence must span at least this long (ms, default 12000). */
+  minDurationMs?: number
+  /** Full-GC samples needed (default 3). */
+  minSamples?: number
+  /** Growth needed, bytes (default 1 MiB)... */
+  minGrowthBytes?: number
+  /** ...and as a share of the baseline (default 0.01). */
+  minGrowthRatio?: number
+  /** Look at most this far back (ms, default 120000). */
+  maxWindowMs?: number
+  /** Minimum time between forced confirmation GCs (ms, default 8000; 0 = never force). */
+  probeIntervalMs?: number
+}
+
 /** memwatch-style HeapDiff of two snapshot files, off the main thread. */
 export declare function diffSnapshots(before: string, after: string): Promise<HeapDiffResult>
 
 export declare function diffSnapshotsSync(before: string, after: string): HeapDiffResult
+
+/**
+ * Take the dump lock. `for_signal`: take a pending signal request (the main thread
+ * answering the signal thread); otherwise start a new dump only if none is running.
+ */
+export declare function dumpBegin(forSignal: boolean): boolean
+
+export declare function dumpEnd(): void
+
+export interface FullGcResult {
+  stats: MonitorStats
+  leaks: Array<MonitorLeak>
+}
+
+/** Heap figures right after a full GC (v8.getHeapStatistics + process.memoryUsage). */
+export interface FullGcSample {
+  tMs: number
+  forced: boolean
+  gcDurationMs: number
+  usedHeapSize: number
+  totalHeapSize: number
+  totalHeapSizeExecutable: number
+  totalPhysicalSize: number
+  totalAvailableSize: number
+  heapSizeLimit: number
+  mallocedMemory: number
+  peakMallocedMemory: number
+  external: number
+  arrayBuffers: number
+  rss: number
+}
 
 export interface HeapDiffChange {
   size_bytes: number
@@ -74,8 +153,87 @@ export interface JsClassStat {
   retainedSize?: number
 }
 
+/** A leak verdict; JS turns the times into `start`/`end` Dates. */
+export interface MonitorLeak {
+  kind: string
+  startMs: number
+  endMs: number
+  growth: number
+  rate: number
+  windowMs: number
+  samples: number
+  forcedGcs: number
+  baselineStart: number
+  baselineEnd: number
+  reason: string
+}
+
+/** The `stats` payload without the JS-only timestamp. */
+export interface MonitorStats {
+  num_full_gc: number
+  num_inc_gc: number
+  heap_compactions: number
+  usage_trend: number
+  estimated_base: number
+  current_base: number
+  min: number
+  max: number
+  gcScavengeCount: number
+  gcScavengeTime: number
+  gcMarkSweepCompactCount: number
+  gcMarkSweepCompactTime: number
+  gcIncrementalMarkingCount: number
+  gcIncrementalMarkingTime: number
+  gcProcessWeakCallbacksCount: number
+  gcProcessWeakCallbacksTime: number
+  total_heap_size: number
+  total_heap_size_executable: number
+  total_physical_size: number
+  total_available_size: number
+  used_heap_size: number
+  heap_size_limit: number
+  malloced_memory: number
+  peak_malloced_memory: number
+  /** Duration of this full GC, nanoseconds (as @airbnb/node-memwatch). */
+  gc_time: number
+  external: number
+  array_buffers: number
+  rss: number
+  /** This collection was forced (leakwatch.gc() or a confirmation probe). */
+  forced: boolean
+}
+
+export declare function nextDumpSequence(): number
+
+export interface NodeRef {
+  class: string
+  name: string
+  type: string
+  id: number
+  selfSize: number
+  retainedSize: number
+}
+
+export interface PathStep {
+  edge: string
+  edgeType: string
+  node: NodeRef
+}
+
+/**
+ * Put leakwatch's handler back after libuv replaced it or reset it to the default.
+ * Returns true when it had to be restored.
+ */
+export declare function signalRearm(): boolean
+
+/** Start catching `signal` on a Rust thread. Call once per process; later calls fail. */
+export declare function signalWatch(signal: number, onSignal: ((arg: number) => void), stuckAfterMs: number): void
+
 /** Per-class count and self size of a `.heapsnapshot` file, computed off the main thread. */
-export declare function summarize(path: string): Promise<Summary>
+export declare function summarize(path: string, onProgress?: (((arg: [number, number]) => void)) | undefined | null): Promise<Summary>
+
+/** Summary with retained sizes (full graph + dominator tree), off the main thread. */
+export declare function summarizeRetained(path: string, onProgress?: (((arg: [number, number]) => void)) | undefined | null): Promise<Summary>
 
 export declare function summarizeSync(path: string): Summary
 
@@ -88,3 +246,23 @@ export interface Summary {
   maxJsId: number
   classes: Array<JsClassStat>
 }
+
+export interface SuspectGroup {
+  name: string
+  count: number
+  selfSize: number
+  retainedSize: number
+  userClass: boolean
+  grewEveryStep: boolean
+  counts: Array<number>
+  representative: NodeRef
+  retainerPath: Array<PathStep>
+}
+
+/**
+ * Called by the watchdog worker: it will be handed requests the main thread cannot take.
+ * Weak: the worker stays alive through its message port, and exits with the process.
+ */
+export declare function watchdogRegister(onStuck: ((arg: number) => void)): void
+
+export declare function watchdogUnregister(): void

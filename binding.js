@@ -835,10 +835,20 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.HeapIds = nativeBinding.HeapIds
+module.exports.Monitor = nativeBinding.Monitor
+module.exports.JsMonitor = nativeBinding.JsMonitor
 module.exports.SummaryStream = nativeBinding.SummaryStream
+module.exports.analyze = nativeBinding.analyze
 module.exports.diffSnapshots = nativeBinding.diffSnapshots
 module.exports.diffSnapshotsSync = nativeBinding.diffSnapshotsSync
+module.exports.dumpBegin = nativeBinding.dumpBegin
+module.exports.dumpEnd = nativeBinding.dumpEnd
 module.exports.humanSize = nativeBinding.humanSize
+module.exports.nextDumpSequence = nativeBinding.nextDumpSequence
+module.exports.signalRearm = nativeBinding.signalRearm
+module.exports.signalWatch = nativeBinding.signalWatch
 module.exports.summarize = nativeBinding.summarize
+module.exports.summarizeRetained = nativeBinding.summarizeRetained
 module.exports.summarizeSync = nativeBinding.summarizeSync
+module.exports.watchdogRegister = nativeBinding.watchdogRegister
+module.exports.watchdogUnregister = nativeBinding.watchdogUnregister

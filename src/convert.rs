@@ -2,7 +2,7 @@
 //! leakwatch's own shapes, memwatch's exact names for the HeapDiff shape.
 
 use leakwatch_core::format::human_size;
-use leakwatch_core::snapshot::{ClassStat, HeapDiff, Summary};
+use leakwatch_core::snapshot::{ClassStat, Group, HeapDiff, NodeRef, Summary, ThreeSnapshotReport};
 use napi_derive::napi;
 
 #[napi(object)]
@@ -109,5 +109,111 @@ pub fn to_js_diff(d: HeapDiff) -> JsHeapDiff {
                 })
                 .collect(),
         },
+    }
+}
+
+/// Options of `analyze`: what counts as a leak suspect.
+#[napi(object)]
+#[derive(Default)]
+pub struct AnalyzeOptions {
+    /// At least this many surviving objects (default 20).
+    pub min_count: Option<u32>,
+    /// At least this many retained bytes (default 32768).
+    pub min_retained: Option<f64>,
+}
+
+#[napi(object, js_name = "NodeRef")]
+pub struct JsNodeRef {
+    pub class: String,
+    pub name: String,
+    #[napi(js_name = "type")]
+    pub node_type: String,
+    pub id: f64,
+    pub self_size: f64,
+    pub retained_size: f64,
+}
+
+#[napi(object, js_name = "PathStep")]
+pub struct JsPathStep {
+    pub edge: String,
+    pub edge_type: String,
+    pub node: JsNodeRef,
+}
+
+#[napi(object, js_name = "SuspectGroup")]
+pub struct JsGroup {
+    pub name: String,
+    pub count: f64,
+    pub self_size: f64,
+    pub retained_size: f64,
+    pub user_class: bool,
+    pub grew_every_step: bool,
+    pub counts: Vec<f64>,
+    pub representative: JsNodeRef,
+    pub retainer_path: Vec<JsPathStep>,
+}
+
+#[napi(object, js_name = "AnalyzedSnapshot")]
+pub struct JsAnalyzedSnapshot {
+    pub file: String,
+    pub nodes: f64,
+    pub max_js_id: f64,
+}
+
+#[napi(object, js_name = "Analysis")]
+pub struct JsAnalysis {
+    pub snapshots: Vec<JsAnalyzedSnapshot>,
+    /// DevTools' filter: ids in (idRange[0], idRange[1]] were allocated between S1 and S2.
+    pub id_range: Vec<f64>,
+    /// Leak suspects: user classes first, then engine internals; by retained size.
+    pub suspects: Vec<JsGroup>,
+    /// Other objects allocated between S1 and S2 that survived, not growing like a leak.
+    pub others: Vec<JsGroup>,
+}
+
+fn to_js_node(n: NodeRef) -> JsNodeRef {
+    JsNodeRef {
+        class: n.class,
+        name: n.name,
+        node_type: n.node_type,
+        id: f64::from(n.id),
+        self_size: n.self_size as f64,
+        retained_size: n.retained_size as f64,
+    }
+}
+
+fn to_js_group(g: Group) -> JsGroup {
+    JsGroup {
+        name: g.name,
+        count: g.count as f64,
+        self_size: g.self_size as f64,
+        retained_size: g.retained_size as f64,
+        user_class: g.user_class,
+        grew_every_step: g.grew_every_step,
+        counts: g.counts.into_iter().map(|c| c as f64).collect(),
+        representative: to_js_node(g.representative),
+        retainer_path: g
+            .retainer_path
+            .into_iter()
+            .map(|step| JsPathStep { edge: step.edge, edge_type: step.edge_type, node: to_js_node(step.node) })
+            .collect(),
+    }
+}
+
+pub fn to_js_analysis(files: &[std::path::PathBuf], earlier: &[Summary], (last_nodes, last_max_id): (u64, u32), report: ThreeSnapshotReport) -> JsAnalysis {
+    let mut snapshots: Vec<JsAnalyzedSnapshot> = earlier
+        .iter()
+        .zip(files)
+        .map(|(s, f)| JsAnalyzedSnapshot { file: f.display().to_string(), nodes: s.nodes as f64, max_js_id: f64::from(s.max_js_id) })
+        .collect();
+    if let Some(last) = files.last() {
+        snapshots.push(JsAnalyzedSnapshot { file: last.display().to_string(), nodes: last_nodes as f64, max_js_id: f64::from(last_max_id) });
+    }
+    let (suspects, others): (Vec<Group>, Vec<Group>) = report.groups.into_iter().partition(|g| g.suspect);
+    JsAnalysis {
+        snapshots,
+        id_range: vec![f64::from(report.id_range.0), f64::from(report.id_range.1)],
+        suspects: suspects.into_iter().map(to_js_group).collect(),
+        others: others.into_iter().map(to_js_group).collect(),
     }
 }

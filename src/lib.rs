@@ -2,11 +2,13 @@
 //! All logic lives in `leakwatch-core`; nothing here may panic into Node.
 
 mod convert;
+mod monitor;
 mod signals;
 
-use convert::{to_js_diff, to_js_summary, JsHeapDiff, JsSummary};
-use leakwatch_core::snapshot::{self, ChunkReader, IdTable, SummarySink};
+use convert::{to_js_analysis, to_js_diff, to_js_summary, AnalyzeOptions, JsAnalysis, JsHeapDiff, JsSummary};
+use leakwatch_core::snapshot::{self, ChunkReader, SummarySink};
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -21,8 +23,32 @@ fn guarded<T>(work: impl FnOnce() -> std::result::Result<T, String>) -> Result<T
     }
 }
 
+/// `(bytesRead, totalBytes)` callbacks while a file is read; weak, so it never keeps
+/// the process alive, and non-blocking, so a slow main thread never stalls the reader.
+type ProgressCallback = ThreadsafeFunction<(f64, f64), (), (f64, f64), Status, false, true>;
+
+/// Report at most every this many bytes.
+const PROGRESS_STEP: u64 = 16 << 20;
+
+fn with_progress<T>(callback: &Option<ProgressCallback>, work: impl FnOnce(Option<snapshot::Progress>) -> T) -> T {
+    match callback {
+        None => work(None),
+        Some(callback) => {
+            let mut next = 0u64;
+            let mut report = |done: u64, total: u64| {
+                if done >= next || done == total {
+                    next = done + PROGRESS_STEP;
+                    callback.call((done as f64, total as f64), ThreadsafeFunctionCallMode::NonBlocking);
+                }
+            };
+            work(Some(&mut report))
+        }
+    }
+}
+
 pub struct SummarizeTask {
     path: PathBuf,
+    progress: Option<ProgressCallback>,
 }
 
 impl Task for SummarizeTask {
@@ -30,7 +56,8 @@ impl Task for SummarizeTask {
     type JsValue = JsSummary;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        guarded(|| snapshot::summarize_file(&self.path, None).map_err(|e| e.to_string()))
+        let path = &self.path;
+        guarded(|| with_progress(&self.progress, |p| snapshot::summarize_file(path, p)).map_err(|e| e.to_string()))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -40,13 +67,13 @@ impl Task for SummarizeTask {
 
 /// Per-class count and self size of a `.heapsnapshot` file, computed off the main thread.
 #[napi(ts_return_type = "Promise<Summary>")]
-pub fn summarize(path: String) -> AsyncTask<SummarizeTask> {
-    AsyncTask::new(SummarizeTask { path: path.into() })
+pub fn summarize(path: String, on_progress: Option<ThreadsafeFunction<(f64, f64), (), (f64, f64), Status, false, true>>) -> AsyncTask<SummarizeTask> {
+    AsyncTask::new(SummarizeTask { path: path.into(), progress: on_progress })
 }
 
 #[napi(catch_unwind)]
 pub fn summarize_sync(path: String) -> Result<JsSummary> {
-    let mut task = SummarizeTask { path: path.into() };
+    let mut task = SummarizeTask { path: path.into(), progress: None };
     let output = task.compute()?;
     Ok(to_js_summary(&task.path.display().to_string(), output))
 }
@@ -79,34 +106,6 @@ pub fn diff_snapshots(before: String, after: String) -> AsyncTask<DiffTask> {
 pub fn diff_snapshots_sync(before: String, after: String) -> Result<JsHeapDiff> {
     let mut task = DiffTask { before: before.into(), after: after.into() };
     task.compute().map(to_js_diff)
-}
-
-/// The id table of one heap (every node's id, class and size), kept in Rust memory so
-/// that it never shows up in the JS heap it describes. Used by `HeapDiff`.
-#[napi]
-pub struct HeapIds {
-    table: IdTable,
-}
-
-#[napi]
-impl HeapIds {
-    /// Read a snapshot file into an id table (synchronously: memwatch's HeapDiff is sync).
-    #[napi(factory, catch_unwind)]
-    pub fn from_file(path: String) -> Result<HeapIds> {
-        let table = guarded(|| snapshot::id_table_file(path.as_ref(), None).map_err(|e| e.to_string()))?;
-        Ok(HeapIds { table })
-    }
-
-    #[napi(getter)]
-    pub fn nodes(&self) -> f64 {
-        self.table.rows.len() as f64
-    }
-
-    /// memwatch's diff of this (earlier) heap against a later one.
-    #[napi(catch_unwind)]
-    pub fn diff(&self, after: &HeapIds) -> JsHeapDiff {
-        to_js_diff(snapshot::diff_tables(&self.table, &after.table))
-    }
 }
 
 /// Read a snapshot from chunks pushed one at a time (e.g. from `v8.getHeapSnapshot()`),
@@ -151,4 +150,81 @@ impl SummaryStream {
 #[napi]
 pub fn human_size(bytes: f64) -> String {
     leakwatch_core::format::human_size(bytes as i128)
+}
+
+pub struct RetainedSummaryTask {
+    path: PathBuf,
+    progress: Option<ProgressCallback>,
+}
+
+impl Task for RetainedSummaryTask {
+    type Output = snapshot::Summary;
+    type JsValue = JsSummary;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let path = &self.path;
+        guarded(|| {
+            let graph = with_progress(&self.progress, |p| snapshot::graph_file(path, p)).map_err(|e| e.to_string())?;
+            Ok(snapshot::Analysed::new(graph).summary())
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(to_js_summary(&self.path.display().to_string(), output))
+    }
+}
+
+/// Summary with retained sizes (full graph + dominator tree), off the main thread.
+#[napi(ts_return_type = "Promise<Summary>")]
+pub fn summarize_retained(
+    path: String,
+    on_progress: Option<ThreadsafeFunction<(f64, f64), (), (f64, f64), Status, false, true>>,
+) -> AsyncTask<RetainedSummaryTask> {
+    AsyncTask::new(RetainedSummaryTask { path: path.into(), progress: on_progress })
+}
+
+pub struct AnalyzeTask {
+    files: Vec<PathBuf>,
+    options: snapshot::SuspectOptions,
+}
+
+impl Task for AnalyzeTask {
+    type Output = (Vec<snapshot::Summary>, snapshot::ThreeSnapshotReport, (u64, u32));
+    type JsValue = JsAnalysis;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let files = &self.files;
+        let options = &self.options;
+        guarded(|| {
+            let (last, earlier) = files.split_last().ok_or("analyze needs at least 3 snapshots")?;
+            if files.len() < 3 {
+                return Err(snapshot::AnalyzeError::TooFewSnapshots(files.len()).to_string());
+            }
+            let summaries = earlier
+                .iter()
+                .map(|f| snapshot::summarize_file(f, None).map_err(|e| e.to_string()))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let analysed = snapshot::Analysed::new(snapshot::graph_file(last, None).map_err(|e| e.to_string())?);
+            let report = snapshot::suspects(&summaries, &analysed, options).map_err(|e| e.to_string())?;
+            Ok((summaries, report, (analysed.graph.node_count() as u64, analysed.graph.max_js_id())))
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, (summaries, report, last_nodes): Self::Output) -> Result<Self::JsValue> {
+        Ok(to_js_analysis(&self.files, &summaries, last_nodes, report))
+    }
+}
+
+/// The three-snapshot technique over S1..Sn (n >= 3, in order, one process).
+#[napi(ts_return_type = "Promise<Analysis>")]
+pub fn analyze(files: Vec<String>, options: Option<AnalyzeOptions>) -> AsyncTask<AnalyzeTask> {
+    let defaults = snapshot::SuspectOptions::default();
+    let options = options.unwrap_or_default();
+    AsyncTask::new(AnalyzeTask {
+        files: files.into_iter().map(PathBuf::from).collect(),
+        options: snapshot::SuspectOptions {
+            min_count: options.min_count.map_or(defaults.min_count, |n| n as u64),
+            min_retained: options.min_retained.map_or(defaults.min_retained, |n| n as u64),
+        },
+    })
 }

@@ -4,3 +4,5 @@
 
 pub mod format;
 pub mod snapshot;
+pub mod plot;
+pub mod monitor;

@@ -1,8 +1,10 @@
 //! Reading and analysing V8 `.heapsnapshot` files.
 
+pub mod analysis;
 pub mod checked;
 pub mod classes;
 pub mod diff;
+pub mod dominators;
 pub mod error;
 pub mod graph;
 pub mod meta;
@@ -10,6 +12,7 @@ pub mod read;
 pub mod scanner;
 pub mod summary;
 
+pub use analysis::{suspects, AnalyzeError, Analysed, Group, NodeRef, PathStep, SuspectOptions, ThreeSnapshotReport};
 pub use classes::is_internal_class;
 pub use diff::{diff_tables, ClassChange, HeapDiff, IdTable, IdTableSink};
 pub use error::{ReadError, SnapshotError};

@@ -1,0 +1,72 @@
+'use strict';
+// Options: defaults, environment variables, and validation with clear messages.
+
+const DEFAULTS = Object.freeze({
+  // Snapshots (heapdump)
+  snapshotDir: undefined, // default: the current directory at dump time
+  maxSnapshots: 0, // keep at most this many of leakwatch's own snapshots (0 = keep all)
+  signal: 'SIGUSR2', // false: no signal handling
+  watchdog: true, // dump through the inspector when the main thread is stuck
+  stuckAfterMs: 1000,
+  checkResources: true, // refuse when free memory or disk is clearly too small
+  growthReport: true, // print per-constructor growth to stderr after each dump
+  // Leak detection (memwatch)
+  leakDetection: false, // observe GCs even with no 'stats'/'leak' listener
+  reportLeaks: false, // print 'leak' events to stderr (on under leakwatch/register)
+  statsFile: undefined, // append every stats/leak/snapshot event as JSON lines
+  warmupMs: undefined,
+  minDurationMs: undefined,
+  minSamples: undefined,
+  minGrowthBytes: undefined,
+  minGrowthRatio: undefined,
+  maxWindowMs: undefined,
+  probeIntervalMs: undefined,
+});
+
+const DETECTOR_KEYS = ['warmupMs', 'minDurationMs', 'minSamples', 'minGrowthBytes', 'minGrowthRatio', 'maxWindowMs', 'probeIntervalMs'];
+
+function fromEnvironment(env) {
+  const options = {};
+  if (env.LEAKWATCH_OPTIONS) {
+    try {
+      Object.assign(options, JSON.parse(env.LEAKWATCH_OPTIONS));
+    } catch (error) {
+      throw new TypeError(`LEAKWATCH_OPTIONS is not valid JSON: ${error.message}`);
+    }
+  }
+  if (env.LEAKWATCH_SNAPSHOT_DIR) options.snapshotDir = env.LEAKWATCH_SNAPSHOT_DIR;
+  if (env.LEAKWATCH_MAX_SNAPSHOTS) options.maxSnapshots = Number(env.LEAKWATCH_MAX_SNAPSHOTS);
+  if (env.LEAKWATCH_SIGNAL) options.signal = /^(off|none|false|0)$/i.test(env.LEAKWATCH_SIGNAL) ? false : env.LEAKWATCH_SIGNAL;
+  if (env.LEAKWATCH_STATS_FILE) options.statsFile = env.LEAKWATCH_STATS_FILE;
+  if (env.LEAKWATCH_QUIET && env.LEAKWATCH_QUIET !== '0') options.growthReport = false;
+  // heapdump's switch, honoured so existing deployments keep their behaviour.
+  if (/(^|,)\s*nosignal\s*(,|$)/.test(env.NODE_HEAPDUMP_OPTIONS || '')) options.signal = false;
+  return options;
+}
+
+function validate(options) {
+  if (options === null || typeof options !== 'object') throw new TypeError('leakwatch options must be an object');
+  for (const key of Object.keys(options)) {
+    if (!Object.hasOwn(DEFAULTS, key)) throw new TypeError(`unknown leakwatch option '${key}' (known: ${Object.keys(DEFAULTS).join(', ')})`);
+  }
+  const check = (key, ok, expected) => {
+    if (options[key] !== undefined && !ok(options[key])) throw new TypeError(`leakwatch option ${key} must be ${expected}, got ${JSON.stringify(options[key])}`);
+  };
+  const nonNegative = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  check('snapshotDir', (v) => typeof v === 'string' && v.length > 0, 'a directory path');
+  check('maxSnapshots', (v) => Number.isInteger(v) && v >= 0, 'a whole number (0 = keep all)');
+  check('signal', (v) => v === false || (typeof v === 'string' && /^SIG[A-Z0-9]+$/.test(v)), "a signal name like 'SIGUSR2', or false");
+  check('stuckAfterMs', nonNegative, 'a number of milliseconds');
+  check('statsFile', (v) => typeof v === 'string' && v.length > 0, 'a file path');
+  for (const key of ['watchdog', 'checkResources', 'growthReport', 'leakDetection', 'reportLeaks']) check(key, (v) => typeof v === 'boolean', 'true or false');
+  for (const key of DETECTOR_KEYS) check(key, nonNegative, 'a non-negative number');
+  return options;
+}
+
+function detectorOptions(config) {
+  const out = {};
+  for (const key of DETECTOR_KEYS) if (config[key] !== undefined) out[key] = config[key];
+  return out;
+}
+
+module.exports = { DEFAULTS, fromEnvironment, validate, detectorOptions };

@@ -1,0 +1,166 @@
+'use strict';
+// Writing heap snapshot files safely: mode 0600 from the first byte, a hidden partial
+// name renamed only when the file is complete, resource checks first, retention after.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const v8 = require('node:v8');
+const native = require('../binding.js');
+
+const FILE_MODE = 0o600;
+// leakwatch's own default names; retention never touches any other file.
+const OWN_NAME = /^heapdump-\d+-\d{8}T\d{6}Z-\d+\.heapsnapshot$/;
+
+function timestamp(date) {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/** heapdump-<pid>-<UTC time>-<sequence>.heapsnapshot in `dir`. */
+function defaultFilename(dir) {
+  const sequence = native.nextDumpSequence();
+  return path.resolve(dir, `heapdump-${process.pid}-${timestamp(new Date())}-${sequence}.heapsnapshot`);
+}
+
+function partialName(file) {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.partial`);
+}
+
+function removeQuietly(file) {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    // already gone
+  }
+}
+
+function dumpError(message, code, cause) {
+  const error = new Error(message, cause ? { cause } : undefined);
+  error.code = code;
+  return error;
+}
+
+/** Memory the process may still use: the smaller of the cgroup's headroom and the host's. */
+function availableMemory() {
+  if (typeof process.availableMemory === 'function') return process.availableMemory();
+  let available = os.freemem();
+  for (const [limitFile, usageFile] of [
+    ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory.current'],
+    ['/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/memory/memory.usage_in_bytes'],
+  ]) {
+    try {
+      const limit = Number(fs.readFileSync(limitFile, 'utf8').trim());
+      const usage = Number(fs.readFileSync(usageFile, 'utf8').trim());
+      if (Number.isFinite(limit) && Number.isFinite(usage) && limit < 2 ** 60) available = Math.min(available, limit - usage);
+      break;
+    } catch {
+      // no such cgroup interface
+    }
+  }
+  return available;
+}
+
+/**
+ * Refuse when a dump clearly cannot succeed. V8 needs memory beyond the heap to build a
+ * snapshot, and the file is typically larger than the used heap: if either the free
+ * memory or the free disk is below the used heap, the dump would fail or hurt the host.
+ */
+function checkResources(dir) {
+  const heapUsed = v8.getHeapStatistics().used_heap_size;
+  const mb = (n) => `${Math.round(n / 1048576)} MB`;
+  const memory = availableMemory();
+  if (memory < heapUsed) {
+    return dumpError(`not enough free memory for a heap snapshot: ${mb(memory)} available, the heap alone is ${mb(heapUsed)}`, 'ERR_LEAKWATCH_NO_MEMORY');
+  }
+  let stats;
+  try {
+    stats = fs.statfsSync(dir);
+  } catch (error) {
+    return dumpError(`cannot write a heap snapshot to ${dir}: ${error.message}`, error.code, error);
+  }
+  const free = stats.bavail * stats.bsize;
+  if (free < heapUsed) {
+    return dumpError(`not enough free disk in ${dir} for a heap snapshot: ${mb(free)} free, expected at least ${mb(heapUsed)}`, 'ERR_LEAKWATCH_NO_DISK');
+  }
+  return null;
+}
+
+/** V8 writes without reporting write errors; a complete snapshot ends with "]}". */
+function assertComplete(file) {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const { size } = fs.fstatSync(fd);
+    const tail = Buffer.alloc(Math.min(size, 64));
+    fs.readSync(fd, tail, 0, tail.length, size - tail.length);
+    if (!/\]\s*\}\s*$/.test(tail.toString('latin1'))) {
+      throw dumpError(`the heap snapshot is incomplete after ${size} bytes (is the disk full?)`, 'ERR_LEAKWATCH_INCOMPLETE');
+    }
+    fs.fsyncSync(fd);
+    return size;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Write a snapshot of this isolate to `file` (synchronously, as heapdump did).
+ * `produce(partial)` writes the snapshot into the given path; by default V8 itself does.
+ * Returns {file, bytes, durationMs}; throws an Error with a `code` on failure, leaving
+ * no file behind.
+ */
+function writeSnapshotFile(file, { check = true, produce = (partial) => v8.writeHeapSnapshot(partial) } = {}) {
+  const started = process.hrtime.bigint();
+  const dir = path.dirname(file);
+  if (check) {
+    const refusal = checkResources(dir);
+    if (refusal) throw refusal;
+  }
+  const partial = partialName(file);
+  try {
+    // Create it 0600 first: V8 truncates and reuses the existing file, keeping the mode.
+    fs.closeSync(fs.openSync(partial, 'wx', FILE_MODE));
+    produce(partial);
+    const bytes = assertComplete(partial);
+    fs.renameSync(partial, file);
+    return { file, bytes, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
+  } catch (error) {
+    removeQuietly(partial);
+    if (error.code && /^E[A-Z]+$/.test(error.code)) {
+      throw dumpError(`cannot write heap snapshot ${file}: ${error.message}`, error.code, error);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Keep at most `max` of leakwatch's own snapshots in `dir`, deleting the oldest;
+ * files in `keep` (the one the next growth report compares against) stay.
+ */
+function enforceRetention(dir, max, keep = new Set()) {
+  if (!max || max < 1) return [];
+  let names;
+  try {
+    names = fs.readdirSync(dir).filter((name) => OWN_NAME.test(name));
+  } catch {
+    return [];
+  }
+  const files = names
+    .map((name) => {
+      const file = path.join(dir, name);
+      try {
+        return { file, mtime: fs.statSync(file).mtimeMs };
+      } catch {
+        return null;
+      }
+    })
+    .filter(Boolean)
+    .sort((a, b) => a.mtime - b.mtime || a.file.localeCompare(b.file, 'en', { numeric: true }));
+  const removed = files
+    .slice(0, Math.max(0, files.length - max))
+    .map(({ file }) => file)
+    .filter((file) => !keep.has(file));
+  removed.forEach(removeQuietly);
+  return removed;
+}
+
+module.exports = { defaultFilename, writeSnapshotFile, enforceRetention, checkResources, partialName, FILE_MODE, OWN_NAME };

@@ -1,0 +1,136 @@
+'use strict';
+// GC observation: perf_hooks 'gc' entries -> the Rust monitor -> 'stats' and 'leak'.
+// Only JS can see GCs and heap figures; every decision is made in Rust. Heap figures
+// are read once per batch of entries and only after a full GC (or, throttled, to judge
+// a confirmation probe), so a GC-heavy app pays next to nothing.
+
+const v8 = require('node:v8');
+const { PerformanceObserver, constants, performance } = require('node:perf_hooks');
+const native = require('../binding.js');
+const { forceGc } = require('./gc');
+
+// perf_hooks kinds -> leakwatch's codes (see Monitor.recordGcs).
+const KIND_CODES = new Map([
+  [constants.NODE_PERFORMANCE_GC_MINOR, 0],
+  [constants.NODE_PERFORMANCE_GC_MAJOR, 1],
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 2],
+  [constants.NODE_PERFORMANCE_GC_WEAKCB, 3],
+]);
+const MAJOR = constants.NODE_PERFORMANCE_GC_MAJOR;
+const FORCED = constants.NODE_PERFORMANCE_GC_FLAGS_FORCED;
+// Heap figures for probe decisions at most this often.
+const LIGHT_SAMPLE_MS = 1000;
+
+class GcMonitor {
+  /** `emit(event, payload)` delivers 'stats' and 'leak'; `report(error)` failures. */
+  constructor({ emit, report, options }) {
+    this.emit = emit;
+    this.report = report;
+    this.native = new native.Monitor(options, performance.now());
+    this.observer = null;
+    this.lastLightSample = 0;
+    this.probing = false;
+  }
+
+  configure(options) {
+    this.native.configure(options);
+  }
+
+  get running() {
+    return this.observer !== null;
+  }
+
+  start() {
+    if (this.observer) return;
+    this.observer = new PerformanceObserver((list) => this.onEntries(list.getEntries()));
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  stop() {
+    if (!this.observer) return;
+    this.observer.disconnect();
+    this.observer = null;
+  }
+
+  onEntries(entries) {
+    try {
+      const kinds = [];
+      const durations = [];
+      let major = null;
+      for (const entry of entries) {
+        const code = KIND_CODES.get(entry.detail ? entry.detail.kind : entry.kind);
+        if (code === undefined) continue;
+        kinds.push(code);
+        durations.push(entry.duration);
+        if (code === 1) major = entry;
+      }
+      this.native.recordGcs(kinds, durations);
+      if (major) this.onFullGc(major);
+      else this.maybeProbe();
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  onFullGc(entry) {
+    const heap = v8.getHeapStatistics();
+    const memory = process.memoryUsage();
+    const flags = entry.detail ? entry.detail.flags : entry.flags;
+    const forced = this.probing || (flags & FORCED) !== 0;
+    this.probing = false;
+    const { stats, leaks } = this.native.recordFullGc({
+      tMs: performance.now(),
+      forced,
+      gcDurationMs: entry.duration,
+      usedHeapSize: heap.used_heap_size,
+      totalHeapSize: heap.total_heap_size,
+      totalHeapSizeExecutable: heap.total_heap_size_executable,
+      totalPhysicalSize: heap.total_physical_size,
+      totalAvailableSize: heap.total_available_size,
+      heapSizeLimit: heap.heap_size_limit,
+      mallocedMemory: heap.malloced_memory,
+      peakMallocedMemory: heap.peak_malloced_memory,
+      external: memory.external,
+      arrayBuffers: memory.arrayBuffers,
+      rss: memory.rss,
+    });
+    // @airbnb/node-memwatch's gc_ts: a high-resolution timestamp of the collection.
+    stats.gc_ts = Number(process.hrtime.bigint());
+    stats.timestamp = new Date();
+    this.emit('stats', stats);
+    for (const leak of leaks) this.emit('leak', toLeakEvent(leak));
+  }
+
+  /** After minor GCs only: force a full GC when the heap rose enough to be worth checking. */
+  maybeProbe() {
+    const now = performance.now();
+    if (now - this.lastLightSample < LIGHT_SAMPLE_MS) return;
+    this.lastLightSample = now;
+    if (!this.native.shouldProbe(now, v8.getHeapStatistics().used_heap_size)) return;
+    this.probing = true;
+    forceGc();
+  }
+}
+
+function wallClock(tMs) {
+  return new Date(performance.timeOrigin + tMs);
+}
+
+/** memwatch's {start, end, growth, reason} plus the figures behind the verdict. */
+function toLeakEvent(leak) {
+  return {
+    start: wallClock(leak.startMs),
+    end: wallClock(leak.endMs),
+    growth: leak.growth,
+    reason: leak.reason,
+    kind: leak.kind,
+    rate: leak.rate,
+    windowMs: leak.windowMs,
+    samples: leak.samples,
+    forcedGcs: leak.forcedGcs,
+    baselineStart: leak.baselineStart,
+    baselineEnd: leak.baselineEnd,
+  };
+}
+
+module.exports = { GcMonitor };

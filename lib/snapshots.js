@@ -1,0 +1,172 @@
+'use strict';
+// Snapshots on demand: heapdump's writeSnapshot, the dump signal, the watchdog for a
+// stuck main thread, and the growth report against this process's previous dump.
+
+const path = require('node:path');
+const { Worker } = require('node:worker_threads');
+const native = require('../binding.js');
+const dump = require('./dump');
+const { watchSignal } = require('./signals');
+
+class Snapshots {
+  /** `emit(event, payload)`, `report(error)`, `config()` returns the current options. */
+  constructor({ emit, report, config }) {
+    this.emit = emit;
+    this.report = report;
+    this.config = config;
+    this.previous = null;
+    this.growthQueue = Promise.resolve();
+    this.watchdog = null;
+    this.signalNote = null;
+  }
+
+  directory() {
+    return path.resolve(this.config().snapshotDir || process.cwd());
+  }
+
+  /** Install the signal handler (and the watchdog) unless disabled. Never throws. */
+  installSignal() {
+    const { signal, watchdog, stuckAfterMs } = this.config();
+    if (!signal) return;
+    try {
+      this.signalNote = watchSignal(signal, () => this.onSignal(), { stuckAfterMs });
+      if (!this.signalNote && watchdog) this.startWatchdog();
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  startWatchdog() {
+    const worker = new Worker(path.join(__dirname, 'watchdog-worker.js'), {
+      workerData: { dir: this.directory(), checkResources: this.config().checkResources },
+      // The watchdog must not inherit the app's preloads (leakwatch/register included).
+      execArgv: [],
+      env: { ...process.env, NODE_OPTIONS: '' },
+      stdout: false,
+      stderr: false,
+    });
+    worker.on('message', (message) => this.onWatchdogMessage(message));
+    worker.on('error', (error) => this.report(error));
+    // After the listeners: adding a 'message' listener would ref the worker again.
+    worker.unref();
+    this.watchdog = worker;
+  }
+
+  onWatchdogMessage(message) {
+    if (message.type === 'snapshot') {
+      this.afterDump({ file: message.file, bytes: message.bytes, durationMs: message.durationMs, trigger: 'signal', viaInspector: true, completedAt: new Date(message.completedAt) });
+    } else if (message.type === 'error') {
+      const error = new Error(message.message);
+      error.code = message.code;
+      this.report(error);
+    }
+  }
+
+  /** The signal thread asked the main thread for a dump. Never throws. */
+  onSignal() {
+    if (!native.dumpBegin(true)) return; // the watchdog took it, or no request pending
+    try {
+      if (this.config().signal === false) return;
+      this.writeLocked(dump.defaultFilename(this.directory()), 'signal');
+    } catch (error) {
+      this.report(error);
+    } finally {
+      native.dumpEnd();
+    }
+  }
+
+  /** heapdump's writeSnapshot([filename], [callback]): returns the file name. */
+  writeSnapshot(filename, callback) {
+    if (typeof filename === 'function') [filename, callback] = [undefined, filename];
+    if (filename !== undefined && filename !== null && typeof filename !== 'string') throw new TypeError('writeSnapshot: filename must be a string');
+    if (callback !== undefined && typeof callback !== 'function') throw new TypeError('writeSnapshot: callback must be a function');
+    const file = this.resolveName(filename);
+    let error = null;
+    try {
+      this.write(file, 'api');
+    } catch (caught) {
+      error = caught;
+    }
+    if (callback) process.nextTick(callback, error, file);
+    else if (error) this.report(error);
+    return file;
+  }
+
+  /** Promise form: resolves with {file, bytes, durationMs, trigger, completedAt}. */
+  writeSnapshotAsync(filename) {
+    return new Promise((resolve) => resolve(this.write(this.resolveName(filename), 'api')));
+  }
+
+  resolveName(filename) {
+    if (filename !== undefined && filename !== null && typeof filename !== 'string') throw new TypeError('filename must be a string');
+    return filename ? path.resolve(filename) : dump.defaultFilename(this.directory());
+  }
+
+  /** One dump at a time across every trigger; throws ERR_LEAKWATCH_BUSY otherwise. */
+  write(file, trigger) {
+    if (!native.dumpBegin(false)) {
+      throw Object.assign(new Error('a heap snapshot is already being written'), { code: 'ERR_LEAKWATCH_BUSY' });
+    }
+    try {
+      return this.writeLocked(file, trigger);
+    } finally {
+      native.dumpEnd();
+    }
+  }
+
+  writeLocked(file, trigger) {
+    const info = { ...dump.writeSnapshotFile(file, { check: this.config().checkResources }), trigger, completedAt: new Date() };
+    this.afterDump(info);
+    return info;
+  }
+
+  afterDump(info) {
+    this.emit('snapshot', info);
+    const previous = this.previous;
+    this.previous = info.file;
+    // Growth and retention run one after another, off the main thread.
+    this.growthQueue = this.growthQueue
+      .then(() => (previous ? this.reportGrowth(previous, info.file) : null))
+      .catch((error) => this.report(error))
+      .then(() => {
+        const { maxSnapshots } = this.config();
+        if (maxSnapshots > 0) dump.enforceRetention(path.dirname(info.file), maxSnapshots, new Set([this.previous]));
+      })
+      .catch((error) => this.report(error));
+  }
+
+  async reportGrowth(previous, file) {
+    const diff = await native.diffSnapshots(previous, file);
+    const grew = diff.change.details.filter((d) => d['+'] > d['-']);
+    const growth = {
+      previous,
+      file,
+      diff,
+      topBySize: [...grew].sort((a, b) => b.size_bytes - a.size_bytes).slice(0, 10),
+      topByCount: [...grew].sort((a, b) => b['+'] - b['-'] - (a['+'] - a['-'])).slice(0, 10),
+    };
+    this.emit('growth', growth);
+    if (this.config().growthReport) process.stderr.write(formatGrowth(growth));
+    return growth;
+  }
+
+  stop() {
+    if (this.watchdog) {
+      this.watchdog.postMessage('stop');
+      this.watchdog = null;
+    }
+  }
+}
+
+function formatGrowth({ previous, file, diff, topBySize }) {
+  const lines = topBySize
+    .slice(0, 5)
+    .map((d) => `    ${d.what}: +${d['+'] - d['-']} objects, ${d.size_bytes >= 0 ? '+' : ''}${d.size}`);
+  return (
+    `leakwatch: ${path.basename(file)} vs ${path.basename(previous)}: heap ${diff.change.size_bytes >= 0 ? '+' : ''}${diff.change.size} ` +
+    `(+${diff.change.allocated_nodes} / -${diff.change.freed_nodes} objects)\n` +
+    (lines.length ? `  grew most:\n${lines.join('\n')}\n` : '  no class grew\n')
+  );
+}
+
+module.exports = { Snapshots };
