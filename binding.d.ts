@@ -57,8 +57,28 @@ export interface AnalyzedSnapshot {
 export interface AnalyzeOptions {
   /** At least this many surviving objects (default 20). */
   minCount?: number
-  /** At least this many retained bytes (default 32768). */
+  /** At least this many retained bytes (default 8192). */
   minRetained?: number
+}
+
+export interface ChartInput {
+  title: string
+  points: Array<ChartPoint>
+  leaks: Array<ChartMark>
+  snapshots: Array<ChartMark>
+}
+
+export interface ChartMark {
+  tMs: number
+  label: string
+}
+
+export interface ChartPoint {
+  tMs: number
+  usedHeapSize: number
+  external: number
+  baseline?: number
+  forced?: boolean
 }
 
 /** Leak detector settings; every field optional (defaults need no tuning). */
@@ -219,6 +239,9 @@ export interface PathStep {
   edgeType: string
   node: NodeRef
 }
+
+/** Render the chart as "svg" or "png" bytes. */
+export declare function renderChart(input: ChartInput, format: string, width?: number | undefined | null, height?: number | undefined | null): Buffer
 
 /**
  * Put leakwatch's handler back after libuv replaced it or reset it to the default.

@@ -845,6 +845,7 @@ module.exports.dumpBegin = nativeBinding.dumpBegin
 module.exports.dumpEnd = nativeBinding.dumpEnd
 module.exports.humanSize = nativeBinding.humanSize
 module.exports.nextDumpSequence = nativeBinding.nextDumpSequence
+module.exports.renderChart = nativeBinding.renderChart
 module.exports.signalRearm = nativeBinding.signalRearm
 module.exports.signalWatch = nativeBinding.signalWatch
 module.exports.summarize = nativeBinding.summarize

@@ -13,6 +13,8 @@ const { HeapDiff } = require('./lib/heapdiff');
 const { forceGc } = require('./lib/gc');
 
 const MONITOR_EVENTS = new Set(['stats', 'leak']);
+// What goes into the statsFile (JSON lines), for `leakwatch run` and `leakwatch plot`.
+const RECORDED_EVENTS = new Set(['start', 'stats', 'leak', 'snapshot', 'growth']);
 const PUBLIC_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarize', 'summarizeRetained', 'diffSnapshots', 'analyze', 'humanSize', 'stop'];
 
 class Leakwatch extends EventEmitter {
@@ -74,6 +76,7 @@ class Leakwatch extends EventEmitter {
     if (!this.options.statsFile) return;
     try {
       this.statsFd = fs.openSync(this.options.statsFile, 'a', 0o600);
+      this.record('start', { argv: process.argv.slice(1), node: process.version });
     } catch (error) {
       this.report(error);
     }
@@ -91,8 +94,9 @@ class Leakwatch extends EventEmitter {
   }
 
   record(event, payload) {
-    if (!['stats', 'leak', 'snapshot', 'growth'].includes(event)) return;
-    const line = { event, t: Date.now(), ...(event === 'growth' ? { file: payload.file, previous: payload.previous, topBySize: payload.topBySize } : payload) };
+    if (!RECORDED_EVENTS.has(event)) return;
+    const fields = event === 'growth' ? { file: payload.file, previous: payload.previous, topBySize: payload.topBySize } : payload;
+    const line = { event, t: Date.now(), pid: process.pid, ...fields };
     try {
       fs.writeSync(this.statsFd, JSON.stringify(line) + '\n');
     } catch (error) {

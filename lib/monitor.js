@@ -101,12 +101,14 @@ class GcMonitor {
     for (const leak of leaks) this.emit('leak', toLeakEvent(leak));
   }
 
-  /** After minor GCs only: force a full GC when the heap rose enough to be worth checking. */
+  /** After minor GCs only: force a full GC when memory rose enough to be worth checking. */
   maybeProbe() {
     const now = performance.now();
     if (now - this.lastLightSample < LIGHT_SAMPLE_MS) return;
     this.lastLightSample = now;
-    if (!this.native.shouldProbe(now, v8.getHeapStatistics().used_heap_size)) return;
+    // Heap plus external memory: a Buffer leak leaves the heap flat (see Monitor::should_probe).
+    const heap = v8.getHeapStatistics();
+    if (!this.native.shouldProbe(now, heap.used_heap_size + (heap.external_memory || 0))) return;
     this.probing = true;
     forceGc();
   }

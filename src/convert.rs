@@ -118,7 +118,7 @@ pub fn to_js_diff(d: HeapDiff) -> JsHeapDiff {
 pub struct AnalyzeOptions {
     /// At least this many surviving objects (default 20).
     pub min_count: Option<u32>,
-    /// At least this many retained bytes (default 32768).
+    /// At least this many retained bytes (default 8192).
     pub min_retained: Option<f64>,
 }
 

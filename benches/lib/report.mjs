@@ -31,7 +31,12 @@ export function percent(x) {
 export function table(headers, rows) {
   const cells = [headers, ...rows].map((r) => r.map((c) => String(c ?? '')));
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => /^[\d.,\s]*[\d.]+\s*(s|%|×|[KMGT]?B)?$|^—$/.test(String(r[i] ?? ''))));
+  // Placeholders (—, fails, n/a) neither make nor break a numeric column.
+  const placeholder = /^(—|fails|n\/a)$/;
+  const numeric = headers.map((_, i) => {
+    const values = rows.map((r) => String(r[i] ?? '')).filter((v) => !placeholder.test(v));
+    return values.length > 0 && values.every((v) => /^[\d.,\s]*[\d.]+\s*(s|%|×|[KMGT]?B)?$/.test(v));
+  });
   const line = (r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }

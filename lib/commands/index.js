@@ -3,4 +3,8 @@
 module.exports = {
   summary: require('./summary'),
   diff: require('./diff'),
+  analyze: require('./analyze'),
+  plot: require('./plot'),
+  run: require('./run'),
+  demo: require('./demo'),
 };

@@ -263,9 +263,12 @@ impl Monitor {
     }
 
     /// Light sample after a minor GC: should JS force a full GC now to confirm or deny a
-    /// suspicion? Remembers the probe time when it answers yes.
-    pub fn should_probe(&mut self, now_ms: f64, used_heap_size: f64) -> bool {
-        let probe = self.probe_is_due(now_ms) && self.heap_rose_since_baseline(used_heap_size);
+    /// suspicion? `watched_bytes` is the JS heap plus external memory (`used_heap_size +
+    /// external_memory` from `v8.getHeapStatistics()`), so a rise of either kind can be
+    /// confirmed: a Buffer leak leaves the heap flat and V8 itself only collects on ~64 MB of
+    /// external growth. Remembers the probe time when it answers yes.
+    pub fn should_probe(&mut self, now_ms: f64, watched_bytes: f64) -> bool {
+        let probe = self.probe_is_due(now_ms) && self.memory_rose_since_baseline(watched_bytes);
         if probe {
             self.probe.last_probe_ms = Some(now_ms);
         }
@@ -281,7 +284,9 @@ impl Monitor {
             return Vec::new();
         }
         if is_amount(sample.used_heap_size) {
-            self.probe.last_baseline = Some(sample.used_heap_size);
+            // Same measure as `should_probe`'s light samples; a missing external figure is 0.
+            let external = if is_amount(sample.external) { sample.external } else { 0.0 };
+            self.probe.last_baseline = Some(sample.used_heap_size + external);
         }
         let at = |value| Point {
             t_ms: sample.t_ms,
@@ -306,14 +311,14 @@ impl Monitor {
             && since_full_gc >= PROBE_COST_FACTOR * self.probe.last_full_gc_duration_ms
     }
 
-    fn heap_rose_since_baseline(&self, used_heap_size: f64) -> bool {
-        if !is_amount(used_heap_size) {
+    fn memory_rose_since_baseline(&self, watched_bytes: f64) -> bool {
+        if !is_amount(watched_bytes) {
             return false;
         }
         match self.probe.last_baseline {
             None => true,
             Some(base) => {
-                used_heap_size - base > MIN_PROBE_RISE_BYTES.max(MIN_PROBE_RISE_RATIO * base)
+                watched_bytes - base > MIN_PROBE_RISE_BYTES.max(MIN_PROBE_RISE_RATIO * base)
             }
         }
     }
@@ -441,7 +446,7 @@ struct ProbeState {
     last_full_gc_ms: Option<f64>,
     last_full_gc_duration_ms: f64,
     last_probe_ms: Option<f64>,
-    /// used_heap_size after the last full GC past warm-up.
+    /// used_heap_size + external after the last full GC past warm-up.
     last_baseline: Option<f64>,
 }
 
@@ -945,7 +950,7 @@ mod tests {
                 };
                 run.natural.push(natural);
                 natural
-            } else if monitor.should_probe(t_ms, true_base(t_ms) + garbage) {
+            } else if monitor.should_probe(t_ms, true_base(t_ms) + garbage + MIB) {
                 run.probes += 1;
                 let heap = true_base(t_ms) + rng.range(0.0, 64.0 * KIB);
                 Baseline {
@@ -1354,6 +1359,34 @@ mod tests {
         };
         monitor.set_config(disabled);
         assert!(!monitor.should_probe(500_000.0, 500.0 * MIB), "disabled");
+    }
+
+    #[test]
+    fn external_growth_under_a_flat_heap_is_probed_and_caught() {
+        // Buffers retained at 200 KB/s, heap flat, no natural full GC at all: only probes
+        // (judged on heap + external light samples) can supply the evidence.
+        let mut monitor = Monitor::new(DetectorConfig::default(), 0.0);
+        let external = |t: f64| 2.0 * MIB + 200.0 * KIB * t / SEC;
+        let mut verdicts = Vec::new();
+        let mut probes = 0;
+        for step in 0..=300 {
+            let t_ms = step as f64 * 100.0;
+            if monitor.should_probe(t_ms, 4.0 * MIB + external(t_ms)) {
+                probes += 1;
+                let probe = Baseline {
+                    t_ms,
+                    heap: 4.0 * MIB,
+                    external: external(t_ms),
+                    forced: true,
+                };
+                verdicts.extend(monitor.record_full_gc(heap_sample(probe), 5.0).1);
+            }
+        }
+        assert!(probes <= 4, "{probes} probes in 30 s");
+        assert!(of_kind(&verdicts, MemoryKind::Heap).is_empty());
+        let first = of_kind(&verdicts, MemoryKind::External)[0];
+        assert!(first.end_ms <= 30.0 * SEC, "late {first:?}");
+        assert_eq!(first.forced_gcs, first.samples);
     }
 
     #[test]

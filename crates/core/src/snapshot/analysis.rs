@@ -31,7 +31,9 @@ impl Analysed {
             };
             let idom = immediate_dominators(&view);
             let retained = retained_sizes(&view, &idom);
-            (idom, retained, shortest_retainers(&view))
+            let synthetic = graph.node_types.iter().position(|t| t == "synthetic").map(|t| t as u8);
+            let is_system_root = |node: u32| Some(graph.node_kind[node as usize]) == synthetic;
+            (idom, retained, shortest_retainers(&view, is_system_root))
         };
         drop(edge_weak);
         let (node_class, class_names) = classify(&graph);
@@ -213,7 +215,7 @@ pub struct SuspectOptions {
 
 impl Default for SuspectOptions {
     fn default() -> Self {
-        SuspectOptions { min_count: 20, min_retained: 32 * 1024 }
+        SuspectOptions { min_count: 20, min_retained: 8 * 1024 }
     }
 }
 
@@ -281,17 +283,7 @@ pub fn suspects(earlier: &[Summary], last: &Analysed, options: &SuspectOptions) 
         id > low && id <= high
     };
     let (counts, self_sizes, retained) = last.class_totals(between);
-    // A representative per class: its surviving object with the largest retained size.
-    let mut representative: Vec<Option<u32>> = vec![None; last.class_names.len()];
-    for node in 0..last.graph.node_count() as u32 {
-        if between(node) {
-            let class = last.node_class[node as usize] as usize;
-            let better = representative[class].is_none_or(|r| last.retained[node as usize] > last.retained[r as usize]);
-            if better {
-                representative[class] = Some(node);
-            }
-        }
-    }
+    let representative = representatives(last, &between);
     let per_snapshot_counts = class_counts_over_time(earlier, last);
     let mut ranked: Vec<(Group, u32)> = (0..last.class_names.len())
         .filter_map(|class| {
@@ -299,9 +291,13 @@ pub fn suspects(earlier: &[Summary], last: &Analysed, options: &SuspectOptions) 
             let name = last.class_names[class].clone();
             let history = per_snapshot_counts.get(&name).cloned().unwrap_or_default();
             let grew_every_step = history.windows(2).all(|w| w[1] > w[0]);
-            let suspect = grew_every_step && counts[class] >= options.min_count && retained[class] >= options.min_retained;
+            let user_class = !is_internal_class(&name);
+            // Engine internals churn in any live process (JIT code, shapes, feedback):
+            // they must hold much more before they count as a leak.
+            let min_retained = if user_class { options.min_retained } else { options.min_retained.saturating_mul(INTERNAL_FACTOR) };
+            let suspect = grew_every_step && counts[class] >= options.min_count && retained[class] >= min_retained;
             let group = Group {
-                user_class: !is_internal_class(&name),
+                user_class,
                 name,
                 count: counts[class],
                 self_size: self_sizes[class],
@@ -334,6 +330,47 @@ pub fn suspects(earlier: &[Summary], last: &Analysed, options: &SuspectOptions) 
         })
         .collect();
     Ok(ThreeSnapshotReport { id_range: (low, high), groups })
+}
+
+/// How many times more an engine-internal class must retain than a user class to be a suspect.
+pub const INTERNAL_FACTOR: u64 = 8;
+
+/// One object per class to show a retainer path for: one held the way most objects of
+/// its class are held (same holder class and edge type), the largest such. A path
+/// through some incidental holder would mislead.
+fn representatives(last: &Analysed, member: &impl Fn(u32) -> bool) -> Vec<Option<u32>> {
+    let g = &last.graph;
+    let holder = |node: u32| -> Option<(u32, u8)> {
+        let edge = *last.retainers.parent_edge.get(node as usize)?;
+        if edge == u32::MAX {
+            return None;
+        }
+        let source = g.first_edge.partition_point(|&first| first <= edge).checked_sub(1)?;
+        Some((last.node_class[source], g.edge_kind[edge as usize]))
+    };
+    let mut tally: FxHashMap<(u32, (u32, u8)), u64> = FxHashMap::default();
+    for node in (0..g.node_count() as u32).filter(|&n| member(n)) {
+        if let Some(key) = holder(node) {
+            *tally.entry((last.node_class[node as usize], key)).or_default() += 1;
+        }
+    }
+    let mut usual: Vec<Option<((u32, u8), u64)>> = vec![None; last.class_names.len()];
+    for (&(class, key), &count) in &tally {
+        let slot = &mut usual[class as usize];
+        if slot.is_none_or(|(best_key, best)| count > best || (count == best && key < best_key)) {
+            *slot = Some((key, count));
+        }
+    }
+    let mut chosen: Vec<Option<u32>> = vec![None; last.class_names.len()];
+    for node in (0..g.node_count() as u32).filter(|&n| member(n)) {
+        let class = last.node_class[node as usize] as usize;
+        let typical = usual[class].is_none_or(|(key, _)| holder(node) == Some(key));
+        let larger = chosen[class].is_none_or(|c| last.retained[node as usize] > last.retained[c as usize]);
+        if typical && larger {
+            chosen[class] = Some(node);
+        }
+    }
+    chosen
 }
 
 /// Count of every class in each snapshot (earlier summaries, then the last graph).

@@ -101,7 +101,11 @@ pub struct RetainerTree {
     pub distance: Vec<u32>,
 }
 
-pub fn shortest_retainers(g: &GraphView) -> RetainerTree {
+/// BFS first from the root's *user* children (e.g. the global object, through its
+/// shortcut edge), then from the system ones (`(GC roots)`, handles, stack), as DevTools
+/// ranks distances: a path through the program's own objects (`leakyData` in a module
+/// context) wins over one through a stack slot or a handle scope.
+pub fn shortest_retainers(g: &GraphView, is_system_root: impl Fn(u32) -> bool) -> RetainerTree {
     let graph = Retaining::new(g);
     let n = graph.node_count();
     let mut tree = RetainerTree {
@@ -113,21 +117,33 @@ pub fn shortest_retainers(g: &GraphView) -> RetainerTree {
     }
     tree.distance[ROOT] = 0;
     let mut queue = Vec::with_capacity(n);
-    queue.push(ROOT as u32);
-    let mut head = 0;
-    while let Some(&node) = queue.get(head) {
-        head += 1;
-        let next_distance = tree.distance[node as usize] + 1;
-        for edge in graph.edges(node as usize) {
+    for user_phase in [true, false] {
+        for edge in graph.edges(ROOT) {
             let Some(target) = graph.target(edge) else {
                 continue;
             };
-            if tree.distance[target] == NONE {
-                tree.distance[target] = next_distance;
+            if tree.distance[target] == NONE && is_system_root(target as u32) != user_phase {
+                tree.distance[target] = 1;
                 tree.parent_edge[target] = edge as u32;
                 queue.push(target as u32);
             }
         }
+        let mut head = 0;
+        while let Some(&node) = queue.get(head) {
+            head += 1;
+            let next_distance = tree.distance[node as usize] + 1;
+            for edge in graph.edges(node as usize) {
+                let Some(target) = graph.target(edge) else {
+                    continue;
+                };
+                if tree.distance[target] == NONE {
+                    tree.distance[target] = next_distance;
+                    tree.parent_edge[target] = edge as u32;
+                    queue.push(target as u32);
+                }
+            }
+        }
+        queue.clear();
     }
     tree
 }
@@ -717,7 +733,7 @@ mod tests {
                 .collect();
             let graph = Graph::new(n, &edges);
             let view = graph.view();
-            let tree = shortest_retainers(&view);
+            let tree = shortest_retainers(&view, |_| true);
             assert_eq!(tree.distance, graph.bfs_distances());
             for node in 0..n as u32 {
                 let Some(path) = path_to_root(&view, &tree, node) else {
@@ -737,10 +753,25 @@ mod tests {
     }
 
     #[test]
+    fn paths_prefer_user_roots_over_system_roots() {
+        // 0=root, 1=(GC roots) [system], 2=global [user], 3=context, 4=leaked array.
+        // The system root reaches the array in 1 hop; the user root in 2 — user wins.
+        let graph = Graph::strong(5, &[(0, 1), (0, 2), (1, 4), (2, 3), (3, 4)]);
+        let view = graph.view();
+        let tree = shortest_retainers(&view, |node| node == 1);
+        let path = path_to_root(&view, &tree, 4).unwrap();
+        let through: Vec<u32> = path.iter().map(|&e| graph.edge_target[e as usize]).collect();
+        assert_eq!(through, vec![2, 3, 4]);
+        // Nodes only the system root reaches still get a path.
+        let plain = shortest_retainers(&view, |_| true);
+        assert_eq!(path_to_root(&view, &plain, 4).unwrap().len(), 2);
+    }
+
+    #[test]
     fn root_path_is_empty() {
         let graph = Graph::strong(2, &[(0, 1)]);
         let view = graph.view();
-        let tree = shortest_retainers(&view);
+        let tree = shortest_retainers(&view, |_| true);
         assert_eq!(path_to_root(&view, &tree, 0), Some(vec![]));
         assert_eq!(path_to_root(&view, &tree, 1), Some(vec![0]));
         assert_eq!(path_to_root(&view, &tree, 2), None);
@@ -755,7 +786,7 @@ mod tests {
             self_size: &[],
         };
         assert!(immediate_dominators(&empty).is_empty());
-        assert!(shortest_retainers(&empty).distance.is_empty());
+        assert!(shortest_retainers(&empty, |_| true).distance.is_empty());
         assert!(retained_sizes(&empty, &[3, 4]).is_empty());
 
         // Decreasing offsets, dangling targets, short weak and size arrays.
@@ -798,7 +829,7 @@ mod tests {
             self_size: &[1, 1],
         };
         assert_eq!(immediate_dominators(&past_end), [0, 0]);
-        assert_eq!(shortest_retainers(&past_end).distance, [0, 1]);
+        assert_eq!(shortest_retainers(&past_end, |_| true).distance, [0, 1]);
     }
 
     /// A random graph with a long chain through it, so the DFS goes millions of levels deep.
@@ -829,7 +860,7 @@ mod tests {
         let started = Instant::now();
         let idom = immediate_dominators(&view);
         let retained = retained_sizes(&view, &idom);
-        let tree = shortest_retainers(&view);
+        let tree = shortest_retainers(&view, |_| true);
         let path = path_to_root(&view, &tree, 1_999_999);
         eprintln!("2M nodes / 8M edges: {:?}", started.elapsed());
         assert_eq!(retained[0], 48 * 2_000_000);
@@ -858,7 +889,7 @@ mod tests {
             memory_status()
         );
         let started = Instant::now();
-        let tree = shortest_retainers(&view);
+        let tree = shortest_retainers(&view, |_| true);
         eprintln!(
             "shortest_retainers: {:?}, {}",
             started.elapsed(),

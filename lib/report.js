@@ -1,0 +1,47 @@
+'use strict';
+// Text renderings shared by the CLI commands and `leakwatch run`.
+
+const native = require('../binding.js');
+const { table } = require('./table');
+
+/** A retainer path, root first, one step per line, as DevTools reads it. */
+function formatPath(steps) {
+  return steps
+    .map((step, i) => {
+      const label = step.edgeType === 'element' || step.edgeType === 'hidden' ? step.edge : step.edgeType === 'context' ? `${step.edge} (variable)` : `.${step.edge}`;
+      const node = `${step.node.class} @${step.node.id}`;
+      return `${'  '.repeat(Math.min(i, 12))}${i === 0 ? '' : '└─ '}${label} → ${node}`;
+    })
+    .join('\n');
+}
+
+function formatAnalysis(analysis, top) {
+  const limit = (list) => (top === 0 ? list : list.slice(0, top));
+  const h = native.humanSize;
+  const out = [];
+  const n = analysis.snapshots.length;
+  out.push(`Objects allocated between snapshot 1 and 2 and still alive in snapshot ${n} (ids ${analysis.idRange[0] + 1}…${analysis.idRange[1]}):`);
+  out.push('');
+  if (analysis.suspects.length === 0) {
+    out.push('No leak suspects: nothing allocated between the first two snapshots kept growing.');
+  } else {
+    out.push(`Leak suspects (${analysis.suspects.length}), user classes first:`);
+    out.push('');
+    const rows = limit(analysis.suspects).map((s) => [s.name, s.count, h(s.selfSize), h(s.retainedSize), s.counts.join(' → ')]);
+    out.push(table(['Class', 'Objects', 'Self size', 'Retained', `Count in S1…S${n}`], rows));
+    for (const s of limit(analysis.suspects).filter((x) => x.retainerPath.length > 0).slice(0, 3)) {
+      out.push('');
+      out.push(`Retainer path of ${s.name} @${s.representative.id}:`);
+      out.push(formatPath(s.retainerPath));
+    }
+  }
+  const others = limit(analysis.others);
+  if (others.length > 0) {
+    out.push('');
+    out.push('Other survivors (not growing at every step or too small to be a leak):');
+    out.push(table(['Class', 'Objects', 'Self size', 'Retained'], others.map((s) => [s.name, s.count, h(s.selfSize), h(s.retainedSize)])));
+  }
+  return out.join('\n') + '\n';
+}
+
+module.exports = { formatPath, formatAnalysis };
