@@ -103,6 +103,31 @@ function assertComplete(file) {
 }
 
 /**
+ * Node's v8.writeHeapSnapshot() returns early on a write error (ENOSPC, EIO) without
+ * closing its file descriptor. Unlinking the partial file alone would then keep its
+ * blocks allocated until the process exits, so a full disk would stay full. Close any
+ * descriptor of this process still open on `file` (Linux: /proc/self/fd); a no-op
+ * elsewhere. Only our own partial file matches, which nothing else has open.
+ */
+function closeLeakedDescriptors(file) {
+  let fds;
+  try {
+    fds = fs.readdirSync('/proc/self/fd');
+  } catch {
+    return;
+  }
+  for (const entry of fds) {
+    const fd = Number(entry);
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${entry}`);
+      if (target === file || target === `${file} (deleted)`) fs.closeSync(fd);
+    } catch {
+      // closed meanwhile, or the readdir's own descriptor
+    }
+  }
+}
+
+/**
  * Write a snapshot of this isolate to `file` (synchronously, as heapdump did).
  * `produce(partial)` writes the snapshot into the given path; by default V8 itself does.
  * Returns {file, bytes, durationMs}; throws an Error with a `code` on failure, leaving
@@ -124,6 +149,7 @@ function writeSnapshotFile(file, { check = true, produce = (partial) => v8.write
     fs.renameSync(partial, file);
     return { file, bytes, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
   } catch (error) {
+    closeLeakedDescriptors(partial);
     removeQuietly(partial);
     if (error.code && /^E[A-Z]+$/.test(error.code)) {
       throw dumpError(`cannot write heap snapshot ${file}: ${error.message}`, error.code, error);
