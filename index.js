@@ -5,6 +5,7 @@
 
 const EventEmitter = require('node:events');
 const fs = require('node:fs');
+const v8 = require('node:v8');
 const native = require('./binding.js');
 const config = require('./lib/config');
 const { GcMonitor } = require('./lib/monitor');
@@ -15,7 +16,7 @@ const { forceGc } = require('./lib/gc');
 const MONITOR_EVENTS = new Set(['stats', 'leak']);
 // What goes into the statsFile (JSON lines), for `leakwatch run` and `leakwatch plot`.
 const RECORDED_EVENTS = new Set(['start', 'stats', 'leak', 'snapshot', 'growth']);
-const PUBLIC_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarize', 'summarizeRetained', 'diffSnapshots', 'analyze', 'humanSize', 'stop'];
+const PUBLIC_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarize', 'summarizeRetained', 'summarizeHeap', 'diffSnapshots', 'analyze', 'humanSize', 'stop'];
 
 class Leakwatch extends EventEmitter {
   constructor() {
@@ -137,6 +138,32 @@ class Leakwatch extends EventEmitter {
 
   summarizeRetained(file, options = {}) {
     return native.summarizeRetained(String(file), options.progress);
+  }
+
+  /**
+   * Per-class summary of this process's heap right now, without writing a file: the
+   * snapshot streams from V8 into the Rust reader chunk by chunk, keeping only totals.
+   */
+  summarizeHeap() {
+    return new Promise((resolve, reject) => {
+      const reader = new native.SummaryStream();
+      const stream = v8.getHeapSnapshot();
+      stream.on('data', (chunk) => {
+        try {
+          reader.push(chunk);
+        } catch (error) {
+          stream.destroy(error);
+        }
+      });
+      stream.on('error', reject);
+      stream.on('end', () => {
+        try {
+          resolve({ ...reader.finish(), file: '(live heap)' });
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
   }
 
   diffSnapshots(before, after) {

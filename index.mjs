@@ -10,6 +10,7 @@ export const writeSnapshot = leakwatch.writeSnapshot.bind(leakwatch);
 export const writeSnapshotAsync = leakwatch.writeSnapshotAsync.bind(leakwatch);
 export const summarize = leakwatch.summarize.bind(leakwatch);
 export const summarizeRetained = leakwatch.summarizeRetained.bind(leakwatch);
+export const summarizeHeap = leakwatch.summarizeHeap.bind(leakwatch);
 export const diffSnapshots = leakwatch.diffSnapshots.bind(leakwatch);
 export const analyze = leakwatch.analyze.bind(leakwatch);
 export const configure = leakwatch.configure.bind(leakwatch);

@@ -4,7 +4,8 @@
 function progressReporter(label) {
   if (!process.stderr.isTTY) return undefined;
   let last = -1;
-  return (done, total) => {
+  // The native reader reports [bytesRead, totalBytes].
+  return ([done, total]) => {
     const percent = total > 0 ? Math.floor((done / total) * 100) : 0;
     if (percent === last) return;
     last = percent;

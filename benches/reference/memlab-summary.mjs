@@ -4,13 +4,10 @@
 // never from the project's dependencies.
 //
 //   node --max-old-space-size=12000 benches/reference/memlab-summary.mjs FILE
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { PEERS_DIR } from '../lib/peers.mjs';
+import { requirePeer } from '../lib/peers.mjs';
 
 const file = process.argv[2];
-const require = createRequire(path.join(PEERS_DIR, 'noop.js'));
-const { utils, config } = require('@memlab/core');
+const { utils, config } = requirePeer('@memlab/core');
 config.muteConsole = true; // memlab's progress lines would mix with our JSON on stdout
 
 let snapshot;
