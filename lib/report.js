@@ -10,7 +10,9 @@ function formatPath(steps) {
     .map((step, i) => {
       const label = step.edgeType === 'element' || step.edgeType === 'hidden' ? step.edge : step.edgeType === 'context' ? `${step.edge} (variable)` : `.${step.edge}`;
       const node = `${step.node.class} @${step.node.id}`;
-      return `${'  '.repeat(Math.min(i, 12))}${i === 0 ? '' : '└─ '}${label} → ${node}`;
+      // The first hop leaves V8's synthetic root: its edge name carries no meaning.
+      if (i === 0) return node;
+      return `${'  '.repeat(Math.min(i - 1, 12))}└─ ${label} → ${node}`;
     })
     .join('\n');
 }

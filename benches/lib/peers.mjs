@@ -42,7 +42,7 @@ export function ensurePeer(name) {
   process.stderr.write(`[peers] npm install --no-save --prefix ${prefix} ${peer.spec}\n`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const result = spawnSync(npm, ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, peer.spec], {
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 2, 2], // npm's chatter to stderr: stdout is the bench report
     env: { ...process.env, ...peer.env },
   });
   if (result.status !== 0 || !fs.existsSync(path.join(dir, 'package.json'))) {
