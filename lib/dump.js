@@ -189,4 +189,4 @@ function enforceRetention(dir, max, keep = new Set()) {
   return removed;
 }
 
-module.exports = { defaultFilename, writeSnapshotFile, enforceRetention, checkResources, partialName, FILE_MODE, OWN_NAME };
+module.exports = { defaultFilename, writeSnapshotFile, enforceRetention, checkResources, assertComplete, partialName, FILE_MODE, OWN_NAME };

@@ -27,7 +27,6 @@ function snapshotMainIsolate(partial) {
     session.post('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, (error) => {
       session.disconnect();
       try {
-        fs.fsyncSync(fd);
         fs.closeSync(fd);
       } catch (closeError) {
         writeError = writeError || closeError;
@@ -49,7 +48,8 @@ async function dumpThroughInspector() {
     }
     fs.closeSync(fs.openSync(partial, 'wx', dump.FILE_MODE));
     await snapshotMainIsolate(partial);
-    const bytes = fs.statSync(partial).size;
+    // A short final write (disk filling up) raises no error: check the closing "]}" (and fsync).
+    const bytes = dump.assertComplete(partial);
     fs.renameSync(partial, file);
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     parentPort.postMessage({ type: 'snapshot', file, bytes, durationMs, completedAt: Date.now() });
