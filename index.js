@@ -11,7 +11,6 @@ const config = require('./lib/config');
 const { GcMonitor } = require('./lib/monitor');
 const { Snapshots } = require('./lib/snapshots');
 const { HeapDiff } = require('./lib/heapdiff');
-const { forceGc } = require('./lib/gc');
 
 const MONITOR_EVENTS = new Set(['stats', 'leak']);
 // What goes into the statsFile (JSON lines), for `leakwatch run` and `leakwatch plot`.
@@ -34,10 +33,11 @@ class Leakwatch extends EventEmitter {
       config: () => this.options,
     });
     // Observe GCs only while someone listens: no listener, no cost.
-    this.on('newListener', (event) => {
+    this.onNewListener = (event) => {
       if (MONITOR_EVENTS.has(event)) this.monitor.start();
-    });
-    this.on('removeListener', () => this.updateMonitor());
+    };
+    this.onRemoveListener = () => this.updateMonitor();
+    this.installListenerHooks();
     this.HeapDiff = HeapDiff;
     // Methods work detached too: `const { writeSnapshot } = require('leakwatch')`.
     for (const name of PUBLIC_METHODS) this[name] = this[name].bind(this);
@@ -56,6 +56,22 @@ class Leakwatch extends EventEmitter {
     if (options.statsFile !== undefined) this.openStatsFile();
     this.updateMonitor();
     return { ...this.options };
+  }
+
+  installListenerHooks() {
+    if (!this.listeners('newListener').includes(this.onNewListener)) this.on('newListener', this.onNewListener);
+    if (!this.listeners('removeListener').includes(this.onRemoveListener)) this.on('removeListener', this.onRemoveListener);
+  }
+
+  /**
+   * memwatch code calls `removeAllListeners()` with no argument; that must not also remove
+   * the hooks that start the GC observer when a 'stats'/'leak' listener is added later.
+   */
+  removeAllListeners(...args) {
+    super.removeAllListeners(...args);
+    this.installListenerHooks();
+    this.updateMonitor();
+    return this;
   }
 
   updateMonitor() {
@@ -121,7 +137,7 @@ class Leakwatch extends EventEmitter {
 
   /** Force a full garbage collection (no --expose-gc needed); triggers 'stats'. */
   gc() {
-    forceGc();
+    this.monitor.collect();
   }
 
   writeSnapshot(filename, callback) {

@@ -30,6 +30,7 @@ class GcMonitor {
     this.observer = null;
     this.lastLightSample = 0;
     this.probing = false;
+    this.awaitingFullGc = null;
   }
 
   configure(options) {
@@ -46,7 +47,32 @@ class GcMonitor {
     this.observer.observe({ entryTypes: ['gc'] });
   }
 
+  /**
+   * Force a full GC (leakwatch.gc()). Node delivers GC entries through an unref'd native
+   * immediate: an otherwise idle process would exit before the 'stats' a caller waits for,
+   * and a process waiting on a timer would deliver it only when that timer fires. While
+   * observing, hold the loop open until the entry arrives (1 s at most) and turn it once
+   * right away (a ref'd immediate), so the entry is delivered promptly.
+   */
+  collect() {
+    forceGc();
+    if (!this.observer) return;
+    setImmediate(() => {});
+    if (!this.awaitingFullGc) {
+      this.awaitingFullGc = setTimeout(() => {
+        this.awaitingFullGc = null;
+      }, 1000);
+    }
+  }
+
+  releaseLoop() {
+    if (!this.awaitingFullGc) return;
+    clearTimeout(this.awaitingFullGc);
+    this.awaitingFullGc = null;
+  }
+
   stop() {
+    this.releaseLoop();
     if (!this.observer) return;
     this.observer.disconnect();
     this.observer = null;
@@ -69,6 +95,8 @@ class GcMonitor {
       else this.maybeProbe();
     } catch (error) {
       this.report(error);
+    } finally {
+      if (this.awaitingFullGc && entries.some((e) => (e.detail ? e.detail.kind : e.kind) === MAJOR)) this.releaseLoop();
     }
   }
 
