@@ -24,9 +24,14 @@ Exit codes: 0 ok, 1 error, 2 usage error, 3 leak found (--fail-on-leak).`;
 
 function main(argv) {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    // No command is a usage error: the usage goes to stderr, stdout stays empty.
+    process.stderr.write(GENERAL_HELP + '\n');
+    return Promise.resolve(2);
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(GENERAL_HELP + '\n');
-    return Promise.resolve(name ? 0 : 2);
+    return Promise.resolve(0);
   }
   if (name === '--version' || name === '-v') {
     process.stdout.write(require('./package.json').version + '\n');
@@ -38,7 +43,8 @@ function main(argv) {
   try {
     parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${name}: ${error.message}`);
+    // parseArgs' messages can span lines; always end with where to read the options.
+    throw new UsageError(`${name}: ${error.message.trimEnd()}\nRun 'leakwatch ${name} --help' for its options.`);
   }
   if (parsed.values.help) {
     process.stdout.write(command.help + '\n');

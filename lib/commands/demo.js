@@ -14,6 +14,9 @@ Runs a bundled app that leaks like the one in "Debugging memory leaks in Node"
 path, and the chart. Equivalent to:
   leakwatch run --snapshots 3 --every 4s --duration 20s -- node examples/leaky-app.js`,
   options: { out: { type: 'string' } },
+  check({ positionals }) {
+    if (positionals.length > 0) return `unexpected argument '${positionals[0]}' (the demo takes no arguments; use 'leakwatch run' to watch your own app)`;
+  },
   async run({ values }) {
     const outDir = path.resolve(values.out || path.join(os.tmpdir(), `leakwatch-demo-${process.pid}`));
     process.stderr.write(`leakwatch: demo — watching ${path.relative(process.cwd(), APP) || APP} for 20 s; output in ${outDir}\n`);

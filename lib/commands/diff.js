@@ -13,7 +13,8 @@ Options:
   --top N       show the N classes that grew most (default 25; 0 = all)
   --json        print memwatch's HeapDiff shape:
                 {before:{nodes,size_bytes,size}, after:{…}, change:{size_bytes,size,
-                 freed_nodes,allocated_nodes,details:[{what,size_bytes,size,'+','-'}]}}`,
+                 freed_nodes,allocated_nodes,details:[{what,size_bytes,size,'+','-'}]}}
+                (all classes unless --top is given)`,
   options: { top: { type: 'string' }, json: { type: 'boolean' } },
   check({ positionals, values }) {
     if (positionals.length !== 2) return 'expected two snapshot files: <before> <after>';
@@ -23,7 +24,9 @@ Options:
     const top = values.top === undefined ? 25 : positiveInt(values.top);
     const diff = await leakwatch.diffSnapshots(before, after);
     if (values.json) {
-      process.stdout.write(JSON.stringify(diff, null, 2) + '\n');
+      // --top applies to the details when given; without it, every class is listed.
+      const document = values.top === undefined || top === 0 ? diff : { ...diff, change: { ...diff.change, details: diff.change.details.slice(0, top) } };
+      process.stdout.write(JSON.stringify(document, null, 2) + '\n');
       return 0;
     }
     const details = top === 0 ? diff.change.details : diff.change.details.slice(0, top);

@@ -12,7 +12,8 @@ Summary view (objects by constructor; engine internals as (string), (array), …
 Options:
   --top N       show the N largest classes (default 25; 0 = all)
   --retained    also compute retained sizes (builds the full graph and dominator tree)
-  --json        print {file, nodes, edges, totalSize, classes:[{name, count, selfSize}]}`,
+  --json        print {file, nodes, edges, totalSize, classes:[{name, count, selfSize}]}
+                (all classes unless --top is given)`,
   options: { top: { type: 'string' }, retained: { type: 'boolean' }, json: { type: 'boolean' } },
   check({ positionals, values }) {
     if (positionals.length !== 1) return 'expected exactly one snapshot file';
@@ -24,7 +25,9 @@ Options:
       ? await leakwatch.summarizeRetained(file, { progress: require('../progress').progressReporter(file) })
       : await leakwatch.summarize(file, { progress: require('../progress').progressReporter(file) });
     if (values.json) {
-      process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+      // --top applies to the JSON too when given; without it, every class is listed.
+      const document = values.top === undefined || top === 0 ? summary : { ...summary, classes: summary.classes.slice(0, top) };
+      process.stdout.write(JSON.stringify(document, null, 2) + '\n');
       return 0;
     }
     const shown = top === 0 ? summary.classes : summary.classes.slice(0, top);
