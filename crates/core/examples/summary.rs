@@ -1,11 +1,26 @@
+//! Time the streaming summary of a snapshot: `summary FILE [serial|parallel]`.
+use leakwatch_core::snapshot::{read_file_with, ReadMode, SummarySink};
+
 fn main() {
-    let path = std::env::args().nth(1).expect("path");
-    let t = std::time::Instant::now();
-    match leakwatch_core::snapshot::summarize_file(std::path::Path::new(&path), None) {
-        Ok(s) => {
-            println!("nodes {} edges {} size {} maxid {} in {:?}", s.nodes, s.edges, s.total_size, s.max_js_id, t.elapsed());
-            for c in s.classes.iter().take(10) { println!("{:>10} {:>12} {}", c.count, c.self_size, c.name); }
+    let mut args = std::env::args().skip(1);
+    let Some(path) = args.next() else {
+        eprintln!("usage: summary FILE [serial|parallel]");
+        std::process::exit(2);
+    };
+    let mode = match args.next().as_deref() {
+        Some("serial") => ReadMode::Serial,
+        Some("parallel") => ReadMode::Parallel,
+        _ => ReadMode::Auto,
+    };
+    let started = std::time::Instant::now();
+    match read_file_with(std::path::Path::new(&path), SummarySink::new(), None, mode) {
+        Ok(sink) => {
+            let s = sink.into_summary();
+            println!("{mode:?}: {} nodes, {} edges, {} bytes, {} classes in {:?}", s.nodes, s.edges, s.total_size, s.classes.len(), started.elapsed());
         }
-        Err(e) => println!("error: {e}"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
     }
 }

@@ -29,11 +29,16 @@ impl Analysed {
                 edge_weak: &edge_weak,
                 self_size: &graph.self_size,
             };
-            let idom = immediate_dominators(&view);
-            let retained = retained_sizes(&view, &idom);
             let synthetic = graph.node_types.iter().position(|t| t == "synthetic").map(|t| t as u8);
             let is_system_root = |node: u32| Some(graph.node_kind[node as usize]) == synthetic;
-            (idom, retained, shortest_retainers(&view, is_system_root))
+            // The dominator tree and the shortest paths only read the graph: one core each.
+            std::thread::scope(|scope| {
+                let retainers = scope.spawn(|| shortest_retainers(&view, is_system_root));
+                let idom = immediate_dominators(&view);
+                let retained = retained_sizes(&view, &idom);
+                let retainers = retainers.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (idom, retained, retainers)
+            })
         };
         drop(edge_weak);
         let (node_class, class_names) = classify(&graph);

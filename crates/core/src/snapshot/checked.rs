@@ -2,25 +2,102 @@
 //! analysis can trust indexes: types in range, edges aligned to node records and
 //! pointing at real nodes, edge counts adding up, string indexes in range.
 
-use super::meta::Meta;
+use super::meta::{node_ordinal, Meta};
 use super::scanner::SnapshotSink;
 
 pub struct Checked<S> {
     inner: S,
     meta: Option<Meta>,
     nodes: u64,
-    edges: u64,
     edges_claimed: u64,
     /// Sum of self sizes so far; kept within i64 so sums and diffs downstream cannot overflow.
     total_size: u64,
     max_string: Option<u64>,
+    edge_checks: EdgeChecks,
+    /// The edges are read on another thread; their figures arrive through `set_edges`.
+    edges_elsewhere: bool,
+}
+
+/// The checks one edge needs on its own; what depends on the whole file (node count,
+/// string count, claimed edge count) is compared at the end from the figures kept here.
+#[derive(Default, Clone)]
+pub struct EdgeChecks {
+    pub edges: u64,
+    pub max_ordinal: Option<u64>,
+    pub max_string: Option<u64>,
     /// Edge types whose `name_or_index` is a string index (not element/hidden).
     edge_named: Vec<bool>,
+    node_width: usize,
+    kind: usize,
+    name_or_index: usize,
+    to_node: usize,
+}
+
+fn max_of(current: Option<u64>, value: u64) -> Option<u64> {
+    Some(current.map_or(value, |m| m.max(value)))
+}
+
+impl EdgeChecks {
+    pub fn new(meta: &Meta) -> Self {
+        EdgeChecks {
+            edge_named: meta.edge_types.iter().map(|t| t != "element" && t != "hidden").collect(),
+            node_width: meta.node.width,
+            kind: meta.edge.kind,
+            name_or_index: meta.edge.name_or_index,
+            to_node: meta.edge.to_node,
+            ..Default::default()
+        }
+    }
+
+    /// Check one edge; returns the node ordinal it points at.
+    #[inline]
+    pub fn check(&mut self, record: &[u64]) -> Result<u64, String> {
+        let edge_type = record[self.kind];
+        if edge_type >= self.edge_named.len() as u64 {
+            return Err(format!("edge {} has type {edge_type}, but meta lists {} edge types", self.edges, self.edge_named.len()));
+        }
+        let to = record[self.to_node];
+        let Some(ordinal) = node_ordinal(to, self.node_width) else {
+            return Err(format!(
+                "edge {} points at array offset {to}, which is not a multiple of the {} node fields",
+                self.edges, self.node_width
+            ));
+        };
+        if self.edge_named[edge_type as usize] {
+            self.max_string = max_of(self.max_string, record[self.name_or_index]);
+        }
+        self.max_ordinal = max_of(self.max_ordinal, ordinal);
+        self.edges += 1;
+        Ok(ordinal)
+    }
 }
 
 impl<S: SnapshotSink> Checked<S> {
     pub fn new(inner: S) -> Self {
-        Checked { inner, meta: None, nodes: 0, edges: 0, edges_claimed: 0, total_size: 0, max_string: None, edge_named: Vec::new() }
+        Checked {
+            inner,
+            meta: None,
+            nodes: 0,
+            edges_claimed: 0,
+            total_size: 0,
+            max_string: None,
+            edge_checks: EdgeChecks::default(),
+            edges_elsewhere: false,
+        }
+    }
+
+    /// For parallel reading: the edges array is checked by another reader.
+    pub fn with_edges_elsewhere(inner: S) -> Self {
+        Checked { edges_elsewhere: true, ..Self::new(inner) }
+    }
+
+    /// The other reader's figures, before `on_end` runs the whole-file checks.
+    pub fn set_edges(&mut self, checks: EdgeChecks) {
+        self.edge_checks = checks;
+    }
+
+    pub fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
     }
 
     pub fn into_inner(self) -> S {
@@ -28,7 +105,7 @@ impl<S: SnapshotSink> Checked<S> {
     }
 
     fn note_string(&mut self, index: u64) {
-        self.max_string = Some(self.max_string.map_or(index, |m| m.max(index)));
+        self.max_string = max_of(self.max_string, index);
     }
 }
 
@@ -37,7 +114,9 @@ impl<S: SnapshotSink> SnapshotSink for Checked<S> {
         if meta.node_types.len() > 256 || meta.edge_types.len() > 256 {
             return Err("meta lists more than 256 node or edge types".into());
         }
-        self.edge_named = meta.edge_types.iter().map(|t| t != "element" && t != "hidden").collect();
+        if !self.edges_elsewhere {
+            self.edge_checks = EdgeChecks::new(meta);
+        }
         self.meta = Some(meta.clone());
         self.inner.on_meta(meta, size_hint)
     }
@@ -76,32 +155,12 @@ impl<S: SnapshotSink> SnapshotSink for Checked<S> {
 
     #[inline]
     fn on_edge(&mut self, record: &[u64]) -> Result<(), String> {
-        let Some(meta) = &self.meta else { return Err("edge before header".into()) };
-        let e = &meta.edge;
-        let edge_type = record[e.kind];
-        if edge_type >= meta.edge_types.len() as u64 {
-            return Err(format!(
-                "edge {} has type {edge_type}, but meta lists {} edge types",
-                self.edges,
-                meta.edge_types.len()
-            ));
+        let ordinal = self.edge_checks.check(record)?;
+        let edge = self.edge_checks.edges - 1;
+        if ordinal >= self.nodes {
+            return Err(format!("edge {edge} points at node {ordinal}, but there are only {} nodes", self.nodes));
         }
-        let to = record[e.to_node];
-        let width = meta.node.width as u64;
-        if to % width != 0 {
-            return Err(format!(
-                "edge {} points at array offset {to}, which is not a multiple of the {width} node fields",
-                self.edges
-            ));
-        }
-        if to / width >= self.nodes {
-            return Err(format!("edge {} points at node {}, but there are only {} nodes", self.edges, to / width, self.nodes));
-        }
-        if self.edge_named[edge_type as usize] {
-            self.note_string(record[e.name_or_index]);
-        }
-        self.edges += 1;
-        if self.edges > self.edges_claimed {
+        if self.edge_checks.edges > self.edges_claimed {
             return Err(format!("the edges array holds more edges than the nodes' edge counts add up to ({})", self.edges_claimed));
         }
         self.inner.on_edge(record)
@@ -117,11 +176,12 @@ impl<S: SnapshotSink> SnapshotSink for Checked<S> {
 
     fn on_end(&mut self, strings: u32) -> Result<(), String> {
         let Some(meta) = &self.meta else { return Err("no header".into()) };
-        if self.edges != self.edges_claimed {
-            return Err(format!(
-                "the nodes' edge counts add up to {} but the edges array holds {}",
-                self.edges_claimed, self.edges
-            ));
+        let edges = self.edge_checks.edges;
+        if edges != self.edges_claimed {
+            return Err(format!("the nodes' edge counts add up to {} but the edges array holds {edges}", self.edges_claimed));
+        }
+        if let Some(ordinal) = self.edge_checks.max_ordinal.filter(|&o| o >= self.nodes) {
+            return Err(format!("an edge points at node {ordinal}, but there are only {} nodes", self.nodes));
         }
         if let Some(count) = meta.node_count {
             if count != self.nodes {
@@ -129,11 +189,11 @@ impl<S: SnapshotSink> SnapshotSink for Checked<S> {
             }
         }
         if let Some(count) = meta.edge_count {
-            if count != self.edges {
-                return Err(format!("the header says edge_count {count} but the edges array holds {}", self.edges));
+            if count != edges {
+                return Err(format!("the header says edge_count {count} but the edges array holds {edges}"));
             }
         }
-        if let Some(max) = self.max_string {
+        if let Some(max) = self.max_string.max(self.edge_checks.max_string) {
             if max >= u64::from(strings) {
                 return Err(format!("a name refers to string {max}, but the strings array holds {strings}"));
             }

@@ -153,3 +153,17 @@ pub fn diff_tables<'a>(before: &'a IdTable, after: &'a IdTable) -> HeapDiff {
         details,
     }
 }
+
+/// The id table ignores edges.
+#[derive(Default)]
+pub struct NoEdges;
+
+impl super::read::EdgeSide for NoEdges {
+    fn on_edge(&mut self, _record: &[u64]) {}
+}
+
+impl super::read::SplitSink for IdTableSink {
+    type Edges = NoEdges;
+
+    fn absorb_edges(&mut self, _edges: NoEdges) {}
+}

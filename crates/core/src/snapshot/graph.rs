@@ -2,7 +2,8 @@
 //! edge, plus the strings. Indexes were validated by `Checked` while reading.
 
 use super::classes::{class_rule, ClassRule};
-use super::meta::{EdgeLayout, Meta, NodeLayout};
+use super::meta::{node_ordinal, EdgeLayout, Meta, NodeLayout};
+use super::read::{EdgeSide, SplitSink};
 use super::scanner::SnapshotSink;
 
 pub struct HeapGraph {
@@ -117,8 +118,9 @@ impl HeapGraph {
 
 #[derive(Default)]
 pub struct GraphSink {
-    layouts: Option<(NodeLayout, EdgeLayout)>,
+    layout: Option<NodeLayout>,
     graph: Option<HeapGraph>,
+    edges: EdgeArrays,
     edges_total: u64,
 }
 
@@ -128,7 +130,46 @@ impl GraphSink {
     }
 
     pub fn into_graph(self) -> Option<HeapGraph> {
-        self.graph
+        let mut graph = self.graph?;
+        graph.edge_kind = self.edges.kind;
+        graph.edge_name = self.edges.name;
+        graph.edge_to = self.edges.to;
+        Some(graph)
+    }
+}
+
+/// The graph's edge columns, filled on whichever thread reads the edges.
+#[derive(Default)]
+pub struct EdgeArrays {
+    layout: Option<(EdgeLayout, usize)>,
+    kind: Vec<u8>,
+    name: Vec<u32>,
+    to: Vec<u32>,
+}
+
+impl EdgeSide for EdgeArrays {
+    fn on_meta(&mut self, meta: &Meta, size_hint: Option<u64>) {
+        let edges = plausible(meta.edge_count, size_hint, 2 * meta.edge.width as u64);
+        self.kind.reserve(edges);
+        self.name.reserve(edges);
+        self.to.reserve(edges);
+        self.layout = Some((meta.edge.clone(), meta.node.width));
+    }
+
+    #[inline]
+    fn on_edge(&mut self, record: &[u64]) {
+        let Some((e, width)) = &self.layout else { return };
+        self.kind.push(record[e.kind] as u8);
+        self.name.push(record[e.name_or_index] as u32);
+        self.to.push(node_ordinal(record[e.to_node], *width).unwrap_or(0) as u32);
+    }
+}
+
+impl SplitSink for GraphSink {
+    type Edges = EdgeArrays;
+
+    fn absorb_edges(&mut self, edges: EdgeArrays) {
+        self.edges = edges;
     }
 }
 
@@ -141,7 +182,6 @@ fn plausible(count: Option<u64>, size_hint: Option<u64>, min_bytes_each: u64) ->
 impl SnapshotSink for GraphSink {
     fn on_meta(&mut self, meta: &Meta, size_hint: Option<u64>) -> Result<(), String> {
         let nodes = plausible(meta.node_count, size_hint, 2 * meta.node.width as u64);
-        let edges = plausible(meta.edge_count, size_hint, 2 * meta.edge.width as u64);
         let mut first_edge = Vec::with_capacity(nodes + 1);
         first_edge.push(0);
         self.graph = Some(HeapGraph {
@@ -152,21 +192,22 @@ impl SnapshotSink for GraphSink {
             node_id: Vec::with_capacity(nodes),
             self_size: Vec::with_capacity(nodes),
             first_edge,
-            edge_kind: Vec::with_capacity(edges),
-            edge_name: Vec::with_capacity(edges),
-            edge_to: Vec::with_capacity(edges),
+            edge_kind: Vec::new(),
+            edge_name: Vec::new(),
+            edge_to: Vec::new(),
             strings: Strings::default(),
             class_rules: meta.node_types.iter().map(|t| class_rule(t)).collect(),
             edge_named: meta.edge_types.iter().map(|t| t != "element" && t != "hidden").collect(),
             weak_edge: meta.edge_type_index("weak").map(|i| i as u8),
         });
-        self.layouts = Some((meta.node.clone(), meta.edge.clone()));
+        self.layout = Some(meta.node.clone());
+        self.edges.on_meta(meta, size_hint);
         Ok(())
     }
 
     #[inline]
     fn on_node(&mut self, record: &[u64]) -> Result<(), String> {
-        let (Some((n, _)), Some(g)) = (&self.layouts, &mut self.graph) else {
+        let (Some(n), Some(g)) = (&self.layout, &mut self.graph) else {
             return Err("node before header".into());
         };
         g.node_kind.push(record[n.kind] as u8);
@@ -181,12 +222,7 @@ impl SnapshotSink for GraphSink {
 
     #[inline]
     fn on_edge(&mut self, record: &[u64]) -> Result<(), String> {
-        let (Some((n, e)), Some(g)) = (&self.layouts, &mut self.graph) else {
-            return Err("edge before header".into());
-        };
-        g.edge_kind.push(record[e.kind] as u8);
-        g.edge_name.push(record[e.name_or_index] as u32);
-        g.edge_to.push((record[e.to_node] / n.width as u64) as u32);
+        self.edges.on_edge(record);
         Ok(())
     }
 

@@ -17,7 +17,7 @@ pub use classes::is_internal_class;
 pub use diff::{diff_tables, ClassChange, HeapDiff, IdTable, IdTableSink};
 pub use error::{ReadError, SnapshotError};
 pub use graph::{GraphSink, HeapGraph};
-pub use read::{read_bytes, read_file, ChunkReader, Progress};
+pub use read::{read_bytes, read_file, read_file_with, ChunkReader, EdgeSide, Progress, ReadMode, SplitSink, PARALLEL_MIN_BYTES};
 pub use summary::{ClassStat, Summary, SummarySink};
 
 use std::path::Path;

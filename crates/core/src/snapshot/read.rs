@@ -1,11 +1,13 @@
 //! Reading a snapshot from a file (large buffered reads) or from pushed chunks.
 
-use super::checked::Checked;
+use super::checked::{Checked, EdgeChecks};
 use super::error::{ReadError, SnapshotError};
-use super::scanner::{Parser, SnapshotSink};
+use super::meta::Meta;
+use super::scanner::{Parser, ReadPlan, SnapshotSink};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Big enough that syscalls vanish from the profile, small enough to stay in L2/L3.
 const READ_BLOCK: usize = 1 << 20;
@@ -13,11 +15,43 @@ const READ_BLOCK: usize = 1 << 20;
 /// Called with (bytes read, total bytes) as a file is read.
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
+/// Files at least this big are read by two threads (see [`ReadMode::Parallel`]).
+pub const PARALLEL_MIN_BYTES: u64 = 32 << 20;
+
+/// How a file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadMode {
+    /// One thread, start to end.
+    Serial,
+    /// Two threads over the same file: one reads everything but the edges array, the
+    /// other only the edges array (the biggest part of a snapshot). Each array is parsed
+    /// and checked by exactly one thread; the whole-file checks run after both.
+    Parallel,
+    /// Parallel for files of at least [`PARALLEL_MIN_BYTES`].
+    Auto,
+}
+
+/// The part of a sink that takes the edges, so that they can be read on another core.
+pub trait EdgeSide: Send + Default {
+    fn on_meta(&mut self, _meta: &Meta, _size_hint: Option<u64>) {}
+    fn on_edge(&mut self, record: &[u64]);
+}
+
+/// A sink whose edges can be gathered separately and handed over before `on_end`.
+pub trait SplitSink: SnapshotSink {
+    type Edges: EdgeSide;
+    fn absorb_edges(&mut self, edges: Self::Edges);
+}
+
 /// Run `sink` over the file at `path`, checked for consistency, and return it.
-pub fn read_file<S: SnapshotSink>(path: &Path, sink: S, progress: Option<Progress>) -> Result<S, ReadError> {
+pub fn read_file<S: SplitSink>(path: &Path, sink: S, progress: Option<Progress>) -> Result<S, ReadError> {
+    read_file_with(path, sink, progress, ReadMode::Auto)
+}
+
+pub fn read_file_with<S: SplitSink>(path: &Path, sink: S, progress: Option<Progress>, mode: ReadMode) -> Result<S, ReadError> {
     let name = path.display().to_string();
     let io = |error: std::io::Error| ReadError::Io { path: name.clone(), error };
-    let mut file = File::open(path).map_err(io)?;
+    let file = File::open(path).map_err(io)?;
     let metadata = file.metadata().map_err(io)?;
     if metadata.is_dir() {
         return Err(ReadError::Invalid { path: name, message: "is a directory, expected a .heapsnapshot file".into() });
@@ -26,23 +60,144 @@ pub fn read_file<S: SnapshotSink>(path: &Path, sink: S, progress: Option<Progres
     if total == 0 {
         return Err(ReadError::Snapshot { path: name, error: SnapshotError::at(0, "the file is empty, expected a heap snapshot") });
     }
-    let mut parser = Parser::new(Checked::new(sink), Some(total));
+    let parallel = match mode {
+        ReadMode::Serial => false,
+        ReadMode::Parallel => true,
+        ReadMode::Auto => total >= PARALLEL_MIN_BYTES,
+    };
+    if !parallel {
+        let mut parser = Parser::new(Checked::new(sink), Some(total));
+        pump(file, &mut parser, total, progress, &AtomicBool::new(false)).map_err(|e| e.named(&name))?;
+        return parser.finish().map(Checked::into_inner).map_err(|e| Failure::Snapshot(e).named(&name));
+    }
+    let cancel = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let edges = scope.spawn(|| read_edges::<S::Edges>(path, total, &cancel));
+        let mut parser = Parser::with_plan(Checked::with_edges_elsewhere(sink), Some(total), ReadPlan { skip_edges: true, ..ReadPlan::default() });
+        let main = pump(file, &mut parser, total, progress, &cancel);
+        if main.is_err() {
+            cancel.store(true, Ordering::Relaxed);
+        }
+        let edges = edges.join().unwrap_or_else(|_| Err(Failure::Snapshot(SnapshotError::at(0, "internal error while reading the edges"))));
+        match (main, edges) {
+            (Err(a), Err(b)) => Err(Failure::earliest(a, b).named(&name)),
+            (Err(a), Ok(_)) | (Ok(()), Err(a)) => Err(a.named(&name)),
+            (Ok(()), Ok((checks, edges))) => {
+                parser.sink_mut().set_edges(checks);
+                parser.sink_mut().inner_mut().absorb_edges(edges);
+                parser.finish().map(Checked::into_inner).map_err(|e| Failure::Snapshot(e).named(&name))
+            }
+        }
+    })
+}
+
+/// A reading failure before the file name is attached.
+enum Failure {
+    Io(std::io::Error),
+    Snapshot(SnapshotError),
+    /// Stopped because the other reader failed: that failure is the one to report.
+    Cancelled,
+}
+
+impl Failure {
+    fn named(self, path: &str) -> ReadError {
+        match self {
+            Failure::Io(error) => ReadError::Io { path: path.to_string(), error },
+            Failure::Snapshot(error) => ReadError::Snapshot { path: path.to_string(), error },
+            Failure::Cancelled => ReadError::Invalid { path: path.to_string(), message: "reading was cancelled".into() },
+        }
+    }
+
+    /// What a single reader would have met first (`b`, the edge reader, on a tie: it
+    /// read the edges that the main reader only skipped).
+    fn earliest(a: Failure, b: Failure) -> Failure {
+        match (&a, &b) {
+            (Failure::Cancelled, _) => b,
+            (_, Failure::Cancelled) => a,
+            (Failure::Snapshot(x), Failure::Snapshot(y)) if y.offset <= x.offset => b,
+            (Failure::Io(_), _) => a,
+            (_, Failure::Io(_)) => b,
+            _ => a,
+        }
+    }
+}
+
+/// Feed the file to the parser in large blocks until the end, or until the parser
+/// has read its part, or another reader failed.
+fn pump<S: SnapshotSink>(mut file: File, parser: &mut Parser<S>, total: u64, mut progress: Option<Progress>, cancel: &AtomicBool) -> Result<(), Failure> {
     let mut block = vec![0u8; READ_BLOCK];
-    let mut progress = progress;
-    let snapshot_error = |error: SnapshotError| ReadError::Snapshot { path: name.clone(), error };
-    loop {
+    while !parser.stopped() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Failure::Cancelled);
+        }
         let n = match file.read(&mut block) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io(e)),
+            Err(e) => return Err(Failure::Io(e)),
         };
-        parser.push(&block[..n]).map_err(snapshot_error)?;
+        parser.push(&block[..n]).map_err(Failure::Snapshot)?;
         if let Some(report) = progress.as_mut() {
             report(parser.bytes_read(), total);
         }
     }
-    parser.finish().map(Checked::into_inner).map_err(snapshot_error)
+    Ok(())
+}
+
+/// The second reader: skips the nodes, parses and checks the edges, stops.
+fn read_edges<E: EdgeSide>(path: &Path, total: u64, cancel: &AtomicBool) -> Result<(EdgeChecks, E), Failure> {
+    let file = File::open(path).map_err(Failure::Io)?;
+    let plan = ReadPlan { skip_nodes: true, stop_after_edges: true, ..ReadPlan::default() };
+    let mut parser = Parser::with_plan(EdgeReader::<E>::default(), Some(total), plan);
+    let result = pump(file, &mut parser, total, None, cancel);
+    if result.is_err() {
+        cancel.store(true, Ordering::Relaxed);
+    }
+    result?;
+    // Not stopped: the input ended before the edges did; finish() says where and why.
+    let stopped = parser.stopped();
+    let reader = parser.finish().map_err(Failure::Snapshot)?;
+    if !stopped {
+        return Err(Failure::Snapshot(SnapshotError::at(total, "the file ends before the \"edges\" array")));
+    }
+    Ok((reader.checks, reader.edges))
+}
+
+#[derive(Default)]
+struct EdgeReader<E> {
+    checks: EdgeChecks,
+    edges: E,
+}
+
+impl<E: EdgeSide> SnapshotSink for EdgeReader<E> {
+    fn on_meta(&mut self, meta: &Meta, size_hint: Option<u64>) -> Result<(), String> {
+        self.checks = EdgeChecks::new(meta);
+        self.edges.on_meta(meta, size_hint);
+        Ok(())
+    }
+
+    fn on_node(&mut self, _record: &[u64]) -> Result<(), String> {
+        Err("internal: the edge reader was given a node".into())
+    }
+
+    #[inline]
+    fn on_edge(&mut self, record: &[u64]) -> Result<(), String> {
+        self.checks.check(record)?;
+        self.edges.on_edge(record);
+        Ok(())
+    }
+
+    fn wants_string(&mut self, _index: u32) -> bool {
+        false
+    }
+
+    fn on_string(&mut self, _index: u32, _value: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn on_end(&mut self, _strings: u32) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Run `sink` over an in-memory snapshot (tests, fuzzing).

@@ -52,6 +52,20 @@ enum State {
     InString,
     AfterValue,
     Done,
+    /// Inside a nodes/edges array another reader parses: jump to its `]`.
+    SkipNumbers,
+    /// The plan said to stop after the edges array; the rest is ignored.
+    Stopped,
+}
+
+/// Which parts of the input this parser reads. Two parsers over one file, one
+/// skipping the edges and the other reading only them, split the work between two
+/// cores; each array is fully parsed and checked by exactly one of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadPlan {
+    pub skip_nodes: bool,
+    pub skip_edges: bool,
+    pub stop_after_edges: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +90,7 @@ enum Escape {
 
 pub struct Parser<S: SnapshotSink> {
     sink: S,
+    plan: ReadPlan,
     size_hint: Option<u64>,
     /// Absolute offset of the first byte of the current chunk.
     base: u64,
@@ -114,8 +129,13 @@ const MAX_KEY: usize = 256;
 impl<S: SnapshotSink> Parser<S> {
     /// `size_hint`: total input length when known (a file), used to bound preallocation.
     pub fn new(sink: S, size_hint: Option<u64>) -> Self {
+        Self::with_plan(sink, size_hint, ReadPlan::default())
+    }
+
+    pub fn with_plan(sink: S, size_hint: Option<u64>, plan: ReadPlan) -> Self {
         Parser {
             sink,
+            plan,
             size_hint,
             base: 0,
             state: State::Start,
@@ -150,10 +170,14 @@ impl<S: SnapshotSink> Parser<S> {
         &self.sink
     }
 
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.sink
+    }
+
     /// Feed the next chunk. After an error the parser must not be used again.
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), SnapshotError> {
         let mut i = 0;
-        while i < chunk.len() {
+        while i < chunk.len() && self.state != State::Stopped {
             i = self.step(chunk, i)?;
         }
         self.base += chunk.len() as u64;
@@ -161,7 +185,15 @@ impl<S: SnapshotSink> Parser<S> {
     }
 
     /// Signal the end of input; returns the sink with everything it gathered.
+    /// Whether the plan's part of the input has been read (more input is ignored).
+    pub fn stopped(&self) -> bool {
+        self.state == State::Stopped
+    }
+
     pub fn finish(mut self) -> Result<S, SnapshotError> {
+        if self.state == State::Stopped {
+            return Ok(self.sink);
+        }
         if self.state != State::Done {
             return Err(self.error_here(0, format!("unexpected end of input: {}", self.expectation())));
         }
@@ -190,6 +222,8 @@ impl<S: SnapshotSink> Parser<S> {
             State::StringsGap { .. } | State::InString => "expected the rest of the \"strings\" array".into(),
             State::AfterValue => "expected ',' or '}' after a value".into(),
             State::Done => "expected nothing more".into(),
+            State::SkipNumbers => format!("expected the end of the \"{}\" array", self.section_name()),
+            State::Stopped => "nothing".into(),
         }
     }
 
@@ -215,6 +249,16 @@ impl<S: SnapshotSink> Parser<S> {
             State::InString => return self.scan_string(buf, i),
             State::Skip(mode) => return self.skip_value(buf, i, mode),
             State::InKey => return self.scan_key(buf, i),
+            State::SkipNumbers => {
+                // Number arrays hold no ']' but their own: the other reader checks the rest.
+                return Ok(match memchr::memchr(b']', &buf[i..]) {
+                    Some(n) => {
+                        self.close_numbers();
+                        i + n + 1
+                    }
+                    None => buf.len(),
+                });
+            }
             _ => {}
         }
         let byte = buf[i];
@@ -310,7 +354,8 @@ impl<S: SnapshotSink> Parser<S> {
                 self.digits = 0;
                 self.after_comma = false;
                 self.number_ended = false;
-                self.state = State::Numbers;
+                let skip = if section == Section::Nodes { self.plan.skip_nodes } else { self.plan.skip_edges };
+                self.state = if skip { State::SkipNumbers } else { State::Numbers };
                 Ok(i + 1)
             }
             Section::Strings => {
@@ -435,57 +480,135 @@ impl<S: SnapshotSink> Parser<S> {
         Ok(())
     }
 
-    /// The hot loop: digits into `number`, commas complete a value, records go to the sink.
+    /// Numbers of the nodes/edges arrays. The common case (a whole "123," in the chunk)
+    /// runs in a tight loop over locals; anything else (white space, a number split
+    /// between chunks, the closing bracket, errors) takes the careful byte-wise path.
     fn scan_numbers(&mut self, buf: &[u8], mut i: usize) -> Result<usize, SnapshotError> {
-        while i < buf.len() {
-            let byte = buf[i];
-            if byte.is_ascii_digit() {
-                if self.digits >= 19 || self.number_ended {
-                    return Err(if self.number_ended {
-                        self.unexpected(i, byte)
-                    } else {
-                        self.error_here(i, format!("a number in the \"{}\" array is too large", self.section_name()))
-                    });
-                }
-                self.number = self.number * 10 + u64::from(byte - b'0');
-                self.digits += 1;
-            } else if byte == b',' {
-                if self.digits > 0 {
-                    self.emit_number(i)?;
-                } else if !self.number_ended {
-                    return Err(self.unexpected(i, byte));
-                }
-                self.number_ended = false;
-                self.after_comma = true;
-            } else if byte == b']' {
-                if self.digits > 0 {
-                    self.emit_number(i)?;
-                } else if self.after_comma {
-                    return Err(self.unexpected(i, byte));
-                }
-                if self.filled != 0 {
-                    return Err(self.error_here(
-                        i,
-                        format!(
-                            "the \"{}\" array ends inside a record (its length is not a multiple of {} fields)",
-                            self.section_name(),
-                            self.width
-                        ),
-                    ));
-                }
-                self.state = State::AfterValue;
-                return Ok(i + 1);
-            } else if is_space(byte) {
-                if self.digits > 0 {
-                    self.emit_number(i)?;
-                    self.number_ended = true;
-                }
-            } else {
-                return Err(self.unexpected(i, byte));
+        loop {
+            if self.digits == 0 && !self.number_ended {
+                i = self.scan_number_run(buf, i)?;
             }
-            i += 1;
+            if i >= buf.len() {
+                return Ok(i);
+            }
+            let (next, closed) = self.scan_number_byte(buf, i)?;
+            if closed {
+                return Ok(next);
+            }
+            i = next;
+        }
+    }
+
+    /// The hot loop: complete numbers each followed by ',' (or V8's "\n,") go straight
+    /// into the record; a full record goes to the sink.
+    #[inline(always)]
+    fn scan_number_run(&mut self, buf: &[u8], mut i: usize) -> Result<usize, SnapshotError> {
+        let len = buf.len();
+        let width = self.width;
+        let mut filled = self.filled;
+        let mut record = self.record;
+        let mut consumed_any = false;
+        loop {
+            let start = i;
+            let (mut value, mut digits) = swar_digits(buf, i);
+            i += digits;
+            if digits == 8 {
+                // Longer than 8 digits (rare): finish byte by byte.
+                while i < len {
+                    let digit = buf[i].wrapping_sub(b'0');
+                    if digit > 9 {
+                        break;
+                    }
+                    value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
+                    i += 1;
+                }
+                digits = i - start;
+            }
+            let next = match buf.get(i) {
+                _ if digits == 0 || digits > 19 => None,
+                Some(b',') => Some(i + 1),
+                Some(b'\n') if buf.get(i + 1) == Some(&b',') => Some(i + 2),
+                _ => None,
+            };
+            let Some(next) = next else {
+                i = start;
+                break;
+            };
+            record[filled] = value;
+            filled += 1;
+            if filled == width {
+                filled = 0;
+                self.deliver(&record[..width], start)?;
+            }
+            consumed_any = true;
+            i = next;
+        }
+        self.filled = filled;
+        self.record = record;
+        if consumed_any {
+            self.after_comma = true;
         }
         Ok(i)
+    }
+
+    /// One byte of the careful path. Returns the next position and whether `]` closed the array.
+    fn scan_number_byte(&mut self, buf: &[u8], i: usize) -> Result<(usize, bool), SnapshotError> {
+        let byte = buf[i];
+        if byte.is_ascii_digit() {
+            if self.number_ended {
+                return Err(self.unexpected(i, byte));
+            }
+            if self.digits >= 19 {
+                return Err(self.error_here(i, format!("a number in the \"{}\" array is too large", self.section_name())));
+            }
+            self.number = self.number * 10 + u64::from(byte - b'0');
+            self.digits += 1;
+        } else if byte == b',' {
+            if self.digits > 0 {
+                self.emit_number(i)?;
+            } else if !self.number_ended {
+                return Err(self.unexpected(i, byte));
+            }
+            self.number_ended = false;
+            self.after_comma = true;
+        } else if byte == b']' {
+            if self.digits > 0 {
+                self.emit_number(i)?;
+            } else if self.after_comma {
+                return Err(self.unexpected(i, byte));
+            }
+            if self.filled != 0 {
+                return Err(self.error_here(
+                    i,
+                    format!(
+                        "the \"{}\" array ends inside a record (its length is not a multiple of {} fields)",
+                        self.section_name(),
+                        self.width
+                    ),
+                ));
+            }
+            self.close_numbers();
+            return Ok((i + 1, true));
+        } else if is_space(byte) {
+            if self.digits > 0 {
+                self.emit_number(i)?;
+                self.number_ended = true;
+            }
+        } else {
+            return Err(self.unexpected(i, byte));
+        }
+        Ok((i + 1, false))
+    }
+
+    fn close_numbers(&mut self) {
+        let stop = self.plan.stop_after_edges && self.section == Section::Edges;
+        self.state = if stop { State::Stopped } else { State::AfterValue };
+    }
+
+    #[inline(always)]
+    fn deliver(&mut self, record: &[u64], pos: usize) -> Result<(), SnapshotError> {
+        let result = if self.section == Section::Nodes { self.sink.on_node(record) } else { self.sink.on_edge(record) };
+        result.map_err(|m| self.error_here(pos, m))
     }
 
     fn emit_number(&mut self, pos: usize) -> Result<(), SnapshotError> {
@@ -496,9 +619,8 @@ impl<S: SnapshotSink> Parser<S> {
         self.after_comma = false;
         if self.filled == self.width {
             self.filled = 0;
-            let record = &self.record[..self.width];
-            let result = if self.section == Section::Nodes { self.sink.on_node(record) } else { self.sink.on_edge(record) };
-            result.map_err(|m| self.error_here(pos, m))?;
+            let record = self.record;
+            self.deliver(&record[..self.width], pos)?;
         }
         Ok(())
     }
@@ -617,4 +739,60 @@ impl<S: SnapshotSink> Parser<S> {
 #[inline]
 fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// Up to 8 leading ASCII digits of `buf[i..]` at once (SWAR): their value and count.
+/// Near the end of the buffer (fewer than 8 bytes left) it falls back to a plain loop.
+#[inline(always)]
+fn swar_digits(buf: &[u8], i: usize) -> (u64, usize) {
+    let Some(bytes) = buf.get(i..i + 8) else {
+        let mut value = 0u64;
+        let mut n = 0;
+        while let Some(&b) = buf.get(i + n) {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            value = value * 10 + u64::from(digit);
+            n += 1;
+        }
+        return (value, n);
+    };
+    let chunk = u64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]));
+    // A byte is a digit when its high nibble is 3 and adding 6 keeps it so.
+    let high = chunk & 0xF0F0_F0F0_F0F0_F0F0;
+    let carried = chunk.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0;
+    let not_digit = (high ^ 0x3030_3030_3030_3030) | (carried ^ 0x3030_3030_3030_3030);
+    // High bit of each byte that is not a digit.
+    let flags = ((not_digit & 0x7F7F_7F7F_7F7F_7F7F).wrapping_add(0x7F7F_7F7F_7F7F_7F7F) | not_digit) & 0x8080_8080_8080_8080;
+    let n = (flags.trailing_zeros() / 8) as usize;
+    if n == 0 {
+        return (0, 0);
+    }
+    // Left-align the n digits (first digit most significant), zeros before them.
+    let digits = chunk.wrapping_sub(0x3030_3030_3030_3030) << (8 * (8 - n));
+    let pairs = (digits.wrapping_mul(10)).wrapping_add(digits >> 8);
+    let value = ((pairs & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32))
+        .wrapping_add(((pairs >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32))))
+        >> 32;
+    (value, n)
+}
+
+#[cfg(test)]
+mod swar_tests {
+    use super::swar_digits;
+
+    #[test]
+    fn swar_matches_plain_parsing() {
+        let cases = ["0,", "7,", "12,", "123456,", "1234567,", "12345678", "123456789,", "98765432,1", "5\n,1", "0000001,", "x", ",1", "99999999"];
+        for case in cases {
+            let padded = format!("{case}________");
+            let digits: String = case.chars().take_while(|c| c.is_ascii_digit()).take(8).collect();
+            let expected = (digits.parse::<u64>().unwrap_or(0), digits.len());
+            assert_eq!(swar_digits(padded.as_bytes(), 0), expected, "{case}");
+            assert_eq!(swar_digits(case.as_bytes(), 0), expected, "{case} unpadded");
+        }
+        // Bytes >= 0xFA after the digits must not disturb the count.
+        assert_eq!(swar_digits(&[b'4', b'2', 0xFF, 0xFA, b'1', b'1', b'1', b'1'], 0), (42, 2));
+    }
 }

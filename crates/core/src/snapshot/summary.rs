@@ -115,3 +115,21 @@ impl SnapshotSink for SummarySink {
         Ok(())
     }
 }
+
+/// Edges only count towards the summary.
+#[derive(Default)]
+pub struct EdgeCount(u64);
+
+impl super::read::EdgeSide for EdgeCount {
+    fn on_edge(&mut self, _record: &[u64]) {
+        self.0 += 1;
+    }
+}
+
+impl super::read::SplitSink for SummarySink {
+    type Edges = EdgeCount;
+
+    fn absorb_edges(&mut self, edges: EdgeCount) {
+        self.edges = edges.0;
+    }
+}

@@ -1,0 +1,80 @@
+//! The two-thread file reader (one thread for the edges array, one for the rest) must
+//! give exactly what the one-thread reader gives, and fail the same way.
+
+mod common;
+
+use common::*;
+use leakwatch_core::snapshot::{read_file_with, GraphSink, IdTableSink, ReadMode, SummarySink};
+use std::path::{Path, PathBuf};
+
+fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("leakwatch-parallel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn both<T: PartialEq + std::fmt::Debug>(path: &Path, read: impl Fn(&Path, ReadMode) -> Result<T, String>) -> (Result<T, String>, Result<T, String>) {
+    (read(path, ReadMode::Serial), read(path, ReadMode::Parallel))
+}
+
+fn summary_of(path: &Path, mode: ReadMode) -> Result<leakwatch_core::snapshot::Summary, String> {
+    read_file_with(path, SummarySink::new(), None, mode).map(SummarySink::into_summary).map_err(|e| e.to_string())
+}
+
+#[test]
+fn parallel_reading_equals_serial_on_a_real_snapshot() {
+    let path = temp_file("real.heapsnapshot", real_snapshot());
+    let (serial, parallel) = both(&path, summary_of);
+    let serial = serial.unwrap();
+    assert_eq!(serial.edges, parallel.as_ref().unwrap().edges);
+    assert_eq!(Ok(serial.clone()), parallel);
+    assert!(serial.classes.iter().any(|c| c.name == "Fixture" && c.count == FIXTURES));
+
+    let ids = |mode| read_file_with(&path, IdTableSink::default(), None, mode).map(|s| id_rows(&s.into_table())).map_err(|e| e.to_string());
+    assert_eq!(ids(ReadMode::Serial), ids(ReadMode::Parallel));
+
+    let graph = |mode| {
+        read_file_with(&path, GraphSink::new(), None, mode)
+            .map(|s| arrays(&s.into_graph().unwrap()))
+            .map_err(|e| e.to_string())
+    };
+    let serial_graph = graph(ReadMode::Serial).unwrap();
+    assert!(!serial_graph.edge_to.is_empty());
+    assert_eq!(Ok(serial_graph), graph(ReadMode::Parallel));
+}
+
+#[test]
+fn parallel_reading_fails_like_serial() {
+    let real = real_snapshot();
+    let text = std::str::from_utf8(real).unwrap();
+    let edges_at = text.find("\"edges\":[").unwrap() + "\"edges\":[".len();
+    let strings_at = text.find("\"strings\":[").unwrap();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        // A letter inside the edges array: only the edge reader sees it.
+        ("bad-edge", [&real[..edges_at + 5], b"x", &real[edges_at + 6..]].concat()),
+        // A misaligned to_node in the first edge.
+        ("misaligned", {
+            let end = text[edges_at..].find('\n').unwrap() + edges_at;
+            let first: Vec<&str> = text[edges_at..end].split(',').collect();
+            let bumped = format!("{},{},{}", first[0], first[1], first[2].parse::<u64>().unwrap() + 1);
+            [&real[..edges_at], bumped.as_bytes(), &real[end..]].concat()
+        }),
+        // Truncated inside the strings, after the edges.
+        ("truncated", real[..strings_at + 100].to_vec()),
+        // Truncated inside the edges.
+        ("truncated-edges", real[..edges_at + 1000].to_vec()),
+        // Broken inside the nodes: only the main reader parses them.
+        ("bad-node", {
+            let at = text.find("\"nodes\":[").unwrap() + 50;
+            [&real[..at], b"?", &real[at + 1..]].concat()
+        }),
+    ];
+    for (name, bytes) in cases {
+        let path = temp_file(&format!("{name}.heapsnapshot"), &bytes);
+        let (serial, parallel) = both(&path, summary_of);
+        assert!(serial.is_err(), "{name}: serial accepted a broken file");
+        assert_eq!(serial, parallel, "{name}: the readers disagree");
+    }
+}
