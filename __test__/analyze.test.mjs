@@ -1,0 +1,217 @@
+// `leakwatch analyze` (the three-snapshot technique) through the CLI and the JS API, on
+// real snapshots of child processes:
+// - fixtures/cli/three-snapshots.cjs: LeakedThing objects go into the module-level array
+//   `leakyData` between S1 and S2 (and keep going), FreedThing objects allocated between
+//   S1 and S2 are dropped before S3, LateThing objects are allocated after S2 only;
+// - fixtures/cli/seed-example.cjs: the seed article's own app, snapshots 2 s apart.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const CLI = path.join(root, 'cli.js');
+const THREE = path.join(here, 'fixtures', 'cli', 'three-snapshots.cjs');
+const SEED = path.join(here, 'fixtures', 'cli', 'seed-example.cjs');
+const leakwatch = createRequire(import.meta.url)('leakwatch');
+
+const LEAK_COUNT = 3000; // as in three-snapshots.cjs
+let scratch;
+const trio = {}; // mode -> [s1, s2, s3]
+let seed; // {files, lengths}
+
+function cli(args, { timeoutMs = 30000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+      reject(new Error(`leakwatch ${args.join(' ')} timed out after ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+async function fixture(script, args) {
+  const { stdout } = await promisify(execFile)(process.execPath, [script, ...args], { timeout: 30000 });
+  return JSON.parse(stdout);
+}
+
+before(async () => {
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'leakwatch-analyze-test-'));
+  const modes = ['leak', 'oneoff', 'steady'];
+  const dirs = modes.map((mode) => fs.mkdirSync(path.join(scratch, mode), { recursive: true }) && path.join(scratch, mode));
+  const [seedResult, ...trios] = await Promise.all([
+    fixture(SEED, [fs.mkdtempSync(path.join(scratch, 'seed-')), '2000']),
+    ...modes.map((mode, i) => fixture(THREE, [dirs[i], mode])),
+  ]);
+  seed = seedResult;
+  modes.forEach((mode, i) => (trio[mode] = trios[i].files));
+  assert.equal(trios[0].leaked, LEAK_COUNT + 1000);
+});
+after(() => {
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+const names = (groups) => groups.map((g) => g.name);
+const userSuspects = (analysis) => analysis.suspects.filter((s) => s.userClass);
+
+test('analyze --json: exactly LeakedThing (3,000, its exact count) is a user-class suspect, held by leakyData', { timeout: 30000 }, async () => {
+  const { code, stdout, stderr } = await cli(['analyze', ...trio.leak, '--json']);
+  assert.equal(code, 0, stderr);
+  const analysis = JSON.parse(stdout);
+  assert.deepEqual(Object.keys(analysis).sort(), ['idRange', 'others', 'snapshots', 'suspects']);
+  assert.deepEqual(names(userSuspects(analysis)), ['LeakedThing']);
+  const leaked = analysis.suspects[0];
+  assert.equal(leaked.name, 'LeakedThing', 'user classes rank first');
+  assert.equal(leaked.count, LEAK_COUNT, 'only the objects allocated between S1 and S2');
+  assert.equal(leaked.userClass, true);
+  assert.equal(leaked.grewEveryStep, true);
+  assert.deepEqual(leaked.counts, [0, LEAK_COUNT, LEAK_COUNT + 1000]);
+  assert.equal(leaked.selfSize, LEAK_COUNT * leaked.representative.selfSize);
+  assert.ok(leaked.retainedSize >= leaked.selfSize);
+  // FreedThing (dead by S3) and LateThing (born after S2) are not survivors of the range at all.
+  for (const absent of ['FreedThing', 'LateThing']) {
+    assert.ok(!names(analysis.suspects).includes(absent), `${absent} is not a suspect`);
+    assert.ok(!names(analysis.others).includes(absent), `${absent} is not among the survivors`);
+  }
+  // The path: ends with [i] in the array held by the `leakyData` variable, from a root.
+  const path = leaked.retainerPath;
+  assert.ok(path.length >= 2);
+  const last = path.at(-1);
+  assert.equal(last.edgeType, 'element');
+  assert.match(last.edge, /^\[\d+\]$/);
+  assert.equal(last.node.class, 'LeakedThing');
+  assert.equal(last.node.id, leaked.representative.id);
+  const holder = path.at(-2);
+  assert.equal(holder.edge, 'leakyData');
+  assert.equal(holder.edgeType, 'context');
+  assert.equal(holder.node.class, 'Array');
+  for (const step of path) {
+    assert.deepEqual(Object.keys(step).sort(), ['edge', 'edgeType', 'node']);
+    assert.deepEqual(Object.keys(step.node).sort(), ['class', 'id', 'name', 'retainedSize', 'selfSize', 'type']);
+    assert.notEqual(step.edgeType, 'weak', 'weak edges do not retain');
+  }
+  // Shape of the rest of the document.
+  assert.equal(analysis.snapshots.length, 3);
+  analysis.snapshots.forEach((s, i) => {
+    assert.equal(s.file, trio.leak[i]);
+    assert.ok(s.nodes > 0);
+  });
+  assert.deepEqual(analysis.idRange, [analysis.snapshots[0].maxJsId, analysis.snapshots[1].maxJsId]);
+  assert.ok(analysis.idRange[0] < leaked.representative.id && leaked.representative.id <= analysis.idRange[1]);
+  for (const group of [...analysis.suspects, ...analysis.others]) {
+    for (const key of ['name', 'count', 'selfSize', 'retainedSize', 'userClass', 'grewEveryStep', 'counts', 'representative', 'retainerPath']) {
+      assert.ok(key in group, `${group.name} has ${key}`);
+    }
+    assert.equal(group.counts.length, 3);
+  }
+});
+
+test('analyze table names LeakedThing, its count and the leakyData variable; --fail-on-leak exits 3', { timeout: 30000 }, async () => {
+  const [table, failing] = await Promise.all([cli(['analyze', ...trio.leak]), cli(['analyze', ...trio.leak, '--fail-on-leak'])]);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^Leak suspects \(\d+\), user classes first:$/m);
+  assert.match(table.stdout, /^LeakedThing\s+3000\s+/m);
+  assert.match(table.stdout, /^Retainer path of LeakedThing @\d+:$/m);
+  assert.match(table.stdout, /leakyData \(variable\) → Array @\d+\n\s+└─ \[\d+\] → LeakedThing @\d+/);
+  assert.doesNotMatch(table.stdout, /FreedThing|LateThing/);
+  assert.equal(failing.code, 3, failing.stderr);
+  assert.equal(failing.stdout, table.stdout, '--fail-on-leak still prints the report');
+});
+
+test('a non-leaking trio: no suspects, --fail-on-leak exits 0', { timeout: 30000 }, async () => {
+  const [json, failing] = await Promise.all([cli(['analyze', ...trio.steady, '--json']), cli(['analyze', ...trio.steady, '--fail-on-leak'])]);
+  assert.equal(json.code, 0, json.stderr);
+  const analysis = JSON.parse(json.stdout);
+  assert.deepEqual(analysis.suspects, [], `suspects of a steady process: ${JSON.stringify(analysis.suspects.map((s) => [s.name, s.count, s.counts]))}`);
+  assert.ok(!names(analysis.others).includes('LeakedThing'));
+  assert.equal(failing.code, 0, failing.stderr);
+  assert.match(failing.stdout, /^No leak suspects/m);
+});
+
+test('the JS API analyze() gives the CLI document, and honours minCount / minRetained', { timeout: 30000 }, async () => {
+  const api = await leakwatch.analyze(trio.leak);
+  const cliJson = JSON.parse((await cli(['analyze', ...trio.leak, '--json'])).stdout);
+  assert.deepEqual(api, cliJson);
+  const strict = await leakwatch.analyze(trio.leak, { minCount: LEAK_COUNT + 1 });
+  assert.ok(!names(strict.suspects).includes('LeakedThing'), 'fewer objects than minCount: not a suspect');
+  assert.ok(names(strict.others).includes('LeakedThing'), '…but still listed among the survivors');
+  const big = await leakwatch.analyze(trio.leak, { minRetained: 1e12 });
+  assert.deepEqual(big.suspects, []);
+  const viaCli = JSON.parse((await cli(['analyze', ...trio.leak, '--json', '--min-count', String(LEAK_COUNT + 1)])).stdout);
+  assert.deepEqual(names(viaCli.suspects), names(strict.suspects));
+  await assert.rejects(leakwatch.analyze('not-an-array'), TypeError);
+});
+
+// The issue's own scenario, read literally: LeakedThing objects are leaked between S1 and
+// S2 only (0 → 3000 → 3000). DevTools' "allocated between S1 and S2, alive in S3" shows
+// exactly them, and the issue asks for "exactly the first (its count)". analysis.rs makes
+// a suspect of a class only if its total count rose at *every* step, so a leak that
+// paused after S2 is filed under "others" — while (string), whose count rose by 3 from
+// S2 to S3 (noise), becomes the only suspect. Reported; see the report for the proposed
+// fix. Marked todo so that it documents the gap without failing the suite.
+test('a leak between S1 and S2 only is still reported (issue 5 scenario, literally)', { timeout: 30000, todo: 'analysis.rs gates suspects on grew-every-step' }, async () => {
+  const analysis = await leakwatch.analyze(trio.oneoff);
+  const leaked = analysis.others.find((g) => g.name === 'LeakedThing') || analysis.suspects.find((g) => g.name === 'LeakedThing');
+  assert.ok(leaked, 'LeakedThing survives the range');
+  assert.equal(leaked.count, LEAK_COUNT);
+  assert.deepEqual(leaked.counts, [0, LEAK_COUNT, LEAK_COUNT]);
+  assert.equal(analysis.suspects[0]?.name, 'LeakedThing', `suspects: ${JSON.stringify(analysis.suspects.map((s) => [s.name, s.count, s.counts]))}`);
+});
+
+test('snapshots out of order or from another process: exit 1 with a clear message', { timeout: 30000 }, async () => {
+  const [s1, s2, s3] = trio.leak;
+  const runs = await Promise.all([
+    cli(['analyze', s3, s2, s1]),
+    cli(['analyze', s2, s1, s3]),
+    cli(['analyze', s1, s3, s2]),
+    cli(['analyze', s1, s2, s3, s1]),
+  ]);
+  for (const r of runs) {
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^leakwatch: .*out of order/);
+  }
+  await assert.rejects(leakwatch.analyze([s3, s2, s1]), /out of order/);
+});
+
+test('fewer than three snapshots: usage error, exit 2', { timeout: 30000 }, async () => {
+  const [two, one] = await Promise.all([cli(['analyze', trio.leak[0], trio.leak[1]]), cli(['analyze', trio.leak[0]])]);
+  for (const r of [two, one]) {
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^leakwatch: analyze: expected at least three snapshot files/);
+  }
+  await assert.rejects(leakwatch.analyze(trio.leak.slice(0, 2)), /at least 3 snapshots/);
+});
+
+test("the seed's example: SimpleClass is the top suspect, its exact count, leakyData on its path", { timeout: 30000 }, async () => {
+  const [l1, l2] = seed.lengths;
+  const { code, stdout, stderr } = await cli(['analyze', ...seed.files, '--json', '--fail-on-leak']);
+  assert.equal(code, 3, stderr);
+  const analysis = JSON.parse(stdout);
+  const top = analysis.suspects[0];
+  assert.equal(top.name, 'SimpleClass', `suspects: ${JSON.stringify(analysis.suspects.map((s) => [s.name, s.count, s.counts]))}`);
+  assert.equal(top.count, l2 - l1, 'the SimpleClass objects pushed between S1 and S2');
+  assert.ok(top.count > 100, `the app leaked ${top.count} objects in 2 s`);
+  assert.ok(top.retainerPath.some((step) => step.edge === 'leakyData' && step.edgeType === 'context'), JSON.stringify(top.retainerPath.map((s) => s.edge)));
+  assert.equal(top.retainerPath.at(-1).node.class, 'SimpleClass');
+  assert.deepEqual(names(userSuspects(analysis)), ['SimpleClass']);
+});
