@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PEERS, PEERS_DIR, peerVersion } from './lib/peers.mjs';
+import { PEERS, ensurePeer, peerVersion } from './lib/peers.mjs';
 import { seconds, ratio, size } from './lib/report.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -39,28 +39,13 @@ const median = (xs) => {
 };
 
 /**
- * heapdump lives in the benchmark peers' scratch folder, never in package.json. npm prunes
- * what a --no-save install did not name, so the peers already there are named again.
+ * heapdump is installed for the bench only, into its own prefix under the peers' scratch
+ * folder (lib/peers.mjs), never into package.json. It builds with node-gyp.
  */
 function ensureHeapdump() {
-  const dir = path.join(PEERS_DIR, 'node_modules', 'heapdump');
-  const addon = path.join(dir, 'build', 'Release', 'addon.node');
-  if (fs.existsSync(addon)) return dir;
-  fs.mkdirSync(PEERS_DIR, { recursive: true });
-  const own = path.join(PEERS_DIR, 'package.json');
-  if (!fs.existsSync(own)) fs.writeFileSync(own, JSON.stringify({ name: 'leakwatch-bench-peers', private: true }, null, 2));
-  const present = Object.keys(PEERS).filter((name) => peerVersion(name));
-  const env = { ...process.env, ...Object.assign({}, ...present.map((name) => PEERS[name].env)) };
-  const args = ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', PEERS_DIR, 'heapdump', ...present.map((name) => PEERS[name].spec)];
-  log(`[peers] npm ${args.join(' ')}`);
-  spawnSync('npm', args, { stdio: ['ignore', 'inherit', 'inherit'], env });
-  if (!fs.existsSync(addon) && fs.existsSync(path.join(dir, 'package.json'))) {
-    // node-gyp fetches headers unless it is told where Node's are; try the installed ones.
-    const nodedir = path.resolve(path.dirname(process.execPath), '..');
-    log(`[peers] heapdump did not build; retrying node-gyp with --nodedir=${nodedir}`);
-    spawnSync('npm', ['rebuild', '--prefix', PEERS_DIR, 'heapdump', `--nodedir=${nodedir}`], { stdio: ['ignore', 'inherit', 'inherit'], env });
-  }
-  if (!fs.existsSync(addon)) throw new Error(`heapdump could not be installed into ${PEERS_DIR}`);
+  PEERS.heapdump ??= { spec: 'heapdump', env: {} };
+  const dir = ensurePeer('heapdump');
+  if (!fs.existsSync(path.join(dir, 'build', 'Release', 'addon.node'))) throw new Error(`heapdump in ${dir} has no built addon`);
   return dir;
 }
 
@@ -174,6 +159,7 @@ async function measure(key, scenario) {
     const { tail } = tailOf(done.file);
     if (!/\]\}\s*$/.test(tail)) throw new Error(`${key}: ${done.file} is not a complete snapshot`);
     const result = { latencyMs: done.doneAt - killedAt, bytes: done.bytes, heapUsed: ready.heapUsed };
+    if (process.env.LEAKWATCH_BENCH_DEBUG) log(`  ${key} ${scenario}: killed at ${killedAt}, done at ${done.doneAt}; target said ${JSON.stringify(messages.slice(1))}`);
     if (loop) {
       // The loop is timed by the wall clock, so it ends at start + BUSY_MS; when the dump is
       // already done we stop here instead of waiting, else we take the end the target printed.
@@ -201,9 +187,10 @@ async function main() {
     log(`heapdump unavailable, measured without it: ${error.message}`);
     delete CONTENDERS.heapdump;
   }
-  const keys = Object.keys(CONTENDERS);
+  const only = (variable, all) => (process.env[variable] ? all.filter((k) => process.env[variable].split(',').includes(k)) : all);
+  const keys = only('LEAKWATCH_BENCH_TOOLS', Object.keys(CONTENDERS));
   const results = { idle: {}, busy: {} };
-  for (const scenario of ['idle', 'busy']) {
+  for (const scenario of only('LEAKWATCH_BENCH_SCENARIOS', ['idle', 'busy'])) {
     for (const key of keys) results[scenario][key] = [];
     // Interleaved: leakwatch, heapdump, node, leakwatch, … so drift hits all alike.
     for (let run = 1; run <= RUNS; run++) {
@@ -219,45 +206,64 @@ async function main() {
   }
 
   const med = (scenario, key) => median(results[scenario][key].map((r) => r.latencyMs));
-  const base = (scenario) => (CONTENDERS.heapdump ? med(scenario, 'heapdump') : NaN);
+  const base = (scenario) => (keys.includes('heapdump') ? med(scenario, 'heapdump') : NaN);
   const runsOf = (scenario, key) => results[scenario][key].map((r) => seconds(r.latencyMs)).join(', ');
-  const heap = median(keys.flatMap((k) => results.idle[k].map((r) => r.heapUsed)));
-  const file = median(results.idle.leakwatch.map((r) => r.bytes));
+  const everyRun = Object.values(results).flatMap((byTool) => Object.values(byTool).flat());
+  const heap = median(everyRun.map((r) => r.heapUsed));
+  const file = median(everyRun.map((r) => r.bytes));
+  const ran = (scenario) => keys.length > 0 && results[scenario][keys[0]] !== undefined;
   const lines = [
     '# Signal-to-file latency',
     '',
     `Time from \`kill -USR2 <pid>\` to a complete snapshot file on a process holding a ${size(heap)} heap ` +
       `(snapshot ≈ ${size(file)}); median of ${RUNS} interleaved runs; polled every ${POLL_MS} ms. ` +
-      `Node ${process.version}, heapdump ${peerVersion('heapdump') ?? 'not installed'}, ${os.cpus().length} cores, ${os.platform()} ${os.release()}. ` +
-      `Generated by \`npm run bench -- signal-latency\` on ${new Date().toISOString()}.`,
-    '',
-    '## Idle process',
-    '',
-    row(['tool', 'runs', 'median', 'vs heapdump']),
-    row(['---', '---', '---:', '---:']),
-    ...keys.map((k) => row([CONTENDERS[k].label, runsOf('idle', k), seconds(med('idle', k)), ratio(med('idle', k) / base('idle'))])),
-    '',
-    `## Main thread stuck in a ${BUSY_MS / 1000} s busy loop started just before the signal`,
-    '',
-    row(['tool', 'runs', 'median', 'vs heapdump', 'loop ended (after signal)', 'completed while stuck']),
-    row(['---', '---', '---:', '---:', '---:', '---']),
-    ...keys.map((k) => {
-      const rs = results.busy[k];
-      const stuck = rs.filter((r) => r.beforeLoopEnd).length;
-      return row([CONTENDERS[k].label, runsOf('busy', k), seconds(med('busy', k)), ratio(med('busy', k) / base('busy')), seconds(median(rs.map((r) => r.loopEndMs))), `${stuck === rs.length ? 'yes' : stuck === 0 ? 'no' : 'partly'} (${stuck}/${rs.length})`]);
-    }),
-    '',
-    '"vs heapdump" is this tool\'s median divided by heapdump\'s: below 1× is faster.',
-    'leakwatch\'s time includes its resource check, fsync and rename; heapdump and Node write in place',
-    '(their end is the first poll that saw the final size ending in "]}").',
+      `Node ${process.version}, heapdump ${peerVersion('heapdump') ?? 'not installed'}, ${os.cpus().length} cores, ${os.platform()} ${os.release()}, ` +
+      `load average ${os.loadavg()[0].toFixed(2)} at the end. Generated by \`npm run bench -- signal-latency\` on ${new Date().toISOString()}.`,
     '',
   ];
-  const idleLw = med('idle', 'leakwatch');
+  if (ran('idle')) {
+    lines.push(
+      '## Idle process',
+      '',
+      row(['tool', 'runs', 'median', 'vs heapdump']),
+      row(['---', '---', '---:', '---:']),
+      ...keys.map((k) => row([CONTENDERS[k].label, runsOf('idle', k), seconds(med('idle', k)), ratio(med('idle', k) / base('idle'))])),
+      '',
+    );
+  }
+  if (ran('busy')) {
+    lines.push(
+      `## Main thread stuck in a ${BUSY_MS / 1000} s busy loop started just before the signal`,
+      '',
+      row(['tool', 'runs', 'median', 'vs heapdump', 'loop ended (after signal)', 'completed while stuck']),
+      row(['---', '---', '---:', '---:', '---:', '---']),
+      ...keys.map((k) => {
+        const rs = results.busy[k];
+        const stuck = rs.filter((r) => r.beforeLoopEnd).length;
+        const verdict = stuck === rs.length ? 'yes' : stuck === 0 ? 'no' : 'partly';
+        return row([CONTENDERS[k].label, runsOf('busy', k), seconds(med('busy', k)), ratio(med('busy', k) / base('busy')), seconds(median(rs.map((r) => r.loopEndMs))), `${verdict} (${stuck}/${rs.length})`]);
+      }),
+      '',
+    );
+  }
+  lines.push(
+    '"vs heapdump" is the median divided by heapdump\'s: below 1× is faster. leakwatch\'s time includes its',
+    'resource check, fsync and rename; heapdump and Node write in place (their end is the first poll that saw',
+    'the final size ending in "]}").',
+    '',
+  );
   const verdicts = [];
-  if (CONTENDERS.heapdump) verdicts.push(`idle: leakwatch ${idleLw <= base('idle') * 1.05 ? 'MET' : 'MISSED'} "no slower than heapdump" (${ratio(idleLw / base('idle'))}, 5% tolerance)`);
-  const busyLw = results.busy.leakwatch;
-  verdicts.push(`busy: leakwatch ${busyLw.every((r) => r.beforeLoopEnd) ? 'MET' : 'MISSED'} "dump completes while the loop is still running" (${busyLw.filter((r) => r.beforeLoopEnd).length}/${busyLw.length}); median ${seconds(med('busy', 'leakwatch'))} vs idle ${seconds(idleLw)}`);
-  lines.push('## Targets', '', ...verdicts.map((v) => `- ${v}`), '');
+  if (keys.includes('leakwatch') && keys.includes('heapdump') && ran('idle')) {
+    const r = med('idle', 'leakwatch') / base('idle');
+    verdicts.push(`idle: leakwatch ${r <= 1.05 ? 'MET' : 'MISSED'} "no slower than heapdump" (${ratio(r)}, 5% tolerance)`);
+  }
+  if (keys.includes('leakwatch') && ran('busy')) {
+    const rs = results.busy.leakwatch;
+    const stuck = rs.filter((r) => r.beforeLoopEnd).length;
+    const idle = ran('idle') ? ` vs idle ${seconds(med('idle', 'leakwatch'))}` : '';
+    verdicts.push(`busy: leakwatch ${stuck === rs.length ? 'MET' : 'MISSED'} "dump completes while the loop is still running" (${stuck}/${rs.length}); median ${seconds(med('busy', 'leakwatch'))}${idle}`);
+  }
+  if (verdicts.length) lines.push('## Targets', '', ...verdicts.map((v) => `- ${v}`), '');
   const markdown = lines.join('\n');
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
   fs.writeFileSync(RESULTS, markdown);

@@ -13,17 +13,20 @@ const readline = require('node:readline');
 const send = (message) => process.stdout.write(JSON.stringify({ t: Date.now(), ...message }) + '\n');
 
 const tool = process.env.TOOL;
-if (tool === 'leakwatch') require(process.env.LEAKWATCH_PATH);
+if (tool === 'leakwatch') {
+  const leakwatch = require(process.env.LEAKWATCH_PATH);
+  leakwatch.on('snapshot', (info) => send({ type: 'snapshot', viaInspector: Boolean(info.viaInspector), completedAt: +info.completedAt, durationMs: info.durationMs }));
+  leakwatch.on('error', (error) => send({ type: 'error', code: error.code, message: error.message }));
+}
 else if (tool === 'heapdump') require(process.env.HEAPDUMP_PATH);
 else if (tool !== 'node') throw new Error(`unknown TOOL '${tool}'`);
 
-// ~100 MB of ordinary objects: a record with a string, a number and a small array each.
-const targetBytes = Number(process.env.TARGET_MB || 100) * 1024 * 1024;
+// ~100 MB of ordinary objects: a record with a string, a number and a small array each
+// (~190 bytes). A fixed count, not "until the heap reaches N", so that every tool dumps
+// the same heap whatever it allocated itself.
+const count = Math.round(Number(process.env.TARGET_MB || 100) * 5800);
 const records = [];
-let i = 0;
-while (v8.getHeapStatistics().used_heap_size < targetBytes) {
-  for (let k = 0; k < 10_000; k++, i++) records.push({ id: i, name: `record-${i}`, tags: [i & 7, i & 15] });
-}
+for (let i = 0; i < count; i++) records.push({ id: i, name: `record-${i}`, tags: [i & 7, i & 15] });
 globalThis.records = records;
 
 const rl = readline.createInterface({ input: process.stdin });
