@@ -67,6 +67,8 @@ impl Task for SummarizeTask {
 }
 
 /// Per-class count and self size of a `.heapsnapshot` file, computed off the main thread.
+// The callback type is spelled out: an alias would leave an undeclared type in the .d.ts.
+#[allow(clippy::type_complexity)]
 #[napi(ts_return_type = "Promise<Summary>")]
 pub fn summarize(path: String, on_progress: Option<ThreadsafeFunction<(f64, f64), (), (f64, f64), Status, false, true>>) -> AsyncTask<SummarizeTask> {
     AsyncTask::new(SummarizeTask { path: path.into(), progress: on_progress })
@@ -116,11 +118,17 @@ pub struct SummaryStream {
     reader: Option<ChunkReader<SummarySink>>,
 }
 
+impl Default for SummaryStream {
+    fn default() -> Self {
+        SummaryStream { reader: Some(ChunkReader::new(SummarySink::new())) }
+    }
+}
+
 #[napi]
 impl SummaryStream {
     #[napi(constructor)]
     pub fn new() -> Self {
-        SummaryStream { reader: Some(ChunkReader::new(SummarySink::new())) }
+        Self::default()
     }
 
     #[napi(catch_unwind)]
@@ -176,6 +184,7 @@ impl Task for RetainedSummaryTask {
 }
 
 /// Summary with retained sizes (full graph + dominator tree), off the main thread.
+#[allow(clippy::type_complexity)]
 #[napi(ts_return_type = "Promise<Summary>")]
 pub fn summarize_retained(
     path: String,
