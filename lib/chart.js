@@ -5,11 +5,21 @@ const fs = require('node:fs');
 const path = require('node:path');
 const native = require('../binding.js');
 
+/** The stats file's text, or an error that names the file in one line. */
+function readText(file) {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    const why = { ENOENT: 'no such file', EISDIR: 'is a directory, expected a JSON-lines stats file', EACCES: 'permission denied' }[error.code];
+    throw new Error(`${file}: ${why || error.message}`);
+  }
+}
+
 /** Parse a stats file; bad lines are counted, not fatal (a run may end mid-line). */
 function readRecords(file) {
   const records = [];
   let skipped = 0;
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+  for (const line of readText(file).split('\n')) {
     if (!line.trim()) continue;
     try {
       const record = JSON.parse(line);
@@ -53,10 +63,17 @@ function chartInput(records, { title, pid = mainPid(records) } = {}) {
 /** Write the chart of `statsFile` to `output` (.svg or .png). Returns what was drawn. */
 function plot(statsFile, output, options = {}) {
   const { records, skipped } = readRecords(statsFile);
+  if (records.length === 0) {
+    throw new Error(`${statsFile}: no leakwatch records${skipped ? ` (${skipped} unreadable lines)` : ''}; expected the JSON-lines file written by 'leakwatch run' or LEAKWATCH_STATS_FILE`);
+  }
   const input = chartInput(records, options);
   const format = path.extname(output).toLowerCase() === '.png' ? 'png' : 'svg';
   const bytes = native.renderChart(input, format, options.width, options.height);
-  fs.writeFileSync(output, bytes);
+  try {
+    fs.writeFileSync(output, bytes);
+  } catch (error) {
+    throw new Error(`${output}: cannot write the chart: ${error.code === 'ENOENT' ? 'no such directory' : error.message}`);
+  }
   return { output, format, points: input.points.length, leaks: input.leaks.length, snapshots: input.snapshots.length, skipped };
 }
 

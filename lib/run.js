@@ -138,12 +138,27 @@ function runWatched({ command, args = [], outDir, snapshots = 3, everyMs = 30000
     child.kill('SIGTERM');
   }, durationMs) : null;
 
+  const running = () => child.exitCode === null && child.signalCode === null;
   const onInterrupt = () => {
+    if (found.interrupted && running()) {
+      // A second Ctrl-C: the app ignored the first one.
+      log('interrupted again: killing the app');
+      child.kill('SIGKILL');
+      return;
+    }
     found.interrupted = true;
     log('interrupted: stopping the app, then reporting what was found so far');
-    if (child.exitCode === null) child.kill('SIGINT');
+    if (running()) child.kill('SIGINT');
+  };
+  // Without these, `kill <leakwatch>` (or a CI timeout, or a closed terminal) would end
+  // leakwatch and leave the app running, orphaned: pass the signal on and still report.
+  const onTerminate = (signal) => {
+    log(`got ${signal}: passing it to the app, then reporting what was found so far`);
+    if (running()) child.kill(signal);
   };
   process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onTerminate);
+  process.on('SIGHUP', onTerminate);
 
   return new Promise((resolve, reject) => {
     child.on('error', (error) => {
@@ -173,6 +188,8 @@ function runWatched({ command, args = [], outDir, snapshots = 3, everyMs = 30000
     clearInterval(schedule);
     if (stopTimer) clearTimeout(stopTimer);
     process.removeListener('SIGINT', onInterrupt);
+    process.removeListener('SIGTERM', onTerminate);
+    process.removeListener('SIGHUP', onTerminate);
   }
 }
 
