@@ -54,6 +54,7 @@ class Leakwatch extends EventEmitter {
     this.options = next;
     this.monitor.configure(config.detectorOptions(next));
     if (options.statsFile !== undefined) this.openStatsFile();
+    if (options.snapshotDir !== undefined || options.checkResources !== undefined) this.snapshots.updateWatchdog();
     this.updateMonitor();
     return { ...this.options };
   }

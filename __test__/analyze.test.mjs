@@ -161,12 +161,9 @@ test('the JS API analyze() gives the CLI document, and honours minCount / minRet
 
 // The issue's own scenario, read literally: LeakedThing objects are leaked between S1 and
 // S2 only (0 → 3000 → 3000). DevTools' "allocated between S1 and S2, alive in S3" shows
-// exactly them, and the issue asks for "exactly the first (its count)". analysis.rs makes
-// a suspect of a class only if its total count rose at *every* step, so a leak that
-// paused after S2 is filed under "others" — while (string), whose count rose by 3 from
-// S2 to S3 (noise), becomes the only suspect. Reported; see the report for the proposed
-// fix. Marked todo so that it documents the gap without failing the suite.
-test('a leak between S1 and S2 only is still reported (issue 5 scenario, literally)', { timeout: 30000, todo: 'analysis.rs gates suspects on grew-every-step' }, async () => {
+// exactly them: a class that grew while they were allocated and never shrank after is a
+// suspect even if the leak paused after S2.
+test('a leak between S1 and S2 only is still reported (issue 5 scenario, literally)', { timeout: 30000 }, async () => {
   const analysis = await leakwatch.analyze(trio.oneoff);
   const leaked = analysis.others.find((g) => g.name === 'LeakedThing') || analysis.suspects.find((g) => g.name === 'LeakedThing');
   assert.ok(leaked, 'LeakedThing survives the range');

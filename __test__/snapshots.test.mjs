@@ -275,19 +275,24 @@ test('signal off (LEAKWATCH_SIGNAL=off) and no app listener: SIGUSR2 keeps its d
 
 test('a main thread stuck in a 10 s busy loop still gets its dump, completed while it is stuck', { timeout: 40_000 }, async () => {
   const cwd = freshDir('busy');
+  // Options changed at run time reach the watchdog too: it dumps where the main thread would.
+  const moved = path.join(cwd, 'moved');
+  fs.mkdirSync(moved);
   await withApp({ cwd }, async (app) => {
     const since = app.messages.length;
+    app.command('configure', { options: { snapshotDir: moved } });
+    await app.waitFor('configured', { since });
     app.command('busy', { ms: 10_000 });
     const { start } = await app.waitFor('busy-start', { since, timeout: 5000 });
     app.signal();
     const signalledAt = Date.now();
     // Watch the directory from outside while the app is stuck.
-    const name = await until(() => snapshotsIn(cwd)[0], 9000, 'the snapshot file while the loop runs');
+    const name = await until(() => snapshotsIn(moved)[0], 9000, 'the snapshot file while the loop runs');
     const appearedAt = Date.now();
     assert.equal(app.all('busy-end', since).length, 0, 'the file must appear before the loop ends');
     const { end } = await app.waitFor('busy-end', { since, timeout: 15_000 });
     const info = await app.waitFor('snapshot', { since });
-    assert.equal(info.file, path.join(cwd, name));
+    assert.equal(info.file, path.join(moved, name));
     assert.equal(info.viaInspector, true);
     assert.equal(info.trigger, 'signal');
     assert.ok(info.completedAt < end, `completed at +${info.completedAt - start} ms, loop ended at +${end - start} ms`);
@@ -295,13 +300,14 @@ test('a main thread stuck in a 10 s busy loop still gets its dump, completed whi
     assert.ok(fs.statSync(info.file).mtimeMs < end);
     assert.ok(appearedAt - signalledAt < 6000, `dump took ${appearedAt - signalledAt} ms after the signal`);
     assertWholeSnapshot(info.file);
-    assert.deepEqual(partialsIn(cwd), []);
+    assert.deepEqual(partialsIn(moved), []);
+    assert.deepEqual(snapshotsIn(cwd), []);
     const summary = await leakwatch.summarize(info.file);
     assert.ok(summary.nodes > 1000);
     // Afterwards the main thread answers signals itself again.
     const next = await app.dump();
     assert.equal(next.viaInspector, false);
-    assert.equal(snapshotsIn(cwd).length, 2);
+    assert.equal(snapshotsIn(moved).length, 2);
   });
 });
 

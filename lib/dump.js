@@ -65,8 +65,7 @@ function availableMemory() {
  * snapshot, and the file is typically larger than the used heap: if either the free
  * memory or the free disk is below the used heap, the dump would fail or hurt the host.
  */
-function checkResources(dir) {
-  const heapUsed = v8.getHeapStatistics().used_heap_size;
+function checkResources(dir, heapUsed = v8.getHeapStatistics().used_heap_size) {
   const mb = (n) => `${Math.round(n / 1048576)} MB`;
   const memory = availableMemory();
   if (memory < heapUsed) {

@@ -52,6 +52,12 @@ class Snapshots {
     this.watchdog = worker;
   }
 
+  /** Options changed: the watchdog dumps where the main thread would. */
+  updateWatchdog() {
+    if (!this.watchdog) return;
+    this.watchdog.postMessage({ type: 'configure', settings: { dir: this.directory(), checkResources: this.config().checkResources } });
+  }
+
   onWatchdogMessage(message) {
     if (message.type === 'snapshot') {
       this.afterDump({ file: message.file, bytes: message.bytes, durationMs: message.durationMs, trigger: 'signal', viaInspector: true, completedAt: new Date(message.completedAt) });

@@ -9,11 +9,16 @@ const { parentPort, workerData } = require('node:worker_threads');
 const native = require('../binding.js');
 const dump = require('./dump');
 
+// Where and how to dump; the main thread sends updates when its options change.
+const settings = { dir: workerData.dir, checkResources: workerData.checkResources };
+
+function post(session, method, params = {}) {
+  return new Promise((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+}
+
 /** Stream the main isolate's snapshot into `partial` (already created 0600). */
-function snapshotMainIsolate(partial) {
+function snapshotMainIsolate(session, partial) {
   return new Promise((resolve, reject) => {
-    const session = new inspector.Session();
-    session.connectToMainThread();
     const fd = fs.openSync(partial, 'w');
     let writeError = null;
     session.on('HeapProfiler.addHeapSnapshotChunk', ({ params }) => {
@@ -25,7 +30,6 @@ function snapshotMainIsolate(partial) {
       }
     });
     session.post('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, (error) => {
-      session.disconnect();
       try {
         fs.closeSync(fd);
       } catch (closeError) {
@@ -38,16 +42,20 @@ function snapshotMainIsolate(partial) {
 }
 
 async function dumpThroughInspector() {
-  const file = dump.defaultFilename(workerData.dir);
+  const file = dump.defaultFilename(settings.dir);
   const partial = dump.partialName(file);
   const started = process.hrtime.bigint();
+  const session = new inspector.Session();
   try {
-    if (workerData.checkResources) {
-      const refusal = dump.checkResources(workerData.dir);
+    session.connectToMainThread();
+    if (settings.checkResources) {
+      // The main isolate's heap, not this worker's, decides whether a dump fits.
+      const { usedSize } = await post(session, 'Runtime.getHeapUsage');
+      const refusal = dump.checkResources(settings.dir, usedSize);
       if (refusal) throw refusal;
     }
     fs.closeSync(fs.openSync(partial, 'wx', dump.FILE_MODE));
-    await snapshotMainIsolate(partial);
+    await snapshotMainIsolate(session, partial);
     // A short final write (disk filling up) raises no error: check the closing "]}" (and fsync).
     const bytes = dump.assertComplete(partial);
     fs.renameSync(partial, file);
@@ -61,6 +69,7 @@ async function dumpThroughInspector() {
     }
     parentPort.postMessage({ type: 'error', message: `cannot write heap snapshot ${file}: ${error.message}`, code: error.code });
   } finally {
+    session.disconnect();
     native.dumpEnd();
   }
 }
@@ -69,6 +78,7 @@ native.watchdogRegister(() => {
   dumpThroughInspector();
 });
 parentPort.on('message', (message) => {
+  if (message && message.type === 'configure') Object.assign(settings, message.settings);
   if (message === 'stop') {
     native.watchdogUnregister();
     process.exit(0);

@@ -215,7 +215,14 @@ impl Task for AnalyzeTask {
                 .map(|f| snapshot::summarize_file(f, None).map_err(|e| e.to_string()))
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             let analysed = snapshot::Analysed::new(snapshot::graph_file(last, None).map_err(|e| e.to_string())?);
-            let report = snapshot::suspects(&summaries, &analysed, options).map_err(|e| e.to_string())?;
+            let report = snapshot::suspects(&summaries, &analysed, options).map_err(|e| match e {
+                snapshot::AnalyzeError::OutOfOrder { earlier, later } => format!(
+                    "{} has lower object ids than {}: the snapshots are out of order or come from different processes (take them in order from one process)",
+                    files[later - 1].display(),
+                    files[earlier - 1].display()
+                ),
+                other => other.to_string(),
+            })?;
             Ok((summaries, report, (analysed.graph.node_count() as u64, analysed.graph.max_js_id())))
         })
     }

@@ -253,7 +253,10 @@ pub struct ThreeSnapshotReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnalyzeError {
     TooFewSnapshots(usize),
+    /// 1-based positions of two snapshots whose ids go backwards.
     OutOfOrder { earlier: usize, later: usize },
+    /// Snapshots 1 and 2 have the same largest id: nothing was allocated between them.
+    NothingBetween,
 }
 
 impl std::fmt::Display for AnalyzeError {
@@ -263,6 +266,10 @@ impl std::fmt::Display for AnalyzeError {
             AnalyzeError::OutOfOrder { earlier, later } => write!(
                 f,
                 "snapshot {later} has lower object ids than snapshot {earlier}: the snapshots are out of order or come from different processes (take them in order from one process)"
+            ),
+            AnalyzeError::NothingBetween => write!(
+                f,
+                "no object was allocated between snapshot 1 and snapshot 2 (the same snapshot twice?): take them some time apart"
             ),
         }
     }
@@ -282,6 +289,9 @@ pub fn suspects(earlier: &[Summary], last: &Analysed, options: &SuspectOptions) 
         }
     }
     let (low, high) = (max_ids[0], max_ids[1]);
+    if low == high {
+        return Err(AnalyzeError::NothingBetween);
+    }
     let ids = &last.graph.node_id;
     let between = |node: u32| {
         let id = ids[node as usize];
@@ -296,11 +306,14 @@ pub fn suspects(earlier: &[Summary], last: &Analysed, options: &SuspectOptions) 
             let name = last.class_names[class].clone();
             let history = per_snapshot_counts.get(&name).cloned().unwrap_or_default();
             let grew_every_step = history.windows(2).all(|w| w[1] > w[0]);
+            // The class grew while the survivors were allocated and never shrank after:
+            // a leak that ran between S1 and S2 and stopped still counts.
+            let kept_growth = history.len() >= 2 && history[1] > history[0] && history[1..].windows(2).all(|w| w[1] >= w[0]);
             let user_class = !is_internal_class(&name);
             // Engine internals churn in any live process (JIT code, shapes, feedback):
             // they must hold much more before they count as a leak.
             let min_retained = if user_class { options.min_retained } else { options.min_retained.saturating_mul(INTERNAL_FACTOR) };
-            let suspect = grew_every_step && counts[class] >= options.min_count && retained[class] >= min_retained;
+            let suspect = kept_growth && counts[class] >= options.min_count && retained[class] >= min_retained;
             let group = Group {
                 user_class,
                 name,

@@ -21,9 +21,10 @@ pub fn class_rule(node_type: &str) -> ClassRule {
     }
 }
 
-/// Engine-internal groups (`(string)`, `(array)`, `(system)`, …) are looked at last.
+/// Engine-internal groups (`(string)`, `(array)`, `(system)`, `system / Context`, …)
+/// are looked at last.
 pub fn is_internal_class(name: &str) -> bool {
-    name.starts_with('(') && name.ends_with(')')
+    (name.starts_with('(') && name.ends_with(')')) || name.starts_with("system / ")
 }
 
 /// Assigns class indexes by (type, name) without knowing the strings yet; names are
