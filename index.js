@@ -14,7 +14,7 @@ const { HeapDiff } = require('./lib/heapdiff');
 
 const MONITOR_EVENTS = new Set(['stats', 'leak']);
 // What goes into the statsFile (JSON lines), for `leakwatch run` and `leakwatch plot`.
-const RECORDED_EVENTS = new Set(['start', 'stats', 'leak', 'snapshot', 'growth']);
+const RECORDED_EVENTS = new Set(['start', 'stats', 'leak', 'snapshot', 'growth', 'error']);
 const PUBLIC_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarize', 'summarizeRetained', 'summarizeHeap', 'diffSnapshots', 'analyze', 'humanSize', 'stop'];
 
 class Leakwatch extends EventEmitter {
@@ -125,6 +125,7 @@ class Leakwatch extends EventEmitter {
 
   /** Failures go to 'error' listeners if there are any, else become a process warning. */
   report(error) {
+    if (this.statsFd !== null) this.record('error', { message: error && error.message ? error.message : String(error), code: error && error.code });
     if (this.listenerCount('error') > 0) {
       try {
         this.emit('error', error);

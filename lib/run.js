@@ -123,6 +123,10 @@ function runWatched({ command, args = [], outDir, snapshots = 3, everyMs = 30000
       found.leaks.push(record);
       log(`leak detected (${record.kind}): ${record.reason}`);
       if (snapshotOnLeak) requestSnapshot('leak event');
+    } else if (record.event === 'error' && record.pid === target) {
+      log(`the app's leakwatch reported: ${record.message}`);
+      // A failed dump must not block the next scheduled one.
+      if (requested > found.snapshots.length) requested -= 1;
     } else if (record.event === 'snapshot' && record.pid === target) {
       found.snapshots.push(record);
       log(`snapshot ${found.snapshots.length} written: ${record.file} (${native.humanSize(record.bytes)} in ${(record.durationMs / 1000).toFixed(1)} s)`);
