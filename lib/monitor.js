@@ -92,7 +92,9 @@ class GcMonitor {
       }
       this.native.recordGcs(kinds, durations);
       if (major) this.onFullGc(major);
-      else this.maybeProbe();
+      // Also after natural full GCs: a busy process may have one every second, and a
+      // suspicion raised by their (floating-garbage) samples needs a forced one to confirm.
+      this.maybeProbe();
     } catch (error) {
       this.report(error);
     } finally {
