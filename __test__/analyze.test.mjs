@@ -12,11 +12,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { cli as runCli, CLI } from './helpers.mjs';
+
+const cli = (args, options = {}) => runCli(args, { timeoutMs: 30000, ...options });
 import { promisify } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const CLI = path.join(root, 'cli.js');
 const THREE = path.join(here, 'fixtures', 'cli', 'three-snapshots.cjs');
 const SEED = path.join(here, 'fixtures', 'cli', 'seed-example.cjs');
 const leakwatch = createRequire(import.meta.url)('leakwatch');
@@ -26,26 +28,6 @@ let scratch;
 const trio = {}; // mode -> [s1, s2, s3]
 let seed; // {files, lengths}
 
-function cli(args, { timeoutMs = 30000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {}
-      reject(new Error(`leakwatch ${args.join(' ')} timed out after ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 async function fixture(script, args) {
   const { stdout } = await promisify(execFile)(process.execPath, [script, ...args], { timeout: 30000 });

@@ -10,38 +10,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { cli as runCli, CLI } from './helpers.mjs';
+
+const cli = (args, options = {}) => runCli(args, { timeoutMs: 20000, ...options });
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
-const CLI = path.join(root, 'cli.js');
 const FIXTURE = path.join(here, 'fixtures', 'cli', 'known-heap.cjs');
 const leakwatch = createRequire(import.meta.url)('leakwatch');
 
 let scratch;
 let snap; // {before, after}
 
-/** Run `node cli.js ...args`; resolves {code, signal, stdout, stderr}. Killed after timeoutMs. */
-function cli(args, { timeoutMs = 20000 } = {}) {
-  return new Promise((resolve, reject) => {
-    // Its own process group, so that a timeout also ends whatever it started.
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {}
-      reject(new Error(`leakwatch ${args.join(' ')} timed out after ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 /**
  * The reference: per-class count and self size by plain JSON.parse, with DevTools'

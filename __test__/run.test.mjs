@@ -8,6 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep, until as waitUntil } from './helpers.mjs';
+
+const until = (probe, timeoutMs, what) => waitUntil(probe, timeoutMs, what, 50);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -50,16 +53,6 @@ function start(args, { timeoutMs = 60000 } = {}) {
   return { child, out, done };
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(probe, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
 function alive(pid) {
   try {
     process.kill(pid, 0);

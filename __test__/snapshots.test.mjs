@@ -8,6 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep, until as waitUntil } from './helpers.mjs';
+
+const until = (probe, timeoutMs, what) => waitUntil(probe, timeoutMs, what, 25);
 import { createRequire } from 'node:module';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -38,18 +41,7 @@ const snapshotsIn = (dir) => fs.readdirSync(dir).filter((n) => OWN_FILE.test(n))
 const partialsIn = (dir) => fs.readdirSync(dir).filter((n) => n.endsWith('.partial'));
 const sequence = (name) => Number(/-(\d+)\.heapsnapshot$/.exec(name)[1]);
 const bySequence = (a, b) => sequence(a) - sequence(b);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Poll `probe()` until it returns a truthy value, or fail after `timeoutMs`. */
-async function until(probe, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** The fixture app as a child process; its stdout JSON lines are collected in `messages`. */
 class App {
