@@ -78,3 +78,21 @@ fn parallel_reading_fails_like_serial() {
         assert_eq!(serial, parallel, "{name}: the readers disagree");
     }
 }
+
+/// Newlines inside records (not how V8 writes) make the planned cut land mid-record:
+/// the edge reader notices and the file is read again with the edges in one piece.
+#[test]
+fn a_cut_that_is_not_a_record_boundary_falls_back_and_still_agrees() {
+    let real = real_snapshot();
+    let text = std::str::from_utf8(real).unwrap();
+    let start = text.find("\"edges\":[").unwrap() + "\"edges\":[".len();
+    let end = start + text[start..].find(']').unwrap();
+    let edges = text[start..end].replace("\n,", ",").replace(',', "\n,");
+    let reshaped = format!("{}{}{}", &text[..start], edges, &text[end..]);
+    let path = temp_file("newline-everywhere.heapsnapshot", reshaped.as_bytes());
+    let (serial, parallel) = both(&path, summary_of);
+    assert!(serial.is_ok(), "{serial:?}");
+    assert_eq!(serial, parallel);
+    let graph = |mode| read_file_with(&path, GraphSink::new(), None, mode).map(|s| arrays(&s.into_graph().unwrap())).map_err(|e| e.to_string());
+    assert_eq!(graph(ReadMode::Serial), graph(ReadMode::Parallel));
+}

@@ -14,8 +14,6 @@ pub struct Checked<S> {
     total_size: u64,
     max_string: Option<u64>,
     edge_checks: EdgeChecks,
-    /// The edges are read on another thread; their figures arrive through `set_edges`.
-    edges_elsewhere: bool,
 }
 
 /// The checks one edge needs on its own; what depends on the whole file (node count,
@@ -82,18 +80,15 @@ impl<S: SnapshotSink> Checked<S> {
             total_size: 0,
             max_string: None,
             edge_checks: EdgeChecks::default(),
-            edges_elsewhere: false,
         }
     }
 
-    /// For parallel reading: the edges array is checked by another reader.
-    pub fn with_edges_elsewhere(inner: S) -> Self {
-        Checked { edges_elsewhere: true, ..Self::new(inner) }
-    }
-
     /// The other reader's figures, before `on_end` runs the whole-file checks.
-    pub fn set_edges(&mut self, checks: EdgeChecks) {
-        self.edge_checks = checks;
+    pub fn add_edges(&mut self, other: EdgeChecks) {
+        let mine = &mut self.edge_checks;
+        mine.edges += other.edges;
+        mine.max_ordinal = mine.max_ordinal.max(other.max_ordinal);
+        mine.max_string = mine.max_string.max(other.max_string);
     }
 
     pub fn inner_mut(&mut self) -> &mut S {
@@ -114,9 +109,7 @@ impl<S: SnapshotSink> SnapshotSink for Checked<S> {
         if meta.node_types.len() > 256 || meta.edge_types.len() > 256 {
             return Err("meta lists more than 256 node or edge types".into());
         }
-        if !self.edges_elsewhere {
-            self.edge_checks = EdgeChecks::new(meta);
-        }
+        self.edge_checks = EdgeChecks::new(meta);
         self.meta = Some(meta.clone());
         self.inner.on_meta(meta, size_hint)
     }
@@ -160,6 +153,7 @@ impl<S: SnapshotSink> SnapshotSink for Checked<S> {
         if ordinal >= self.nodes {
             return Err(format!("edge {edge} points at node {ordinal}, but there are only {} nodes", self.nodes));
         }
+        // With edges elsewhere this count is partial: on_end compares the total.
         if self.edge_checks.edges > self.edges_claimed {
             return Err(format!("the edges array holds more edges than the nodes' edge counts add up to ({})", self.edges_claimed));
         }

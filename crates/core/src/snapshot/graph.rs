@@ -168,8 +168,11 @@ impl EdgeSide for EdgeArrays {
 impl SplitSink for GraphSink {
     type Edges = EdgeArrays;
 
-    fn absorb_edges(&mut self, edges: EdgeArrays) {
-        self.edges = edges;
+    fn absorb_edges(&mut self, earlier: EdgeArrays) {
+        let later = std::mem::replace(&mut self.edges, earlier);
+        self.edges.kind.extend_from_slice(&later.kind);
+        self.edges.name.extend_from_slice(&later.name);
+        self.edges.to.extend_from_slice(&later.to);
     }
 }
 

@@ -3,7 +3,7 @@
 use super::checked::{Checked, EdgeChecks};
 use super::error::{ReadError, SnapshotError};
 use super::meta::Meta;
-use super::scanner::{Parser, ReadPlan, SnapshotSink};
+use super::scanner::{Parser, ReadPlan, SnapshotSink, SPLIT_MISMATCH};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -38,9 +38,12 @@ pub trait EdgeSide: Send + Default {
 }
 
 /// A sink whose edges can be gathered separately and handed over before `on_end`.
-pub trait SplitSink: SnapshotSink {
+/// `Default` gives a fresh sink when a file must be read again.
+pub trait SplitSink: SnapshotSink + Default {
     type Edges: EdgeSide;
-    fn absorb_edges(&mut self, edges: Self::Edges);
+    /// The edges before the ones this sink received itself (the edge reader takes the
+    /// first part of the edges array, this sink's own reader the rest).
+    fn absorb_edges(&mut self, earlier: Self::Edges);
 }
 
 /// Run `sink` over the file at `path`, checked for consistency, and return it.
@@ -48,7 +51,7 @@ pub fn read_file<S: SplitSink>(path: &Path, sink: S, progress: Option<Progress>)
     read_file_with(path, sink, progress, ReadMode::Auto)
 }
 
-pub fn read_file_with<S: SplitSink>(path: &Path, sink: S, progress: Option<Progress>, mode: ReadMode) -> Result<S, ReadError> {
+pub fn read_file_with<S: SplitSink>(path: &Path, sink: S, mut progress: Option<Progress>, mode: ReadMode) -> Result<S, ReadError> {
     let name = path.display().to_string();
     let io = |error: std::io::Error| ReadError::Io { path: name.clone(), error };
     let file = File::open(path).map_err(io)?;
@@ -67,25 +70,68 @@ pub fn read_file_with<S: SplitSink>(path: &Path, sink: S, progress: Option<Progr
     };
     if !parallel {
         let mut parser = Parser::new(Checked::new(sink), Some(total));
-        pump(file, &mut parser, total, progress, &AtomicBool::new(false)).map_err(|e| e.named(&name))?;
+        pump(file, &mut parser, total, &mut progress, &AtomicBool::new(false)).map_err(|e| e.named(&name))?;
         return parser.finish().map(Checked::into_inner).map_err(|e| Failure::Snapshot(e).named(&name));
     }
+    let split = find_edge_split(&file, total);
+    match read_parallel(file, path, total, sink, &mut progress, split) {
+        // Not laid out the way V8 writes it: read again, edges in one piece.
+        Err(Failure::Snapshot(e)) if split.is_some() && e.message == SPLIT_MISMATCH => {
+            let file = File::open(path).map_err(io)?;
+            read_parallel(file, path, total, S::default(), &mut progress, None).map_err(|e| e.named(&name))
+        }
+        other => other.map_err(|e| e.named(&name)),
+    }
+}
+
+/// Where to cut the edges array between the two readers so that each parses about
+/// half the file: the main reader takes the header, the nodes, the edges after the cut
+/// and the strings; the edge reader the edges before it. With the edges starting at
+/// `start`, that is `start + total / 2`, moved to the next record boundary ("\n," as
+/// V8 writes between records). The edge reader verifies that it is a boundary; the
+/// parser ignores a cut outside the edges array.
+fn find_edge_split(file: &File, total: u64) -> Option<u64> {
+    use std::os::unix::fs::FileExt;
+    let key = memchr::memmem::Finder::new(b"\"edges\":");
+    let mut block = vec![0u8; 4 << 20];
+    let mut offset = 0u64;
+    let start = loop {
+        let n = file.read_at(&mut block, offset).ok()?;
+        if n < key.needle().len() {
+            return None;
+        }
+        if let Some(at) = key.find(&block[..n]) {
+            break offset + at as u64;
+        }
+        // Overlap so that a key across two blocks is found.
+        offset += (n - key.needle().len()) as u64;
+    };
+    let cut = start + total / 2;
+    let n = file.read_at(&mut block[..64 << 10], cut).ok()?;
+    memchr::memmem::find(&block[..n], b"\n,").map(|at| cut + at as u64 + 2)
+}
+
+fn read_parallel<S: SplitSink>(file: File, path: &Path, total: u64, sink: S, progress: &mut Option<Progress>, split: Option<u64>) -> Result<S, Failure> {
     let cancel = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let edges = scope.spawn(|| read_edges::<S::Edges>(path, total, &cancel));
-        let mut parser = Parser::with_plan(Checked::with_edges_elsewhere(sink), Some(total), ReadPlan { skip_edges: true, ..ReadPlan::default() });
+        let edges = scope.spawn(|| read_edges::<S::Edges>(path, total, split, &cancel));
+        let plan = ReadPlan { skip_edges: true, edge_split: split, ..ReadPlan::default() };
+        let mut parser = Parser::with_plan(Checked::new(sink), Some(total), plan);
         let main = pump(file, &mut parser, total, progress, &cancel);
-        if main.is_err() {
+        // An error past the cut may only mean the cut was not a record boundary, which
+        // the edge reader is about to find out: let it finish then.
+        let past_cut = matches!((&main, split), (Err(Failure::Snapshot(e)), Some(cut)) if e.offset >= cut);
+        if main.is_err() && !past_cut {
             cancel.store(true, Ordering::Relaxed);
         }
         let edges = edges.join().unwrap_or_else(|_| Err(Failure::Snapshot(SnapshotError::at(0, "internal error while reading the edges"))));
         match (main, edges) {
-            (Err(a), Err(b)) => Err(Failure::earliest(a, b).named(&name)),
-            (Err(a), Ok(_)) | (Ok(()), Err(a)) => Err(a.named(&name)),
+            (Err(a), Err(b)) => Err(Failure::earliest(a, b)),
+            (Err(a), Ok(_)) | (Ok(()), Err(a)) => Err(a),
             (Ok(()), Ok((checks, edges))) => {
-                parser.sink_mut().set_edges(checks);
+                parser.sink_mut().add_edges(checks);
                 parser.sink_mut().inner_mut().absorb_edges(edges);
-                parser.finish().map(Checked::into_inner).map_err(|e| Failure::Snapshot(e).named(&name))
+                parser.finish().map(Checked::into_inner).map_err(Failure::Snapshot)
             }
         }
     })
@@ -124,7 +170,7 @@ impl Failure {
 
 /// Feed the file to the parser in large blocks until the end, or until the parser
 /// has read its part, or another reader failed.
-fn pump<S: SnapshotSink>(mut file: File, parser: &mut Parser<S>, total: u64, mut progress: Option<Progress>, cancel: &AtomicBool) -> Result<(), Failure> {
+fn pump<S: SnapshotSink>(mut file: File, parser: &mut Parser<S>, total: u64, progress: &mut Option<Progress>, cancel: &AtomicBool) -> Result<(), Failure> {
     let mut block = vec![0u8; READ_BLOCK];
     while !parser.stopped() {
         if cancel.load(Ordering::Relaxed) {
@@ -144,12 +190,13 @@ fn pump<S: SnapshotSink>(mut file: File, parser: &mut Parser<S>, total: u64, mut
     Ok(())
 }
 
-/// The second reader: skips the nodes, parses and checks the edges, stops.
-fn read_edges<E: EdgeSide>(path: &Path, total: u64, cancel: &AtomicBool) -> Result<(EdgeChecks, E), Failure> {
+/// The second reader: skips the nodes, parses and checks the edges up to the split
+/// (or all of them), stops.
+fn read_edges<E: EdgeSide>(path: &Path, total: u64, split: Option<u64>, cancel: &AtomicBool) -> Result<(EdgeChecks, E), Failure> {
     let file = File::open(path).map_err(Failure::Io)?;
-    let plan = ReadPlan { skip_nodes: true, stop_after_edges: true, ..ReadPlan::default() };
+    let plan = ReadPlan { skip_nodes: true, stop_after_edges: true, edge_split: split, ..ReadPlan::default() };
     let mut parser = Parser::with_plan(EdgeReader::<E>::default(), Some(total), plan);
-    let result = pump(file, &mut parser, total, None, cancel);
+    let result = pump(file, &mut parser, total, &mut None, cancel);
     if result.is_err() {
         cancel.store(true, Ordering::Relaxed);
     }

@@ -66,7 +66,16 @@ pub struct ReadPlan {
     pub skip_nodes: bool,
     pub skip_edges: bool,
     pub stop_after_edges: bool,
+    /// A record boundary (the byte after a "\n," between two edge records) that splits
+    /// the edges array between the two readers: the edge reader stops there, the other
+    /// reader skips up to there and parses the rest. Ignored when it is not inside the
+    /// edges array.
+    pub edge_split: Option<u64>,
 }
+
+/// Raised by the edge reader when the planned split is not a record boundary (a file
+/// not laid out the way V8 writes it): the caller reads the file again without a split.
+pub const SPLIT_MISMATCH: &str = "the planned split of the edges array is not between two records";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SkipMode {
@@ -115,6 +124,8 @@ pub struct Parser<S: SnapshotSink> {
     /// A number was ended by white space: only ',' or ']' may follow.
     number_ended: bool,
     // Strings.
+    /// In the edges array: where this reader stops (edge reader) or starts parsing (other).
+    split_at: Option<u64>,
     string_index: u32,
     string_wanted: bool,
     string: Vec<u8>,
@@ -154,6 +165,7 @@ impl<S: SnapshotSink> Parser<S> {
             digits: 0,
             after_comma: false,
             number_ended: false,
+            split_at: None,
             string_index: 0,
             string_wanted: false,
             string: Vec::new(),
@@ -249,16 +261,7 @@ impl<S: SnapshotSink> Parser<S> {
             State::InString => return self.scan_string(buf, i),
             State::Skip(mode) => return self.skip_value(buf, i, mode),
             State::InKey => return self.scan_key(buf, i),
-            State::SkipNumbers => {
-                // Number arrays hold no ']' but their own: the other reader checks the rest.
-                return Ok(match memchr::memchr(b']', &buf[i..]) {
-                    Some(n) => {
-                        self.close_numbers();
-                        i + n + 1
-                    }
-                    None => buf.len(),
-                });
-            }
+            State::SkipNumbers => return Ok(self.skip_numbers(buf, i)),
             _ => {}
         }
         let byte = buf[i];
@@ -355,6 +358,8 @@ impl<S: SnapshotSink> Parser<S> {
                 self.after_comma = false;
                 self.number_ended = false;
                 let skip = if section == Section::Nodes { self.plan.skip_nodes } else { self.plan.skip_edges };
+                let start = self.base + i as u64 + 1;
+                self.split_at = self.plan.edge_split.filter(|&split| section == Section::Edges && split > start);
                 self.state = if skip { State::SkipNumbers } else { State::Numbers };
                 Ok(i + 1)
             }
@@ -492,7 +497,7 @@ impl<S: SnapshotSink> Parser<S> {
                 return Ok(i);
             }
             let (next, closed) = self.scan_number_byte(buf, i)?;
-            if closed {
+            if closed || (self.split_at.is_some() && self.at_split(next)?) {
                 return Ok(next);
             }
             i = next;
@@ -508,6 +513,11 @@ impl<S: SnapshotSink> Parser<S> {
         let mut filled = self.filled;
         let mut record = self.record;
         let mut consumed_any = false;
+        // Where the edge reader must look at its split (past the buffer when there is none).
+        let split_limit = match self.split_at {
+            Some(split) if !self.skipping_nothing_here() => split.saturating_sub(self.base).min(len as u64) as usize,
+            _ => usize::MAX,
+        };
         loop {
             let start = i;
             let (mut value, mut digits) = swar_digits(buf, i);
@@ -542,11 +552,17 @@ impl<S: SnapshotSink> Parser<S> {
             }
             consumed_any = true;
             i = next;
+            if i >= split_limit {
+                break;
+            }
         }
         self.filled = filled;
         self.record = record;
         if consumed_any {
             self.after_comma = true;
+        }
+        if i >= split_limit && self.at_split(i)? {
+            return Ok(len);
         }
         Ok(i)
     }
@@ -598,6 +614,53 @@ impl<S: SnapshotSink> Parser<S> {
             return Err(self.unexpected(i, byte));
         }
         Ok((i + 1, false))
+    }
+
+    /// Skip an array the other reader parses. Number arrays hold no ']' but their own;
+    /// with a split, parsing resumes at the split (if the array has not ended before it).
+    fn skip_numbers(&mut self, buf: &[u8], i: usize) -> usize {
+        let end = match self.split_at {
+            Some(split) => buf.len().min(split.saturating_sub(self.base) as usize).max(i),
+            None => buf.len(),
+        };
+        if let Some(n) = memchr::memchr(b']', &buf[i..end]) {
+            self.split_at = None;
+            self.close_numbers();
+            return i + n + 1;
+        }
+        if end < buf.len() || self.split_at == Some(self.base + buf.len() as u64) {
+            // At the split: right after a "\n," so a number comes next.
+            self.split_at = None;
+            self.filled = 0;
+            self.digits = 0;
+            self.number_ended = false;
+            self.after_comma = true;
+            self.state = State::Numbers;
+        }
+        end
+    }
+
+    /// The edge reader at its split: it must be exactly between two records.
+    #[inline]
+    fn at_split(&mut self, pos: usize) -> Result<bool, SnapshotError> {
+        let Some(split) = self.split_at else { return Ok(false) };
+        if self.skipping_nothing_here() {
+            return Ok(false);
+        }
+        let here = self.base + pos as u64;
+        if here < split {
+            return Ok(false);
+        }
+        if here == split && self.filled == 0 && self.digits == 0 {
+            self.state = State::Stopped;
+            return Ok(true);
+        }
+        Err(self.error_here(pos, SPLIT_MISMATCH))
+    }
+
+    /// Only the edge reader (which stops after the edges) stops at the split.
+    fn skipping_nothing_here(&self) -> bool {
+        !self.plan.stop_after_edges || self.section != Section::Edges
     }
 
     fn close_numbers(&mut self) {

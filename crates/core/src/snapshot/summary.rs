@@ -129,7 +129,7 @@ impl super::read::EdgeSide for EdgeCount {
 impl super::read::SplitSink for SummarySink {
     type Edges = EdgeCount;
 
-    fn absorb_edges(&mut self, edges: EdgeCount) {
-        self.edges = edges.0;
+    fn absorb_edges(&mut self, earlier: EdgeCount) {
+        self.edges += earlier.0;
     }
 }
