@@ -7,6 +7,7 @@ const EventEmitter = require('node:events');
 const fs = require('node:fs');
 const v8 = require('node:v8');
 const native = require('./binding.js');
+const analysis = require('./lib/analysis');
 const config = require('./lib/config');
 const { GcMonitor } = require('./lib/monitor');
 const { Snapshots } = require('./lib/snapshots');
@@ -150,12 +151,12 @@ class Leakwatch extends EventEmitter {
     return this.snapshots.writeSnapshotAsync(filename);
   }
 
-  summarize(file, options = {}) {
-    return native.summarize(String(file), options.progress);
+  summarize(file, options) {
+    return analysis.summarize(file, options);
   }
 
-  summarizeRetained(file, options = {}) {
-    return native.summarizeRetained(String(file), options.progress);
+  summarizeRetained(file, options) {
+    return analysis.summarizeRetained(file, options);
   }
 
   /**
@@ -185,16 +186,15 @@ class Leakwatch extends EventEmitter {
   }
 
   diffSnapshots(before, after) {
-    return native.diffSnapshots(String(before), String(after));
+    return analysis.diffSnapshots(before, after);
   }
 
-  analyze(files, options = {}) {
-    if (!Array.isArray(files)) return Promise.reject(new TypeError('analyze expects an array of snapshot files'));
-    return native.analyze(files.map(String), options);
+  analyze(files, options) {
+    return analysis.analyze(files, options);
   }
 
   humanSize(bytes) {
-    return native.humanSize(bytes);
+    return analysis.humanSize(bytes);
   }
 
   /** Stop observing GCs and the watchdog (the signal thread stays, idle). */

@@ -1,5 +1,5 @@
 'use strict';
-const leakwatch = require('../..');
+const leakwatch = require('../analysis');
 const { positiveInt } = require('./options');
 const { formatAnalysis } = require('../report');
 
