@@ -16,7 +16,6 @@ const KIND_CODES = new Map([
   [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 2],
   [constants.NODE_PERFORMANCE_GC_WEAKCB, 3],
 ]);
-const MAJOR = constants.NODE_PERFORMANCE_GC_MAJOR;
 const FORCED = constants.NODE_PERFORMANCE_GC_FLAGS_FORCED;
 // Heap figures for probe decisions at most this often.
 const LIGHT_SAMPLE_MS = 1000;
@@ -31,6 +30,10 @@ class GcMonitor {
     this.lastLightSample = 0;
     this.probing = false;
     this.awaitingFullGc = null;
+    // GCs since the last full one, per kind code: counted here, handed to Rust with the
+    // next full GC (the only time the counters are read), so a scavenge costs an increment.
+    this.counts = [0, 0, 0, 0];
+    this.totalsMs = [0, 0, 0, 0];
   }
 
   configure(options) {
@@ -79,26 +82,28 @@ class GcMonitor {
   }
 
   onEntries(entries) {
+    let major = null;
     try {
-      const kinds = [];
-      const durations = [];
-      let major = null;
       for (const entry of entries) {
         const code = KIND_CODES.get(entry.detail ? entry.detail.kind : entry.kind);
         if (code === undefined) continue;
-        kinds.push(code);
-        durations.push(entry.duration);
+        this.counts[code] += 1;
+        this.totalsMs[code] += entry.duration;
         if (code === 1) major = entry;
       }
-      this.native.recordGcs(kinds, durations);
-      if (major) this.onFullGc(major);
+      if (major) {
+        this.native.recordGcs(this.counts, this.totalsMs);
+        this.counts.fill(0);
+        this.totalsMs.fill(0);
+        this.onFullGc(major);
+      }
       // Also after natural full GCs: a busy process may have one every second, and a
       // suspicion raised by their (floating-garbage) samples needs a forced one to confirm.
       this.maybeProbe();
     } catch (error) {
       this.report(error);
     } finally {
-      if (this.awaitingFullGc && entries.some((e) => (e.detail ? e.detail.kind : e.kind) === MAJOR)) this.releaseLoop();
+      if (this.awaitingFullGc && major) this.releaseLoop();
     }
   }
 

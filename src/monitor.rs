@@ -208,20 +208,16 @@ impl JsMonitor {
         self.inner.set_config(to_config(&options));
     }
 
-    /// Count a batch of GCs. `kinds` uses leakwatch's codes, which JS maps from the
-    /// perf_hooks constants: 0 minor (scavenge), 1 major (mark-sweep-compact),
-    /// 2 incremental marking, 3 weak callbacks.
+    /// Count the GCs since the last call, per kind: `counts[k]` GCs took `totals_ms[k]`
+    /// together. Kinds use leakwatch's codes, which JS maps from the perf_hooks constants:
+    /// 0 minor (scavenge), 1 major (mark-sweep-compact), 2 incremental marking, 3 weak callbacks.
     #[napi(catch_unwind)]
-    pub fn record_gcs(&mut self, kinds: Vec<u32>, durations_ms: Vec<f64>) {
-        for (kind, duration) in kinds.into_iter().zip(durations_ms) {
-            let kind = match kind {
-                0 => GcKind::Minor,
-                1 => GcKind::Major,
-                2 => GcKind::Incremental,
-                3 => GcKind::WeakCallbacks,
-                _ => continue,
-            };
-            self.inner.record_gc(kind, duration);
+    pub fn record_gcs(&mut self, counts: Vec<f64>, totals_ms: Vec<f64>) {
+        let kinds = [GcKind::Minor, GcKind::Major, GcKind::Incremental, GcKind::WeakCallbacks];
+        for ((kind, count), total) in kinds.into_iter().zip(counts).zip(totals_ms) {
+            if count >= 1.0 && count.is_finite() {
+                self.inner.record_gcs(kind, count as u64, total);
+            }
         }
     }
 

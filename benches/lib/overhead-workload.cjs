@@ -9,13 +9,26 @@ const WARMUP_MS = Number(process.env.LEAKWATCH_BENCH_WARMUP_MS || 1000);
 const MEASURE_MS = Number(process.env.LEAKWATCH_BENCH_MEASURE_MS || 4000);
 let fullGcs = 0;
 
+let callbackMs = 0;
 if (mode === 'leakwatch') {
   const leakwatch = require('../../index.js');
   leakwatch.on('stats', () => fullGcs++);
   leakwatch.on('leak', () => {});
+  // Time spent in leakwatch's own GC callback (JS + native): a noise-free view of its
+  // share, next to the throughput comparison.
+  const monitor = leakwatch.monitor;
+  const onEntries = monitor.onEntries.bind(monitor);
+  monitor.onEntries = (entries) => {
+    const t = performance.now();
+    onEntries(entries);
+    callbackMs += performance.now() - t;
+  };
 } else if (mode === 'memwatch') {
   const memwatch = require(process.argv[3]);
   memwatch.on('stats', () => fullGcs++);
+} else if (mode === 'observer') {
+  // The floor for any perf_hooks-based monitor: an observer that does nothing.
+  new PerformanceObserver(() => {}).observe({ entryTypes: ['gc'] });
 } else if (mode !== 'plain') {
   throw new Error(`unknown mode ${mode}`);
 }
@@ -31,11 +44,13 @@ function op(i) {
   if (i % 50 === 0) ring[(i / 50) % ring.length] = { i, data: new Array(64).fill(i) };
 }
 
-// Count GCs in the child itself only to report the rate (a second observer in every mode,
-// so all modes pay the same for it).
+// Count GCs only in the separate calibration run (COUNT_GCS=1): an observer of our own in
+// the measured runs would give 'plain' the cost of GC entries that only leakwatch brings.
 let gcs = 0;
-const counter = new PerformanceObserver((list) => (gcs += list.getEntries().length));
-counter.observe({ entryTypes: ['gc'] });
+if (process.env.COUNT_GCS) {
+  const counter = new PerformanceObserver((list) => (gcs += list.getEntries().length));
+  counter.observe({ entryTypes: ['gc'] });
+}
 
 function runFor(ms) {
   const end = performance.now() + ms;
@@ -59,11 +74,14 @@ function runFor(ms) {
   await runFor(WARMUP_MS);
   const gcsBefore = gcs;
   const fullBefore = fullGcs;
+  callbackMs = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const ops = await runFor(MEASURE_MS);
+  const cpu = process.cpuUsage(cpu0);
   const seconds = (performance.now() - t0) / 1000;
   // Let the last entries arrive before reading the counters.
   await new Promise((resolve) => setTimeout(resolve, 20));
-  console.log(JSON.stringify({ mode, opsPerSec: ops / seconds, gcs: gcs - gcsBefore, fullGcs: fullGcs - fullBefore, seconds, sink: sink > 0 }));
+  console.log(JSON.stringify({ mode, opsPerSec: ops / seconds, gcs: gcs - gcsBefore, fullGcs: fullGcs - fullBefore, seconds, callbackShare: callbackMs / 1000 / seconds, cpuNsPerOp: ((cpu.user + cpu.system) * 1000) / ops, sink: sink > 0 }));
   process.exit(0);
 })();

@@ -249,6 +249,13 @@ impl Monitor {
         self.gcs.tally_mut(kind).add(duration_ms);
     }
 
+    /// Count `count` GCs of one kind that took `total_ms` together (JS batches them).
+    pub fn record_gcs(&mut self, kind: GcKind, count: u64, total_ms: f64) {
+        let tally = self.gcs.tally_mut(kind);
+        tally.count = tally.count.saturating_add(count);
+        tally.time_ms += duration_or_zero(total_ms);
+    }
+
     /// A full GC finished: update bookkeeping, feed both detectors (heap: used_heap_size;
     /// external: external), return the stats payload and any verdicts (one per memory kind at most).
     /// The per-kind GC counters are left to `record_gc`, which JS calls for this GC too.
