@@ -13,11 +13,11 @@ export declare class Monitor {
   constructor(options: DetectorOptions | undefined | null, startMs: number)
   configure(options: DetectorOptions): void
   /**
-   * Count a batch of GCs. `kinds` uses leakwatch's codes, which JS maps from the
-   * perf_hooks constants: 0 minor (scavenge), 1 major (mark-sweep-compact),
-   * 2 incremental marking, 3 weak callbacks.
+   * Count the GCs since the last call, per kind: `counts[k]` GCs took `totals_ms[k]`
+   * together. Kinds use leakwatch's codes, which JS maps from the perf_hooks constants:
+   * 0 minor (scavenge), 1 major (mark-sweep-compact), 2 incremental marking, 3 weak callbacks.
    */
-  recordGcs(kinds: Array<number>, durationsMs: Array<number>): void
+  recordGcs(counts: Array<number>, totalsMs: Array<number>): void
   recordFullGc(sample: FullGcSample): FullGcResult
   /** Should JS force a full GC now to confirm or clear a suspicion? */
   shouldProbe(nowMs: number, usedHeapSize: number): boolean
@@ -257,8 +257,6 @@ export declare function summarize(path: string, onProgress?: (((arg: [number, nu
 
 /** Summary with retained sizes (full graph + dominator tree), off the main thread. */
 export declare function summarizeRetained(path: string, onProgress?: (((arg: [number, number]) => void)) | undefined | null): Promise<Summary>
-
-export declare function summarizeSync(path: string): Summary
 
 export interface Summary {
   file: string

@@ -850,6 +850,5 @@ module.exports.signalRearm = nativeBinding.signalRearm
 module.exports.signalWatch = nativeBinding.signalWatch
 module.exports.summarize = nativeBinding.summarize
 module.exports.summarizeRetained = nativeBinding.summarizeRetained
-module.exports.summarizeSync = nativeBinding.summarizeSync
 module.exports.watchdogRegister = nativeBinding.watchdogRegister
 module.exports.watchdogUnregister = nativeBinding.watchdogUnregister

@@ -47,8 +47,10 @@ fn with_progress<T>(callback: &Option<ProgressCallback>, work: impl FnOnce(Optio
     }
 }
 
+/// Per-class summary of a file: streamed, or with retained sizes from the full graph.
 pub struct SummarizeTask {
     path: PathBuf,
+    retained: bool,
     progress: Option<ProgressCallback>,
 }
 
@@ -58,7 +60,17 @@ impl Task for SummarizeTask {
 
     fn compute(&mut self) -> Result<Self::Output> {
         let path = &self.path;
-        guarded(|| with_progress(&self.progress, |p| snapshot::summarize_file(path, p)).map_err(|e| e.to_string()))
+        let retained = self.retained;
+        guarded(|| {
+            with_progress(&self.progress, |p| {
+                if retained {
+                    snapshot::graph_file(path, p).map(|graph| snapshot::Analysed::new(graph).summary())
+                } else {
+                    snapshot::summarize_file(path, p)
+                }
+            })
+            .map_err(|e| e.to_string())
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -70,15 +82,21 @@ impl Task for SummarizeTask {
 // The callback type is spelled out: an alias would leave an undeclared type in the .d.ts.
 #[allow(clippy::type_complexity)]
 #[napi(ts_return_type = "Promise<Summary>")]
-pub fn summarize(path: String, on_progress: Option<ThreadsafeFunction<(f64, f64), (), (f64, f64), Status, false, true>>) -> AsyncTask<SummarizeTask> {
-    AsyncTask::new(SummarizeTask { path: path.into(), progress: on_progress })
+pub fn summarize(
+    path: String,
+    on_progress: Option<ThreadsafeFunction<(f64, f64), (), (f64, f64), Status, false, true>>,
+) -> AsyncTask<SummarizeTask> {
+    AsyncTask::new(SummarizeTask { path: path.into(), retained: false, progress: on_progress })
 }
 
-#[napi(catch_unwind)]
-pub fn summarize_sync(path: String) -> Result<JsSummary> {
-    let mut task = SummarizeTask { path: path.into(), progress: None };
-    let output = task.compute()?;
-    Ok(to_js_summary(&task.path.display().to_string(), output))
+/// Summary with retained sizes (full graph + dominator tree), off the main thread.
+#[allow(clippy::type_complexity)]
+#[napi(ts_return_type = "Promise<Summary>")]
+pub fn summarize_retained(
+    path: String,
+    on_progress: Option<ThreadsafeFunction<(f64, f64), (), (f64, f64), Status, false, true>>,
+) -> AsyncTask<SummarizeTask> {
+    AsyncTask::new(SummarizeTask { path: path.into(), retained: true, progress: on_progress })
 }
 
 pub struct DiffTask {
@@ -159,38 +177,6 @@ impl SummaryStream {
 #[napi]
 pub fn human_size(bytes: f64) -> String {
     leakwatch_core::format::human_size(bytes as i128)
-}
-
-pub struct RetainedSummaryTask {
-    path: PathBuf,
-    progress: Option<ProgressCallback>,
-}
-
-impl Task for RetainedSummaryTask {
-    type Output = snapshot::Summary;
-    type JsValue = JsSummary;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        let path = &self.path;
-        guarded(|| {
-            let graph = with_progress(&self.progress, |p| snapshot::graph_file(path, p)).map_err(|e| e.to_string())?;
-            Ok(snapshot::Analysed::new(graph).summary())
-        })
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(to_js_summary(&self.path.display().to_string(), output))
-    }
-}
-
-/// Summary with retained sizes (full graph + dominator tree), off the main thread.
-#[allow(clippy::type_complexity)]
-#[napi(ts_return_type = "Promise<Summary>")]
-pub fn summarize_retained(
-    path: String,
-    on_progress: Option<ThreadsafeFunction<(f64, f64), (), (f64, f64), Status, false, true>>,
-) -> AsyncTask<RetainedSummaryTask> {
-    AsyncTask::new(RetainedSummaryTask { path: path.into(), progress: on_progress })
 }
 
 pub struct AnalyzeTask {
