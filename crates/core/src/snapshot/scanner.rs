@@ -515,7 +515,7 @@ impl<S: SnapshotSink> Parser<S> {
         let mut consumed_any = false;
         // Where the edge reader must look at its split (past the buffer when there is none).
         let split_limit = match self.split_at {
-            Some(split) if !self.skipping_nothing_here() => split.saturating_sub(self.base).min(len as u64) as usize,
+            Some(split) if self.stops_at_split() => split.saturating_sub(self.base).min(len as u64) as usize,
             _ => usize::MAX,
         };
         loop {
@@ -644,7 +644,7 @@ impl<S: SnapshotSink> Parser<S> {
     #[inline]
     fn at_split(&mut self, pos: usize) -> Result<bool, SnapshotError> {
         let Some(split) = self.split_at else { return Ok(false) };
-        if self.skipping_nothing_here() {
+        if !self.stops_at_split() {
             return Ok(false);
         }
         let here = self.base + pos as u64;
@@ -659,8 +659,8 @@ impl<S: SnapshotSink> Parser<S> {
     }
 
     /// Only the edge reader (which stops after the edges) stops at the split.
-    fn skipping_nothing_here(&self) -> bool {
-        !self.plan.stop_after_edges || self.section != Section::Edges
+    fn stops_at_split(&self) -> bool {
+        self.plan.stop_after_edges && self.section == Section::Edges
     }
 
     fn close_numbers(&mut self) {
