@@ -127,34 +127,60 @@ function closeLeakedDescriptors(file) {
 }
 
 /**
- * Write a snapshot of this isolate to `file` (synchronously, as heapdump did).
- * `produce(partial)` writes the snapshot into the given path; by default V8 itself does.
- * Returns {file, bytes, durationMs}; throws an Error with a `code` on failure, leaving
- * no file behind.
+ * The steps every snapshot write shares, whoever produces the bytes (V8 on this thread,
+ * or the inspector from the watchdog): check resources and create the partial file 0600;
+ * then either complete it (verify, rename) or abandon it (no file left behind).
  */
-function writeSnapshotFile(file, { check = true, produce = (partial) => v8.writeHeapSnapshot(partial) } = {}) {
-  const started = process.hrtime.bigint();
-  const dir = path.dirname(file);
+function beginPartial(file, { check = true, heapUsed } = {}) {
   if (check) {
-    const refusal = checkResources(dir);
+    const refusal = checkResources(path.dirname(file), heapUsed);
     if (refusal) throw refusal;
   }
   const partial = partialName(file);
   try {
-    // Create it 0600 first: V8 truncates and reuses the existing file, keeping the mode.
+    // Created 0600 first: V8 truncates and reuses an existing file, keeping the mode.
     fs.closeSync(fs.openSync(partial, 'wx', FILE_MODE));
-    produce(partial);
+  } catch (error) {
+    throw abandonPartial(partial, file, error);
+  }
+  return partial;
+}
+
+/** Verify and rename; returns {file, bytes, durationMs} counted from `started`. */
+function completePartial(partial, file, started) {
+  try {
     const bytes = assertComplete(partial);
     fs.renameSync(partial, file);
     return { file, bytes, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
   } catch (error) {
-    closeLeakedDescriptors(partial);
-    removeQuietly(partial);
-    if (error.code && /^E[A-Z]+$/.test(error.code)) {
-      throw dumpError(`cannot write heap snapshot ${file}: ${error.message}`, error.code, error);
-    }
-    throw error;
+    throw abandonPartial(partial, file, error);
   }
+}
+
+/** Remove what is left of a failed write; returns the error to report. */
+function abandonPartial(partial, file, error) {
+  closeLeakedDescriptors(partial);
+  removeQuietly(partial);
+  if (error.code && /^E[A-Z]+$/.test(error.code)) {
+    return dumpError(`cannot write heap snapshot ${file}: ${error.message}`, error.code, error);
+  }
+  return error;
+}
+
+/**
+ * Write a snapshot of this isolate to `file` (synchronously, as heapdump did).
+ * Returns {file, bytes, durationMs}; throws an Error with a `code` on failure, leaving
+ * no file behind.
+ */
+function writeSnapshotFile(file, { check = true } = {}) {
+  const started = process.hrtime.bigint();
+  const partial = beginPartial(file, { check });
+  try {
+    v8.writeHeapSnapshot(partial);
+  } catch (error) {
+    throw abandonPartial(partial, file, error);
+  }
+  return completePartial(partial, file, started);
 }
 
 /**
@@ -188,4 +214,4 @@ function enforceRetention(dir, max, keep = new Set()) {
   return removed;
 }
 
-module.exports = { defaultFilename, writeSnapshotFile, enforceRetention, checkResources, assertComplete, partialName, FILE_MODE, OWN_NAME };
+module.exports = { defaultFilename, writeSnapshotFile, beginPartial, completePartial, abandonPartial, enforceRetention, checkResources, assertComplete, partialName, FILE_MODE, OWN_NAME };

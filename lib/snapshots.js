@@ -84,7 +84,6 @@ class Snapshots {
   /** heapdump's writeSnapshot([filename], [callback]): returns the file name. */
   writeSnapshot(filename, callback) {
     if (typeof filename === 'function') [filename, callback] = [undefined, filename];
-    if (filename !== undefined && filename !== null && typeof filename !== 'string') throw new TypeError('writeSnapshot: filename must be a string');
     if (callback !== undefined && typeof callback !== 'function') throw new TypeError('writeSnapshot: callback must be a function');
     const file = this.resolveName(filename);
     let error = null;
@@ -104,7 +103,7 @@ class Snapshots {
   }
 
   resolveName(filename) {
-    if (filename !== undefined && filename !== null && typeof filename !== 'string') throw new TypeError('filename must be a string');
+    if (filename !== undefined && filename !== null && typeof filename !== 'string') throw new TypeError('writeSnapshot: filename must be a string');
     return filename ? path.resolve(filename) : dump.defaultFilename(this.directory());
   }
 

@@ -43,31 +43,22 @@ function snapshotMainIsolate(session, partial) {
 
 async function dumpThroughInspector() {
   const file = dump.defaultFilename(settings.dir);
-  const partial = dump.partialName(file);
   const started = process.hrtime.bigint();
   const session = new inspector.Session();
   try {
     session.connectToMainThread();
-    if (settings.checkResources) {
-      // The main isolate's heap, not this worker's, decides whether a dump fits.
-      const { usedSize } = await post(session, 'Runtime.getHeapUsage');
-      const refusal = dump.checkResources(settings.dir, usedSize);
-      if (refusal) throw refusal;
+    // The main isolate's heap, not this worker's, decides whether a dump fits.
+    const heapUsed = settings.checkResources ? (await post(session, 'Runtime.getHeapUsage')).usedSize : undefined;
+    const partial = dump.beginPartial(file, { check: settings.checkResources, heapUsed });
+    try {
+      await snapshotMainIsolate(session, partial);
+    } catch (error) {
+      throw dump.abandonPartial(partial, file, error);
     }
-    fs.closeSync(fs.openSync(partial, 'wx', dump.FILE_MODE));
-    await snapshotMainIsolate(session, partial);
-    // A short final write (disk filling up) raises no error: check the closing "]}" (and fsync).
-    const bytes = dump.assertComplete(partial);
-    fs.renameSync(partial, file);
-    const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const { bytes, durationMs } = dump.completePartial(partial, file, started);
     parentPort.postMessage({ type: 'snapshot', file, bytes, durationMs, completedAt: Date.now() });
   } catch (error) {
-    try {
-      fs.unlinkSync(partial);
-    } catch {
-      // never created
-    }
-    parentPort.postMessage({ type: 'error', message: `cannot write heap snapshot ${file}: ${error.message}`, code: error.code });
+    parentPort.postMessage({ type: 'error', message: error.message, code: error.code });
   } finally {
     session.disconnect();
     native.dumpEnd();
