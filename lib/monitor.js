@@ -136,7 +136,7 @@ class GcMonitor {
     for (const leak of leaks) this.emit('leak', toLeakEvent(leak));
   }
 
-  /** After minor GCs only: force a full GC when memory rose enough to be worth checking. */
+  /** At most once a second: force a full GC when memory rose enough, or a suspicion needs confirming. */
   maybeProbe() {
     const now = performance.now();
     if (now - this.lastLightSample < LIGHT_SAMPLE_MS) return;
