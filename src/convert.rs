@@ -200,14 +200,27 @@ fn to_js_group(g: Group) -> JsGroup {
     }
 }
 
-pub fn to_js_analysis(files: &[std::path::PathBuf], earlier: &[Summary], (last_nodes, last_max_id): (u64, u32), report: ThreeSnapshotReport) -> JsAnalysis {
+pub fn to_js_analysis(
+    files: &[std::path::PathBuf],
+    earlier: &[Summary],
+    (last_nodes, last_max_id): (u64, u32),
+    report: ThreeSnapshotReport,
+) -> JsAnalysis {
     let mut snapshots: Vec<JsAnalyzedSnapshot> = earlier
         .iter()
         .zip(files)
-        .map(|(s, f)| JsAnalyzedSnapshot { file: f.display().to_string(), nodes: s.nodes as f64, max_js_id: f64::from(s.max_js_id) })
+        .map(|(s, f)| JsAnalyzedSnapshot {
+            file: f.display().to_string(),
+            nodes: s.nodes as f64,
+            max_js_id: f64::from(s.max_js_id),
+        })
         .collect();
     if let Some(last) = files.last() {
-        snapshots.push(JsAnalyzedSnapshot { file: last.display().to_string(), nodes: last_nodes as f64, max_js_id: f64::from(last_max_id) });
+        snapshots.push(JsAnalyzedSnapshot {
+            file: last.display().to_string(),
+            nodes: last_nodes as f64,
+            max_js_id: f64::from(last_max_id),
+        });
     }
     let (suspects, others): (Vec<Group>, Vec<Group>) = report.groups.into_iter().partition(|g| g.suspect);
     JsAnalysis {

@@ -20,7 +20,9 @@ fn guarded<T>(work: impl FnOnce() -> std::result::Result<T, String>) -> Result<T
     match catch_unwind(AssertUnwindSafe(work)) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(message)) => Err(Error::new(Status::GenericFailure, message)),
-        Err(_) => Err(Error::new(Status::GenericFailure, "leakwatch: internal error (panic) while analysing a snapshot")),
+        Err(_) => {
+            Err(Error::new(Status::GenericFailure, "leakwatch: internal error (panic) while analysing a snapshot"))
+        }
     }
 }
 

@@ -16,7 +16,14 @@ fn main() {
     match read_file_with(std::path::Path::new(&path), SummarySink::new(), None, mode) {
         Ok(sink) => {
             let s = sink.into_summary();
-            println!("{mode:?}: {} nodes, {} edges, {} bytes, {} classes in {:?}", s.nodes, s.edges, s.total_size, s.classes.len(), started.elapsed());
+            println!(
+                "{mode:?}: {} nodes, {} edges, {} bytes, {} classes in {:?}",
+                s.nodes,
+                s.edges,
+                s.total_size,
+                s.classes.len(),
+                started.elapsed()
+            );
         }
         Err(e) => {
             eprintln!("error: {e}");

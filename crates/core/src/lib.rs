@@ -3,6 +3,6 @@
 //! converts values and schedules work.
 
 pub mod format;
-pub mod snapshot;
-pub mod plot;
 pub mod monitor;
+pub mod plot;
+pub mod snapshot;

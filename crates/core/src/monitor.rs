@@ -259,19 +259,11 @@ impl Monitor {
     /// A full GC finished: update bookkeeping, feed both detectors (heap: used_heap_size;
     /// external: external), return the stats payload and any verdicts (one per memory kind at most).
     /// The per-kind GC counters are left to `record_gc`, which JS calls for this GC too.
-    pub fn record_full_gc(
-        &mut self,
-        sample: HeapSample,
-        gc_duration_ms: f64,
-    ) -> (Stats, Vec<LeakVerdict>) {
+    pub fn record_full_gc(&mut self, sample: HeapSample, gc_duration_ms: f64) -> (Stats, Vec<LeakVerdict>) {
         let gc_time_ms = duration_or_zero(gc_duration_ms);
         self.num_full_gc = self.num_full_gc.saturating_add(1);
         self.probe.note_full_gc(sample.t_ms, gc_time_ms);
-        self.baseline.observe(
-            sample.t_ms,
-            sample.used_heap_size,
-            self.config.max_window_ms,
-        );
+        self.baseline.observe(sample.t_ms, sample.used_heap_size, self.config.max_window_ms);
         let verdicts = self.detect(&sample);
         (self.stats(sample, gc_time_ms), verdicts)
     }
@@ -304,11 +296,7 @@ impl Monitor {
             let external = if is_amount(sample.external) { sample.external } else { 0.0 };
             self.probe.last_baseline = Some(sample.used_heap_size + external);
         }
-        let at = |value| Point {
-            t_ms: sample.t_ms,
-            value,
-            forced: sample.forced,
-        };
+        let at = |value| Point { t_ms: sample.t_ms, value, forced: sample.forced };
         let heap = self.heap.observe(at(sample.used_heap_size), &self.config);
         let external = self.external.observe(at(sample.external), &self.config);
         heap.into_iter().chain(external).collect()
@@ -332,10 +320,7 @@ impl Monitor {
     /// which a busy process may never leave.
     fn confirmation_is_due(&self, now_ms: f64) -> bool {
         let since_probe = self.probe.last_probe_ms.map_or(f64::INFINITY, |t| now_ms - t);
-        let spacing = self
-            .config
-            .probe_interval_ms
-            .max(PROBE_COST_FACTOR * self.probe.last_full_gc_duration_ms);
+        let spacing = self.config.probe_interval_ms.max(PROBE_COST_FACTOR * self.probe.last_full_gc_duration_ms);
         self.config.probe_interval_ms > 0.0 && self.past_warmup(now_ms) && since_probe >= spacing
     }
 
@@ -345,9 +330,7 @@ impl Monitor {
         }
         match self.probe.last_baseline {
             None => true,
-            Some(base) => {
-                watched_bytes - base > MIN_PROBE_RISE_BYTES.max(MIN_PROBE_RISE_RATIO * base)
-            }
+            Some(base) => watched_bytes - base > MIN_PROBE_RISE_BYTES.max(MIN_PROBE_RISE_RATIO * base),
         }
     }
 
@@ -355,10 +338,7 @@ impl Monitor {
         let gcs = &self.gcs;
         Stats {
             num_full_gc: self.num_full_gc,
-            num_inc_gc: gcs
-                .scavenge
-                .count
-                .saturating_add(gcs.incremental_marking.count),
+            num_inc_gc: gcs.scavenge.count.saturating_add(gcs.incremental_marking.count),
             heap_compactions: self.num_full_gc,
             usage_trend: self.baseline.usage_trend(),
             estimated_base: self.baseline.estimated.unwrap_or(0.0),
@@ -453,11 +433,7 @@ impl HeapBaseline {
         });
         self.min = Some(self.min.map_or(used_heap_size, |m| m.min(used_heap_size)));
         self.max = Some(self.max.map_or(used_heap_size, |m| m.max(used_heap_size)));
-        let point = Point {
-            t_ms,
-            value: used_heap_size,
-            forced: false,
-        };
+        let point = Point { t_ms, value: used_heap_size, forced: false };
         if self.recent.push(point) {
             self.recent.keep_recent(window_ms);
         }
@@ -506,17 +482,13 @@ struct Series {
 
 impl Default for Series {
     fn default() -> Self {
-        Self {
-            points: Vec::new(),
-            newest_ms: f64::NEG_INFINITY,
-        }
+        Self { points: Vec::new(), newest_ms: f64::NEG_INFINITY }
     }
 }
 
 impl Series {
     fn push(&mut self, point: Point) -> bool {
-        let accepted =
-            point.t_ms.is_finite() && point.t_ms >= self.newest_ms && is_amount(point.value);
+        let accepted = point.t_ms.is_finite() && point.t_ms >= self.newest_ms && is_amount(point.value);
         if accepted {
             self.newest_ms = point.t_ms;
             self.points.push(point);
@@ -527,11 +499,7 @@ impl Series {
     /// Forgets points more than `window_ms` older than the newest (and any beyond the hard cap).
     fn keep_recent(&mut self, window_ms: f64) {
         let oldest_kept = self.newest_ms - window_ms;
-        let stale = self
-            .points
-            .iter()
-            .take_while(|p| p.t_ms < oldest_kept)
-            .count();
+        let stale = self.points.iter().take_while(|p| p.t_ms < oldest_kept).count();
         let excess = self.points.len().saturating_sub(MAX_RETAINED_POINTS);
         self.points.drain(..stale.max(excess));
     }
@@ -562,12 +530,7 @@ struct LeakDetector {
 
 impl LeakDetector {
     fn new(kind: MemoryKind) -> Self {
-        Self {
-            kind,
-            evidence: Series::default(),
-            reports: 0,
-            suspicious: false,
-        }
+        Self { kind, evidence: Series::default(), reports: 0, suspicious: false }
     }
 
     /// Each report doubles the span needed for the next (capped), so a continuing leak is
@@ -583,8 +546,7 @@ impl LeakDetector {
         }
         let required_ms = self.required_duration_ms(config);
         // The window widens with escalation, or escalated evidence could never be gathered.
-        self.evidence
-            .keep_recent(config.max_window_ms.max(required_ms));
+        self.evidence.keep_recent(config.max_window_ms.max(required_ms));
         let verdict = self.assess(config, required_ms);
         // With probing on, the last third of the window must hold a forced sample.
         let needs_confirmation = config.probe_interval_ms > 0.0 && !self.forced_in_last_third();
@@ -615,8 +577,7 @@ impl LeakDetector {
         let [start, middle, end] = bucket_minima(points)?;
         let growth = end - start;
         let needed = config.min_growth_bytes.max(config.min_growth_ratio * start);
-        let climbs = rises_steadily(start, middle, end)
-            && steepest_third_share(points) <= MAX_STEEPEST_THIRD_SHARE;
+        let climbs = rises_steadily(start, middle, end) && steepest_third_share(points) <= MAX_STEEPEST_THIRD_SHARE;
         if !climbs || growth < needed {
             return None;
         }
@@ -624,14 +585,7 @@ impl LeakDetector {
         (rate > 0.0).then(|| self.verdict(points, growth, rate, start, end))
     }
 
-    fn verdict(
-        &self,
-        points: &[Point],
-        growth: f64,
-        rate: f64,
-        baseline_start: f64,
-        baseline_end: f64,
-    ) -> LeakVerdict {
+    fn verdict(&self, points: &[Point], growth: f64, rate: f64, baseline_start: f64, baseline_end: f64) -> LeakVerdict {
         let start_ms = points.first().map_or(0.0, |p| p.t_ms);
         let end_ms = points.last().map_or(0.0, |p| p.t_ms);
         let forced_gcs = points.iter().filter(|p| p.forced).count();
@@ -671,9 +625,7 @@ fn bucket_minima(points: &[Point]) -> Option<[f64; 3]> {
 /// Strictly rising, with neither rise a mere sliver of the total.
 fn rises_steadily(start: f64, middle: f64, end: f64) -> bool {
     let (first_rise, second_rise) = (middle - start, end - middle);
-    first_rise > 0.0
-        && second_rise > 0.0
-        && first_rise.min(second_rise) >= MIN_RISE_SHARE * (end - start)
+    first_rise > 0.0 && second_rise > 0.0 && first_rise.min(second_rise) >= MIN_RISE_SHARE * (end - start)
 }
 
 /// Share of the envelope's rise that falls within the steepest third of the window (1 when it
@@ -722,10 +674,7 @@ fn envelope_corners(points: &[Point]) -> Vec<Point> {
 /// The envelope at a time: linear between corners, flat beyond them.
 fn envelope_at(corners: &[Point], t_ms: f64) -> f64 {
     let next = corners.partition_point(|c| c.t_ms <= t_ms);
-    match (
-        next.checked_sub(1).and_then(|i| corners.get(i)),
-        corners.get(next),
-    ) {
+    match (next.checked_sub(1).and_then(|i| corners.get(i)), corners.get(next)) {
         (Some(a), Some(b)) => a.value + (b.value - a.value) * (t_ms - a.t_ms) / (b.t_ms - a.t_ms),
         (Some(only), None) | (None, Some(only)) => only.value,
         (None, None) => 0.0,
@@ -752,9 +701,7 @@ fn even_subsample(points: &[Point], max: usize) -> Vec<Point> {
     if points.len() <= max {
         return points.to_vec();
     }
-    (0..max)
-        .map(|i| points[i * (points.len() - 1) / (max - 1)])
-        .collect()
+    (0..max).map(|i| points[i * (points.len() - 1) / (max - 1)]).collect()
 }
 
 fn median(values: &mut [f64]) -> Option<f64> {
@@ -819,7 +766,11 @@ fn duration_or_zero(duration_ms: f64) -> f64 {
 
 /// `value` unless it is NaN or negative (infinity is allowed: it means "never").
 fn non_negative_or(value: f64, fallback: f64) -> f64 {
-    if value >= 0.0 { value } else { fallback }
+    if value >= 0.0 {
+        value
+    } else {
+        fallback
+    }
 }
 
 #[cfg(test)]
@@ -889,12 +840,7 @@ mod tests {
         let mut t_ms = rng.range(0.0, gap.1);
         while t_ms <= until_ms {
             let (heap, external) = memory(t_ms, &mut rng);
-            out.push(Baseline {
-                t_ms,
-                heap,
-                external,
-                forced: false,
-            });
+            out.push(Baseline { t_ms, heap, external, forced: false });
             t_ms += rng.range(gap.0, gap.1);
         }
         out
@@ -907,19 +853,13 @@ mod tests {
     /// Default config without probing, so natural samples are judged on their own (the
     /// confirmation step is tested separately).
     fn natural_only() -> DetectorConfig {
-        DetectorConfig {
-            probe_interval_ms: 0.0,
-            ..DetectorConfig::default()
-        }
+        DetectorConfig { probe_interval_ms: 0.0, ..DetectorConfig::default() }
     }
 
     /// Feeds the baselines to a fresh monitor (no probing, start 0); returns all verdicts.
     fn detect_all(baselines: &[Baseline]) -> Vec<LeakVerdict> {
         let mut monitor = Monitor::new(natural_only(), 0.0);
-        baselines
-            .iter()
-            .flat_map(|&b| monitor.record_full_gc(heap_sample(b), 20.0).1)
-            .collect()
+        baselines.iter().flat_map(|&b| monitor.record_full_gc(heap_sample(b), 20.0).1).collect()
     }
 
     fn of_kind(verdicts: &[LeakVerdict], kind: MemoryKind) -> Vec<&LeakVerdict> {
@@ -939,11 +879,7 @@ mod tests {
 
     fn assert_rate_close(verdict: &LeakVerdict, truth: f64) {
         let error = (verdict.rate_bytes_per_sec - truth).abs() / truth;
-        assert!(
-            error <= 0.3,
-            "rate {} vs {truth}: {verdict:?}",
-            verdict.rate_bytes_per_sec
-        );
+        assert!(error <= 0.3, "rate {} vs {truth}: {verdict:?}", verdict.rate_bytes_per_sec);
     }
 
     #[test]
@@ -951,9 +887,7 @@ mod tests {
         for seed in SEEDS {
             let verdicts = detect_all(&steady_leak(seed, 60.0 * SEC));
             let heap = of_kind(&verdicts, MemoryKind::Heap);
-            let first = heap
-                .first()
-                .unwrap_or_else(|| panic!("seed {seed}: no verdict"));
+            let first = heap.first().unwrap_or_else(|| panic!("seed {seed}: no verdict"));
             assert!(first.end_ms <= 30.0 * SEC, "seed {seed}: late {first:?}");
             assert_rate_close(first, LEAK_RATE);
             assert!(first.growth_bytes >= MIB && first.window_ms >= 12.0 * SEC);
@@ -966,10 +900,7 @@ mod tests {
         let verdicts = detect_all(&steady_leak(1, 60.0 * SEC));
         let reason = &verdicts[0].reason;
         assert!(reason.starts_with("heap grew "), "{reason}");
-        assert!(
-            reason.contains(" mb in ") && reason.contains(" kb/s; lower envelope"),
-            "{reason}"
-        );
+        assert!(reason.contains(" mb in ") && reason.contains(" kb/s; lower envelope"), "{reason}");
         assert!(!reason.contains("forced"), "{reason}");
     }
 
@@ -985,11 +916,7 @@ mod tests {
         let mut rng = Rng::new(seed);
         let mut monitor = Monitor::new(config, 0.0);
         let true_base = |t: f64| 40.0 * MIB + LEAK_RATE * t / SEC;
-        let mut run = SawtoothRun {
-            verdicts: Vec::new(),
-            natural: Vec::new(),
-            probes: 0,
-        };
+        let mut run = SawtoothRun { verdicts: Vec::new(), natural: Vec::new(), probes: 0 };
         let mut next_natural = rng.range(5.0 * SEC, 25.0 * SEC);
         for step in 0..=(until_ms / 100.0) as usize {
             let t_ms = step as f64 * 100.0;
@@ -998,29 +925,18 @@ mod tests {
             let baseline = if t_ms >= next_natural {
                 next_natural += rng.range(5.0 * SEC, 25.0 * SEC);
                 let heap = true_base(t_ms) + rng.range(0.0, 8.0 * MIB);
-                let natural = Baseline {
-                    t_ms,
-                    heap,
-                    external: MIB,
-                    forced: false,
-                };
+                let natural = Baseline { t_ms, heap, external: MIB, forced: false };
                 run.natural.push(natural);
                 natural
             } else if monitor.should_probe(t_ms, true_base(t_ms) + garbage + MIB) {
                 run.probes += 1;
                 let heap = true_base(t_ms) + rng.range(0.0, 64.0 * KIB);
-                Baseline {
-                    t_ms,
-                    heap,
-                    external: MIB,
-                    forced: true,
-                }
+                Baseline { t_ms, heap, external: MIB, forced: true }
             } else {
                 continue;
             };
             monitor.record_gc(GcKind::Major, 30.0);
-            run.verdicts
-                .extend(monitor.record_full_gc(heap_sample(baseline), 30.0).1);
+            run.verdicts.extend(monitor.record_full_gc(heap_sample(baseline), 30.0).1);
         }
         run
     }
@@ -1031,9 +947,7 @@ mod tests {
         for seed in SEEDS {
             let run = run_sawtooth(seed, 120.0 * SEC, DetectorConfig::default());
             let heap = of_kind(&run.verdicts, MemoryKind::Heap);
-            let first = heap
-                .first()
-                .unwrap_or_else(|| panic!("seed {seed}: no verdict"));
+            let first = heap.first().unwrap_or_else(|| panic!("seed {seed}: no verdict"));
             // Natural samples here carry up to 8 MiB of garbage; a verdict they alone would
             // support waits for a confirming probe, which on an unlucky seed (6) resets the
             // evidence and costs one more probe interval or two.
@@ -1049,10 +963,7 @@ mod tests {
 
     #[test]
     fn without_probes_the_sawtooth_leak_is_not_caught_in_time() {
-        let no_probes = DetectorConfig {
-            probe_interval_ms: 0.0,
-            ..DetectorConfig::default()
-        };
+        let no_probes = DetectorConfig { probe_interval_ms: 0.0, ..DetectorConfig::default() };
         let run = run_sawtooth(1, 32.0 * SEC, no_probes);
         assert_eq!(run.probes, 0);
         assert!(run.verdicts.is_empty(), "{:?}", run.verdicts);
@@ -1078,20 +989,12 @@ mod tests {
         for seed in SEEDS {
             let baselines = series(seed, 120.0 * SEC, (2.0 * SEC, 6.0 * SEC), |t, rng| {
                 let heap = 30.0 * MIB + noise(rng, 100.0 * KIB);
-                (
-                    heap,
-                    5.0 * MIB + 200.0 * KIB * t / SEC + noise(rng, 20.0 * KIB),
-                )
+                (heap, 5.0 * MIB + 200.0 * KIB * t / SEC + noise(rng, 20.0 * KIB))
             });
             let verdicts = detect_all(&baselines);
-            assert!(
-                of_kind(&verdicts, MemoryKind::Heap).is_empty(),
-                "seed {seed}"
-            );
+            assert!(of_kind(&verdicts, MemoryKind::Heap).is_empty(), "seed {seed}");
             let external = of_kind(&verdicts, MemoryKind::External);
-            let first = external
-                .first()
-                .unwrap_or_else(|| panic!("seed {seed}: no verdict"));
+            let first = external.first().unwrap_or_else(|| panic!("seed {seed}: no verdict"));
             assert!(first.end_ms <= 30.0 * SEC, "seed {seed}: late {first:?}");
             assert_rate_close(first, 200.0 * KIB);
             assert!(first.reason.starts_with("external memory grew"));
@@ -1103,18 +1006,10 @@ mod tests {
     fn warmup_spike(seed: u64) -> Vec<Baseline> {
         let ramp = (1..=6).map(|i| {
             let t_ms = i as f64 * 500.0;
-            Baseline {
-                t_ms,
-                heap: 20.0 * MIB + 10.0 * MIB * i as f64,
-                external: MIB,
-                forced: false,
-            }
+            Baseline { t_ms, heap: 20.0 * MIB + 10.0 * MIB * i as f64, external: MIB, forced: false }
         });
         let flat = series(seed, 180.0 * SEC, (2.0 * SEC, 8.0 * SEC), |_, rng| {
-            (
-                80.0 * MIB + noise(rng, 200.0 * KIB),
-                MIB + noise(rng, 10.0 * KIB),
-            )
+            (80.0 * MIB + noise(rng, 200.0 * KIB), MIB + noise(rng, 10.0 * KIB))
         });
         let after_ramp = flat.into_iter().filter(|b| b.t_ms > 3.0 * SEC);
         ramp.chain(after_ramp).collect()
@@ -1139,24 +1034,12 @@ mod tests {
             (heap, MIB)
         });
         let verdicts_with = |warmup_ms| {
-            let mut monitor = Monitor::new(
-                DetectorConfig {
-                    warmup_ms,
-                    ..natural_only()
-                },
-                0.0,
-            );
-            let all: Vec<_> = baselines
-                .iter()
-                .flat_map(|&b| monitor.record_full_gc(heap_sample(b), 5.0).1)
-                .collect();
+            let mut monitor = Monitor::new(DetectorConfig { warmup_ms, ..natural_only() }, 0.0);
+            let all: Vec<_> = baselines.iter().flat_map(|&b| monitor.record_full_gc(heap_sample(b), 5.0).1).collect();
             all
         };
         assert!(verdicts_with(30.0 * SEC).is_empty());
-        assert!(
-            !verdicts_with(0.0).is_empty(),
-            "the same climb is a leak without warm-up"
-        );
+        assert!(!verdicts_with(0.0).is_empty(), "the same climb is a leak without warm-up");
     }
 
     /// Heap flat at 30 MiB, a cache fills 40 MiB over 4 s from `fill_from_ms`, then flat.
@@ -1168,19 +1051,10 @@ mod tests {
         while t_ms <= until_ms {
             let filled = ((t_ms - fill_from_ms) / (4.0 * SEC)).clamp(0.0, 1.0);
             let heap = 30.0 * MIB + 40.0 * MIB * filled + noise(&mut rng, 200.0 * KIB);
-            out.push(Baseline {
-                t_ms,
-                heap,
-                external: MIB,
-                forced: false,
-            });
+            out.push(Baseline { t_ms, heap, external: MIB, forced: false });
             // Allocation-heavy filling triggers full GCs more often.
             let filling = filled > 0.0 && filled < 1.0;
-            t_ms += if filling {
-                rng.range(0.5 * SEC, 1.0 * SEC)
-            } else {
-                rng.range(2.0 * SEC, 8.0 * SEC)
-            };
+            t_ms += if filling { rng.range(0.5 * SEC, 1.0 * SEC) } else { rng.range(2.0 * SEC, 8.0 * SEC) };
         }
         out
     }
@@ -1192,18 +1066,11 @@ mod tests {
             for fill_from_ms in [0.0, 30.0 * SEC] {
                 let baselines = cache_fill(seed, fill_from_ms);
                 let verdicts = detect_all(&baselines);
-                assert!(
-                    verdicts.is_empty(),
-                    "seed {seed}, fill at {fill_from_ms}: {verdicts:?}"
-                );
-                memwatch_fired +=
-                    usize::from(memwatch_rule_first_fire(&heaps(&baselines)).is_some());
+                assert!(verdicts.is_empty(), "seed {seed}, fill at {fill_from_ms}: {verdicts:?}");
+                memwatch_fired += usize::from(memwatch_rule_first_fire(&heaps(&baselines)).is_some());
             }
         }
-        assert!(
-            memwatch_fired >= 20,
-            "memwatch fired on only {memwatch_fired} of 40 fills"
-        );
+        assert!(memwatch_fired >= 20, "memwatch fired on only {memwatch_fired} of 40 fills");
     }
 
     #[test]
@@ -1218,10 +1085,7 @@ mod tests {
             samples_in_bursts += baselines.iter().filter(|b| in_burst(b.t_ms)).count();
             assert!(detect_all(&baselines).is_empty(), "seed {seed}");
         }
-        assert!(
-            samples_in_bursts >= 50,
-            "only {samples_in_bursts} samples hit a burst"
-        );
+        assert!(samples_in_bursts >= 50, "only {samples_in_bursts} samples hit a burst");
     }
 
     #[test]
@@ -1240,12 +1104,7 @@ mod tests {
             let t_ms = step as f64 * 100.0;
             if monitor.should_probe(t_ms, 25.0 * MIB) {
                 probes += 1;
-                let flat = Baseline {
-                    t_ms,
-                    heap: 25.0 * MIB,
-                    external: MIB,
-                    forced: true,
-                };
+                let flat = Baseline { t_ms, heap: 25.0 * MIB, external: MIB, forced: true };
                 monitor.record_full_gc(heap_sample(flat), 10.0);
             }
         }
@@ -1256,11 +1115,7 @@ mod tests {
     fn long_leak_is_rereported_with_growing_gaps() {
         for seed in SEEDS {
             let verdicts = detect_all(&steady_leak(seed, 300.0 * SEC));
-            assert!(
-                (2..=6).contains(&verdicts.len()),
-                "seed {seed}: {} verdicts",
-                verdicts.len()
-            );
+            assert!((2..=6).contains(&verdicts.len()), "seed {seed}: {} verdicts", verdicts.len());
             let mut required_ms = 12.0 * SEC;
             for verdict in &verdicts {
                 assert!(verdict.window_ms >= required_ms, "seed {seed}: {verdict:?}");
@@ -1268,10 +1123,7 @@ mod tests {
             }
             let ends: Vec<f64> = verdicts.iter().map(|v| v.end_ms).collect();
             let gaps: Vec<f64> = ends.windows(2).map(|w| w[1] - w[0]).collect();
-            assert!(
-                gaps.windows(2).all(|g| g[1] > g[0]),
-                "seed {seed}: gaps {gaps:?}"
-            );
+            assert!(gaps.windows(2).all(|g| g[1] > g[0]), "seed {seed}: gaps {gaps:?}");
         }
     }
 
@@ -1280,14 +1132,8 @@ mod tests {
         let mut detector = LeakDetector::new(MemoryKind::Heap);
         detector.reports = 40;
         let config = DetectorConfig::default();
-        assert_eq!(
-            detector.required_duration_ms(&config),
-            MAX_REQUIRED_DURATION_MS
-        );
-        let patient = DetectorConfig {
-            min_duration_ms: 900_000.0,
-            ..config
-        };
+        assert_eq!(detector.required_duration_ms(&config), MAX_REQUIRED_DURATION_MS);
+        let patient = DetectorConfig { min_duration_ms: 900_000.0, ..config };
         assert_eq!(detector.required_duration_ms(&patient), 900_000.0);
     }
 
@@ -1295,27 +1141,12 @@ mod tests {
     fn memwatch_rule_counts_five_growths_from_a_zero_base() {
         assert_eq!(memwatch_rule_first_fire(&[]), None);
         assert_eq!(memwatch_rule_first_fire(&[1.0, 2.0, 3.0, 4.0]), None);
-        assert_eq!(
-            memwatch_rule_first_fire(&[1.0, 2.0, 3.0, 4.0, 5.0]),
-            Some(4)
-        );
+        assert_eq!(memwatch_rule_first_fire(&[1.0, 2.0, 3.0, 4.0, 5.0]), Some(4));
         // A dip restarts the streak; equal is not growth.
-        assert_eq!(
-            memwatch_rule_first_fire(&[5.0, 1.0, 2.0, 3.0, 4.0, 5.0]),
-            None
-        );
-        assert_eq!(
-            memwatch_rule_first_fire(&[5.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
-            Some(6)
-        );
-        assert_eq!(
-            memwatch_rule_first_fire(&[1.0, 1.0, 1.0, 1.0, 1.0, 1.0]),
-            None
-        );
-        assert_eq!(
-            memwatch_rule_first_fire(&[1.0, 2.0, f64::NAN, 3.0, 4.0, 5.0]),
-            None
-        );
+        assert_eq!(memwatch_rule_first_fire(&[5.0, 1.0, 2.0, 3.0, 4.0, 5.0]), None);
+        assert_eq!(memwatch_rule_first_fire(&[5.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), Some(6));
+        assert_eq!(memwatch_rule_first_fire(&[1.0, 1.0, 1.0, 1.0, 1.0, 1.0]), None);
+        assert_eq!(memwatch_rule_first_fire(&[1.0, 2.0, f64::NAN, 3.0, 4.0, 5.0]), None);
     }
 
     #[test]
@@ -1326,54 +1157,30 @@ mod tests {
         monitor.record_gc(GcKind::Incremental, 4.0);
         monitor.record_gc(GcKind::WeakCallbacks, 0.5);
         monitor.record_gc(GcKind::Major, 10.0);
-        let at = |t_ms, heap| {
-            heap_sample(Baseline {
-                t_ms,
-                heap,
-                external: MIB,
-                forced: false,
-            })
-        };
+        let at = |t_ms, heap| heap_sample(Baseline { t_ms, heap, external: MIB, forced: false });
 
         let (first, _) = monitor.record_full_gc(at(1_000.0, 40.0 * MIB), 10.0);
-        assert_eq!(
-            (first.num_full_gc, first.heap_compactions, first.num_inc_gc),
-            (1, 1, 3)
-        );
-        assert_eq!(
-            (first.gc_scavenge_count, first.gc_scavenge_time_ms),
-            (2, 4.0)
-        );
+        assert_eq!((first.num_full_gc, first.heap_compactions, first.num_inc_gc), (1, 1, 3));
+        assert_eq!((first.gc_scavenge_count, first.gc_scavenge_time_ms), (2, 4.0));
         assert_eq!(first.gc_incremental_marking_count, 1);
         assert_eq!(first.gc_process_weak_callbacks_time_ms, 0.5);
         assert_eq!(first.gc_mark_sweep_compact_time_ms, 10.0);
         assert_eq!(first.usage_trend, 0.0);
         assert_eq!(first.estimated_base, 40.0 * MIB);
-        assert_eq!(
-            (first.min, first.max, first.current_base),
-            (40.0 * MIB, 40.0 * MIB, 40.0 * MIB)
-        );
+        assert_eq!((first.min, first.max, first.current_base), (40.0 * MIB, 40.0 * MIB, 40.0 * MIB));
 
         let (second, _) = monitor.record_full_gc(at(3_000.0, 36.0 * MIB), 12.0);
         assert_eq!(second.usage_trend, -2.0 * MIB);
         assert_eq!(second.estimated_base, 39.0 * MIB);
-        assert_eq!(
-            (second.min, second.max, second.current_base),
-            (36.0 * MIB, 40.0 * MIB, 36.0 * MIB)
-        );
+        assert_eq!((second.min, second.max, second.current_base), (36.0 * MIB, 40.0 * MIB, 36.0 * MIB));
         assert_eq!((second.gc_time_ms, second.num_full_gc), (12.0, 2));
         assert_eq!(second.sample.rss, 36.0 * MIB * 1.5 + MIB);
     }
 
     #[test]
     fn theil_sen_ignores_a_minority_of_outliers() {
-        let mut points: Vec<Point> = (0..10)
-            .map(|i| Point {
-                t_ms: i as f64 * SEC,
-                value: 100.0 * i as f64,
-                forced: false,
-            })
-            .collect();
+        let mut points: Vec<Point> =
+            (0..10).map(|i| Point { t_ms: i as f64 * SEC, value: 100.0 * i as f64, forced: false }).collect();
         points[4].value = 1e9;
         points[7].value = 0.0;
         assert_eq!(theil_sen_per_sec(&points), 100.0);
@@ -1385,40 +1192,20 @@ mod tests {
         let mut monitor = Monitor::new(DetectorConfig::default(), 0.0);
         assert!(!monitor.should_probe(4_000.0, 50.0 * MIB), "inside warm-up");
         assert!(monitor.should_probe(5_000.0, 50.0 * MIB), "no baseline yet");
-        let base = Baseline {
-            t_ms: 5_000.0,
-            heap: 50.0 * MIB,
-            external: 0.0,
-            forced: true,
-        };
+        let base = Baseline { t_ms: 5_000.0, heap: 50.0 * MIB, external: 0.0, forced: true };
         monitor.record_full_gc(heap_sample(base), 50.0);
-        assert!(
-            !monitor.should_probe(12_000.0, 60.0 * MIB),
-            "interval not over"
-        );
-        assert!(
-            !monitor.should_probe(14_000.0, 50.2 * MIB),
-            "rise too small"
-        );
+        assert!(!monitor.should_probe(12_000.0, 60.0 * MIB), "interval not over");
+        assert!(!monitor.should_probe(14_000.0, 50.2 * MIB), "rise too small");
         assert!(monitor.should_probe(14_000.0, 50.5 * MIB));
-        assert!(
-            !monitor.should_probe(20_000.0, 60.0 * MIB),
-            "probed 6 s ago"
-        );
+        assert!(!monitor.should_probe(20_000.0, 60.0 * MIB), "probed 6 s ago");
 
         // A slow full GC (200 ms) stretches the spacing to 20 s.
-        let slow = Baseline {
-            t_ms: 30_000.0,
-            ..base
-        };
+        let slow = Baseline { t_ms: 30_000.0, ..base };
         monitor.record_full_gc(heap_sample(slow), 200.0);
         assert!(!monitor.should_probe(45_000.0, 60.0 * MIB), "cost cap");
         assert!(monitor.should_probe(50_000.0, 60.0 * MIB));
 
-        let disabled = DetectorConfig {
-            probe_interval_ms: 0.0,
-            ..DetectorConfig::default()
-        };
+        let disabled = DetectorConfig { probe_interval_ms: 0.0, ..DetectorConfig::default() };
         monitor.set_config(disabled);
         assert!(!monitor.should_probe(500_000.0, 500.0 * MIB), "disabled");
     }
@@ -1435,12 +1222,7 @@ mod tests {
             let t_ms = step as f64 * 100.0;
             if monitor.should_probe(t_ms, 4.0 * MIB + external(t_ms)) {
                 probes += 1;
-                let probe = Baseline {
-                    t_ms,
-                    heap: 4.0 * MIB,
-                    external: external(t_ms),
-                    forced: true,
-                };
+                let probe = Baseline { t_ms, heap: 4.0 * MIB, external: external(t_ms), forced: true };
                 verdicts.extend(monitor.record_full_gc(heap_sample(probe), 5.0).1);
             }
         }
@@ -1458,7 +1240,11 @@ mod tests {
         let base = 5.0 * MIB;
         let burst = |t: f64| {
             let phase = t % (5.0 * SEC);
-            if phase < SEC { 20.0 * MIB * phase / SEC } else { 0.0 }
+            if phase < SEC {
+                20.0 * MIB * phase / SEC
+            } else {
+                0.0
+            }
         };
         let naturals: Vec<f64> = (0..6).map(|i| 5.1 * SEC * (i + 1) as f64 + 100.0 * i as f64).collect();
         let natural_verdicts = detect_all(
@@ -1490,16 +1276,7 @@ mod tests {
 
     #[test]
     fn bad_input_never_panics_and_is_ignored() {
-        let weird = [
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            -1.0,
-            -1e300,
-            0.0,
-            1e308,
-            f64::MIN_POSITIVE,
-        ];
+        let weird = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, -1e300, 0.0, 1e308, f64::MIN_POSITIVE];
         let nonsense = DetectorConfig {
             warmup_ms: f64::NAN,
             min_duration_ms: -5.0,
@@ -1509,30 +1286,17 @@ mod tests {
             max_window_ms: f64::NEG_INFINITY,
             probe_interval_ms: f64::NAN,
         };
-        assert_eq!(
-            nonsense.clone().sanitized(),
-            DetectorConfig {
-                min_samples: 0,
-                ..DetectorConfig::default()
-            }
-        );
+        assert_eq!(nonsense.clone().sanitized(), DetectorConfig { min_samples: 0, ..DetectorConfig::default() });
         for start in weird {
             let mut monitor = Monitor::new(nonsense.clone(), start);
             for (i, &t_ms) in weird.iter().enumerate() {
                 for &value in &weird {
                     monitor.record_gc(GcKind::Minor, value);
                     monitor.should_probe(t_ms, value);
-                    let b = Baseline {
-                        t_ms,
-                        heap: value,
-                        external: weird[(i + 3) % weird.len()],
-                        forced: i % 2 == 0,
-                    };
+                    let b = Baseline { t_ms, heap: value, external: weird[(i + 3) % weird.len()], forced: i % 2 == 0 };
                     let (stats, _) = monitor.record_full_gc(heap_sample(b), value);
                     assert!(!stats.gc_scavenge_time_ms.is_nan() && stats.gc_time_ms.is_finite());
-                    assert!(
-                        stats.min >= 0.0 && stats.max.is_finite() && !stats.usage_trend.is_nan()
-                    );
+                    assert!(stats.min >= 0.0 && stats.max.is_finite() && !stats.usage_trend.is_nan());
                 }
             }
         }
@@ -1541,12 +1305,7 @@ mod tests {
         let mut verdicts = Vec::new();
         for i in (0..60).rev() {
             let t_ms = i as f64 * 2.0 * SEC;
-            let b = Baseline {
-                t_ms,
-                heap: 10.0 * MIB + 200.0 * KIB * i as f64,
-                external: 0.0,
-                forced: false,
-            };
+            let b = Baseline { t_ms, heap: 10.0 * MIB + 200.0 * KIB * i as f64, external: 0.0, forced: false };
             verdicts.extend(monitor.record_full_gc(heap_sample(b), 5.0).1);
         }
         assert!(verdicts.is_empty());

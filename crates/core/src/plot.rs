@@ -59,12 +59,7 @@ pub const MIN_HEIGHT: u32 = 200;
 pub const MAX_SIDE: u32 = 8192;
 
 /// Render the chart. Returns SVG text (UTF-8) or PNG bytes.
-pub fn render(
-    input: &PlotInput,
-    format: PlotFormat,
-    width: u32,
-    height: u32,
-) -> Result<Vec<u8>, String> {
+pub fn render(input: &PlotInput, format: PlotFormat, width: u32, height: u32) -> Result<Vec<u8>, String> {
     if !(MIN_WIDTH..=MAX_SIDE).contains(&width) || !(MIN_HEIGHT..=MAX_SIDE).contains(&height) {
         return Err(format!(
             "chart size {width}x{height} out of range ({MIN_WIDTH}x{MIN_HEIGHT} .. {MAX_SIDE}x{MAX_SIDE})"
@@ -157,11 +152,8 @@ impl Prepared {
         pts.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
 
         let fin_marks = |v: &[PlotMark]| -> Vec<(f64, String)> {
-            let mut m: Vec<(f64, String)> = v
-                .iter()
-                .filter(|m| m.t_ms.is_finite())
-                .map(|m| (m.t_ms, clean_label(&m.label, 28)))
-                .collect();
+            let mut m: Vec<(f64, String)> =
+                v.iter().filter(|m| m.t_ms.is_finite()).map(|m| (m.t_ms, clean_label(&m.label, 28))).collect();
             m.sort_by(|a, b| a.0.total_cmp(&b.0));
             m
         };
@@ -172,13 +164,7 @@ impl Prepared {
         let t0 = pts
             .first()
             .map(|p| p.t_ms)
-            .or_else(|| {
-                leaks_ms
-                    .iter()
-                    .chain(&snaps_ms)
-                    .map(|m| m.0)
-                    .min_by(|a, b| a.total_cmp(b))
-            })
+            .or_else(|| leaks_ms.iter().chain(&snaps_ms).map(|m| m.0).min_by(|a, b| a.total_cmp(b)))
             .unwrap_or(0.0);
         let sec = |t_ms: f64| (t_ms - t0) / 1000.0;
         let mb = |b: f64| b / MB;
@@ -188,11 +174,8 @@ impl Prepared {
             .filter(|p| p.used_heap_size.is_finite())
             .map(|p| (sec(p.t_ms), mb(p.used_heap_size), p.forced))
             .collect();
-        let external: Vec<(f64, f64)> = pts
-            .iter()
-            .filter(|p| p.external.is_finite())
-            .map(|p| (sec(p.t_ms), mb(p.external)))
-            .collect();
+        let external: Vec<(f64, f64)> =
+            pts.iter().filter(|p| p.external.is_finite()).map(|p| (sec(p.t_ms), mb(p.external))).collect();
         let mut baseline: Vec<Vec<(f64, f64)>> = Vec::new();
         let mut run: Vec<(f64, f64)> = Vec::new();
         for p in &pts {
@@ -209,8 +192,7 @@ impl Prepared {
             baseline.push(run);
         }
         let leaks: Vec<(f64, String)> = leaks_ms.into_iter().map(|(t, l)| (sec(t), l)).collect();
-        let snapshots: Vec<(f64, String)> =
-            snaps_ms.into_iter().map(|(t, l)| (sec(t), l)).collect();
+        let snapshots: Vec<(f64, String)> = snaps_ms.into_iter().map(|(t, l)| (sec(t), l)).collect();
 
         let has_samples = !heap.is_empty() || !external.is_empty();
 
@@ -238,18 +220,11 @@ impl Prepared {
         }
 
         // y range: 0 .. max * 1.1
-        let ys = heap
-            .iter()
-            .map(|p| p.1)
-            .chain(external.iter().map(|p| p.1))
-            .chain(baseline.iter().flatten().map(|p| p.1));
+        let ys =
+            heap.iter().map(|p| p.1).chain(external.iter().map(|p| p.1)).chain(baseline.iter().flatten().map(|p| p.1));
         let (y_min, y_max) = min_max(ys).unwrap_or((0.0, 0.0));
         let y_lo = y_min.min(0.0);
-        let y_hi = if y_max > y_lo {
-            y_max + (y_max - y_lo) * 0.1
-        } else {
-            y_lo + 1.0
-        };
+        let y_hi = if y_max > y_lo { y_max + (y_max - y_lo) * 0.1 } else { y_lo + 1.0 };
 
         let subtitle = if heap.is_empty() {
             if has_samples {
@@ -282,11 +257,7 @@ impl Prepared {
 
         let title = clean_label(&input.title, 120);
         Prepared {
-            title: if title.is_empty() {
-                "memory over time".into()
-            } else {
-                title
-            },
+            title: if title.is_empty() { "memory over time".into() } else { title },
             subtitle,
             heap,
             external,
@@ -309,10 +280,7 @@ fn min_max(it: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 
 /// Control characters out, length capped (with an ellipsis).
 fn clean_label(s: &str, max_chars: usize) -> String {
-    let s: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let s: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let s = s.trim();
     if s.chars().count() > max_chars {
         let mut t: String = s.chars().take(max_chars.saturating_sub(1)).collect();
@@ -403,27 +371,17 @@ where
 
     // ---- header ----
     let title = fit_text(root, &d.title, &title_font, w - 2 * MARGIN);
-    root.draw(&Text::new(
-        title,
-        (w / 2, MARGIN / 2 + 4),
-        title_font.pos(Pos::new(HPos::Center, VPos::Top)),
-    ))
-    .map_err(err)?;
+    root.draw(&Text::new(title, (w / 2, MARGIN / 2 + 4), title_font.pos(Pos::new(HPos::Center, VPos::Top))))
+        .map_err(err)?;
     let mut header = MARGIN / 2 + HEADER_TITLE;
     if !d.subtitle.is_empty() {
         let sub = fit_text(root, &d.subtitle, &sub_font, w - 2 * MARGIN);
-        root.draw(&Text::new(
-            sub,
-            (w / 2, header),
-            sub_font.pos(Pos::new(HPos::Center, VPos::Top)),
-        ))
-        .map_err(err)?;
+        root.draw(&Text::new(sub, (w / 2, header), sub_font.pos(Pos::new(HPos::Center, VPos::Top)))).map_err(err)?;
         header += HEADER_SUB;
     }
 
     // ---- legend layout (bottom strip) ----
-    let mut legend: Vec<(LegendKind, &str)> =
-        vec![(LegendKind::LineDot(HEAP_COLOR), "heap used after full GC")];
+    let mut legend: Vec<(LegendKind, &str)> = vec![(LegendKind::LineDot(HEAP_COLOR), "heap used after full GC")];
     if d.heap.iter().any(|p| p.2) {
         legend.push((LegendKind::Hollow(HEAP_COLOR), "forced GC"));
     }
@@ -464,29 +422,15 @@ where
     let mut labels: Vec<MarkLabel> = Vec::new();
     let mut occupied: Vec<Vec<(i32, i32)>> = vec![Vec::new(); MAX_MARK_ROWS];
     let mut place = |x: f64, text: &str, color: RGBColor, default: &str| {
-        let text = if text.is_empty() {
-            default.to_string()
-        } else {
-            text.to_string()
-        };
+        let text = if text.is_empty() { default.to_string() } else { text.to_string() };
         let x_px = to_px(x);
         let tw = text_width(root, &text, &label_style);
         let right_aligned = x_px + 3 + tw > w - MARGIN;
-        let (a, b) = if right_aligned {
-            (x_px - 3 - tw, x_px)
-        } else {
-            (x_px, x_px + 3 + tw)
-        };
+        let (a, b) = if right_aligned { (x_px - 3 - tw, x_px) } else { (x_px, x_px + 3 + tw) };
         for (row, occ) in occupied.iter_mut().enumerate() {
             if occ.iter().all(|&(oa, ob)| b + 6 <= oa || a >= ob + 6) {
                 occ.push((a, b));
-                labels.push(MarkLabel {
-                    x_px,
-                    row,
-                    text,
-                    right_aligned,
-                    color,
-                });
+                labels.push(MarkLabel { x_px, row, text, right_aligned, color });
                 return;
             }
         }
@@ -516,15 +460,9 @@ where
     // no data: keep the frame, drop the meaningless numbers
     type Fmt = Box<dyn Fn(&f64) -> String>;
     let (x_fmt, y_fmt): (Fmt, Fmt) = if d.has_samples {
-        (
-            Box::new(tick_fmt(d.x.end - d.x.start)),
-            Box::new(tick_fmt(d.y.end - d.y.start)),
-        )
+        (Box::new(tick_fmt(d.x.end - d.x.start)), Box::new(tick_fmt(d.y.end - d.y.start)))
     } else {
-        (
-            Box::new(|_: &f64| String::new()),
-            Box::new(|_: &f64| String::new()),
-        )
+        (Box::new(|_: &f64| String::new()), Box::new(|_: &f64| String::new()))
     };
     chart
         .configure_mesh()
@@ -560,31 +498,20 @@ where
     }
     for (x, _) in &d.leaks {
         chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(*x, y0), (*x, y1)],
-                LEAK_COLOR.stroke_width(2),
-            )))
+            .draw_series(std::iter::once(PathElement::new(vec![(*x, y0), (*x, y1)], LEAK_COLOR.stroke_width(2))))
             .map_err(err)?;
     }
     // labels in the band above the plot, with a thin connector
     for l in &labels {
         let ly = plot_top - (l.row as i32 + 1) * MARK_ROW + MARK_ROW / 2;
-        root.draw(&PathElement::new(
-            vec![(l.x_px, plot_top), (l.x_px, ly)],
-            l.color.mix(0.6).stroke_width(1),
-        ))
-        .map_err(err)?;
+        root.draw(&PathElement::new(vec![(l.x_px, plot_top), (l.x_px, ly)], l.color.mix(0.6).stroke_width(1)))
+            .map_err(err)?;
         let (pos, tx) = if l.right_aligned {
             (Pos::new(HPos::Right, VPos::Center), l.x_px - 3)
         } else {
             (Pos::new(HPos::Left, VPos::Center), l.x_px + 3)
         };
-        root.draw(&Text::new(
-            l.text.clone(),
-            (tx, ly),
-            label_font.color(&l.color).pos(pos),
-        ))
-        .map_err(err)?;
+        root.draw(&Text::new(l.text.clone(), (tx, ly), label_font.color(&l.color).pos(pos))).map_err(err)?;
     }
 
     if !d.has_samples {
@@ -592,10 +519,7 @@ where
         root.draw(&Text::new(
             "no full-GC samples",
             ((xr.start + xr.end) / 2, (yr.start + yr.end) / 2),
-            (FONT, 22)
-                .into_font()
-                .color(&SUBTLE_COLOR)
-                .pos(Pos::new(HPos::Center, VPos::Center)),
+            (FONT, 22).into_font().color(&SUBTLE_COLOR).pos(Pos::new(HPos::Center, VPos::Center)),
         ))
         .map_err(err)?;
     }
@@ -603,70 +527,28 @@ where
     // baseline (dashed), external, then heap on top
     for run in &d.baseline {
         if run.len() == 1 {
-            chart
-                .draw_series(std::iter::once(Cross::new(
-                    run[0],
-                    4,
-                    BASELINE_COLOR.stroke_width(2),
-                )))
-                .map_err(err)?;
+            chart.draw_series(std::iter::once(Cross::new(run[0], 4, BASELINE_COLOR.stroke_width(2)))).map_err(err)?;
         } else {
             chart
-                .draw_series(DashedLineSeries::new(
-                    run.iter().copied(),
-                    8,
-                    5,
-                    BASELINE_COLOR.stroke_width(2),
-                ))
+                .draw_series(DashedLineSeries::new(run.iter().copied(), 8, 5, BASELINE_COLOR.stroke_width(2)))
                 .map_err(err)?;
         }
     }
-    chart
-        .draw_series(LineSeries::new(
-            d.external.iter().copied(),
-            EXTERNAL_COLOR.stroke_width(2),
-        ))
-        .map_err(err)?;
+    chart.draw_series(LineSeries::new(d.external.iter().copied(), EXTERNAL_COLOR.stroke_width(2))).map_err(err)?;
     if d.external.len() == 1 {
-        chart
-            .draw_series(std::iter::once(Circle::new(
-                d.external[0],
-                3,
-                EXTERNAL_COLOR.filled(),
-            )))
-            .map_err(err)?;
+        chart.draw_series(std::iter::once(Circle::new(d.external[0], 3, EXTERNAL_COLOR.filled()))).map_err(err)?;
     }
-    chart
-        .draw_series(LineSeries::new(
-            d.heap.iter().map(|p| (p.0, p.1)),
-            HEAP_COLOR.stroke_width(2),
-        ))
-        .map_err(err)?;
+    chart.draw_series(LineSeries::new(d.heap.iter().map(|p| (p.0, p.1)), HEAP_COLOR.stroke_width(2))).map_err(err)?;
     // dots: all samples when not too dense; forced ones always (hollow)
     let dense = d.heap.len() > 150;
     chart
-        .draw_series(
-            d.heap
-                .iter()
-                .filter(|p| !p.2 && !dense)
-                .map(|p| Circle::new((p.0, p.1), 3, HEAP_COLOR.filled())),
-        )
+        .draw_series(d.heap.iter().filter(|p| !p.2 && !dense).map(|p| Circle::new((p.0, p.1), 3, HEAP_COLOR.filled())))
         .map_err(err)?;
     chart
-        .draw_series(
-            d.heap
-                .iter()
-                .filter(|p| p.2)
-                .map(|p| Circle::new((p.0, p.1), 4, WHITE.filled())),
-        )
+        .draw_series(d.heap.iter().filter(|p| p.2).map(|p| Circle::new((p.0, p.1), 4, WHITE.filled())))
         .map_err(err)?;
     chart
-        .draw_series(
-            d.heap
-                .iter()
-                .filter(|p| p.2)
-                .map(|p| Circle::new((p.0, p.1), 4, HEAP_COLOR.stroke_width(2))),
-        )
+        .draw_series(d.heap.iter().filter(|p| p.2).map(|p| Circle::new((p.0, p.1), 4, HEAP_COLOR.stroke_width(2))))
         .map_err(err)?;
 
     // ---- legend ----
@@ -681,9 +563,7 @@ where
                 .draw(&Text::new(
                     *text,
                     (x + SWATCH + 6, y),
-                    label_font
-                        .color(&TEXT_COLOR)
-                        .pos(Pos::new(HPos::Left, VPos::Center)),
+                    label_font.color(&TEXT_COLOR).pos(Pos::new(HPos::Left, VPos::Center)),
                 ))
                 .map_err(err)?;
             x += iw + GAP;
@@ -704,55 +584,31 @@ where
     let (a, b, mid) = (x, x + 26, x + 13);
     match kind {
         LegendKind::LineDot(c) => {
-            area.draw(&PathElement::new(vec![(a, y), (b, y)], c.stroke_width(2)))
-                .map_err(err)?;
-            area.draw(&Circle::new((mid, y), 3, c.filled()))
-                .map_err(err)?;
+            area.draw(&PathElement::new(vec![(a, y), (b, y)], c.stroke_width(2))).map_err(err)?;
+            area.draw(&Circle::new((mid, y), 3, c.filled())).map_err(err)?;
         }
         LegendKind::Hollow(c) => {
-            area.draw(&Circle::new((mid, y), 4, WHITE.filled()))
-                .map_err(err)?;
-            area.draw(&Circle::new((mid, y), 4, c.stroke_width(2)))
-                .map_err(err)?;
+            area.draw(&Circle::new((mid, y), 4, WHITE.filled())).map_err(err)?;
+            area.draw(&Circle::new((mid, y), 4, c.stroke_width(2))).map_err(err)?;
         }
         LegendKind::Line(c) => {
-            area.draw(&PathElement::new(vec![(a, y), (b, y)], c.stroke_width(2)))
-                .map_err(err)?;
+            area.draw(&PathElement::new(vec![(a, y), (b, y)], c.stroke_width(2))).map_err(err)?;
         }
         LegendKind::Dashed(c) => {
-            area.draw(&DashedPathElement::new(
-                vec![(a, y), (b, y)],
-                8,
-                5,
-                c.stroke_width(2),
-            ))
-            .map_err(err)?;
+            area.draw(&DashedPathElement::new(vec![(a, y), (b, y)], 8, 5, c.stroke_width(2))).map_err(err)?;
         }
         LegendKind::VLine(c) => {
-            area.draw(&PathElement::new(
-                vec![(mid, y - 8), (mid, y + 8)],
-                c.stroke_width(2),
-            ))
-            .map_err(err)?;
+            area.draw(&PathElement::new(vec![(mid, y - 8), (mid, y + 8)], c.stroke_width(2))).map_err(err)?;
         }
         LegendKind::VDashed(c) => {
-            area.draw(&DashedPathElement::new(
-                vec![(mid, y - 9), (mid, y + 9)],
-                4,
-                3,
-                c.stroke_width(1),
-            ))
-            .map_err(err)?;
+            area.draw(&DashedPathElement::new(vec![(mid, y - 9), (mid, y + 9)], 4, 3, c.stroke_width(1)))
+                .map_err(err)?;
         }
     }
     Ok(())
 }
 
-fn text_width<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    text: &str,
-    font: &TextStyle,
-) -> i32 {
+fn text_width<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, font: &TextStyle) -> i32 {
     area.estimate_text_size(text, font)
         .map(|(w, _)| w as i32)
         // fallback: rough average glyph width
@@ -760,12 +616,7 @@ fn text_width<DB: DrawingBackend>(
 }
 
 /// Truncate `text` with an ellipsis so it fits in `max_w` pixels.
-fn fit_text<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    text: &str,
-    font: &TextStyle,
-    max_w: i32,
-) -> String {
+fn fit_text<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, font: &TextStyle, max_w: i32) -> String {
     if text_width(area, text, font) <= max_w {
         return text.to_string();
     }
@@ -798,10 +649,7 @@ mod tests {
         }
     }
     fn mark(t_s: f64, label: &str) -> PlotMark {
-        PlotMark {
-            t_ms: 1_700_000_000_000.0 + t_s * 1000.0,
-            label: label.into(),
-        }
+        PlotMark { t_ms: 1_700_000_000_000.0 + t_s * 1000.0, label: label.into() }
     }
 
     fn leaking() -> PlotInput {
@@ -819,10 +667,7 @@ mod tests {
         PlotInput {
             title: "leakwatch: server.js (pid 4242)".into(),
             points,
-            leaks: vec![
-                mark(200.0, "leak: +21.6 MB/h"),
-                mark(330.0, "leak: +21.4 MB/h"),
-            ],
+            leaks: vec![mark(200.0, "leak: +21.6 MB/h"), mark(330.0, "leak: +21.4 MB/h")],
             snapshots: vec![mark(205.0, "S1"), mark(335.0, "S2")],
         }
     }
@@ -835,11 +680,7 @@ mod tests {
                 pt(t, 24.0 + jitter * 1.2, 1.1, Some(24.0), i % 9 == 4)
             })
             .collect();
-        PlotInput {
-            title: "leakwatch: worker.js (pid 4243)".into(),
-            points,
-            ..Default::default()
-        }
+        PlotInput { title: "leakwatch: worker.js (pid 4243)".into(), points, ..Default::default() }
     }
 
     fn svg(input: &PlotInput) -> String {
@@ -850,11 +691,7 @@ mod tests {
     fn assert_svgish(s: &str) {
         let t = s.trim();
         assert!(t.starts_with("<svg"), "starts: {}", &t[..t.len().min(80)]);
-        assert!(
-            t.ends_with("</svg>"),
-            "ends: {}",
-            &t[t.len().saturating_sub(80)..]
-        );
+        assert!(t.ends_with("</svg>"), "ends: {}", &t[t.len().saturating_sub(80)..]);
         assert!(t.contains("<polyline") || t.contains("<path"));
         // crude well-formedness: every opened element is closed (or self-closed)
         let opens = t.matches('<').count();
@@ -867,9 +704,7 @@ mod tests {
     /// `<text ...>label</text>` present (plotters puts the text on its own line).
     fn has_text(svg: &str, label: &str) -> bool {
         svg.split("<text").skip(1).any(|t| {
-            t.split_once('>')
-                .and_then(|(_, rest)| rest.split_once("</text>"))
-                .map(|(body, _)| body.trim())
+            t.split_once('>').and_then(|(_, rest)| rest.split_once("</text>")).map(|(body, _)| body.trim())
                 == Some(label)
         })
     }
@@ -889,14 +724,9 @@ mod tests {
         let s = svg(&leaking());
         assert_svgish(&s);
         assert!(s.contains("leakwatch: server.js (pid 4242)"));
-        for legend in [
-            "heap used after full GC",
-            "external",
-            "baseline trend",
-            "forced GC",
-            "leak detected",
-            "heap snapshot",
-        ] {
+        for legend in
+            ["heap used after full GC", "external", "baseline trend", "forced GC", "leak detected", "heap snapshot"]
+        {
             assert!(s.contains(legend), "missing legend {legend}");
         }
         assert!(s.contains("leak: +21.6 MB/h"));
@@ -920,10 +750,7 @@ mod tests {
 
     #[test]
     fn svg_empty_input() {
-        let s = svg(&PlotInput {
-            title: "nothing yet".into(),
-            ..Default::default()
-        });
+        let s = svg(&PlotInput { title: "nothing yet".into(), ..Default::default() });
         assert_svgish(&s);
         assert!(s.contains("no full-GC samples"));
         assert!(s.contains("nothing yet"));
@@ -949,11 +776,7 @@ mod tests {
         assert_svgish(&s);
         assert!(!s.contains("no full-GC samples"));
         let png = render(
-            &PlotInput {
-                title: "one".into(),
-                points: vec![pt(5.0, 10.0, 1.0, None, false)],
-                ..Default::default()
-            },
+            &PlotInput { title: "one".into(), points: vec![pt(5.0, 10.0, 1.0, None, false)], ..Default::default() },
             PlotFormat::Png,
             400,
             300,
@@ -966,10 +789,7 @@ mod tests {
     fn nan_and_inf_are_skipped() {
         let mut input = leaking();
         input.points.push(pt(f64::NAN, 10.0, 1.0, None, false));
-        input.points.push(PlotPoint {
-            t_ms: f64::INFINITY,
-            ..pt(0.0, 1.0, 1.0, None, false)
-        });
+        input.points.push(PlotPoint { t_ms: f64::INFINITY, ..pt(0.0, 1.0, 1.0, None, false) });
         input.points[3].used_heap_size = f64::NAN;
         input.points[4].external = f64::NEG_INFINITY;
         input.points[5].baseline = Some(f64::NAN);
@@ -1002,11 +822,7 @@ mod tests {
 
     #[test]
     fn png_signature_and_dimensions() {
-        for (input, w, h) in [
-            (leaking(), 1000, 520),
-            (flat(), 640, 360),
-            (PlotInput::default(), 320, 200),
-        ] {
+        for (input, w, h) in [(leaking(), 1000, 520), (flat(), 640, 360), (PlotInput::default(), 320, 200)] {
             let b = render(&input, PlotFormat::Png, w, h).expect("render png");
             assert_eq!(png_dims(&b), (w, h));
             assert_eq!(&b[b.len() - 8..b.len() - 4], b"IEND");
@@ -1021,25 +837,13 @@ mod tests {
 
     fn dense() -> PlotInput {
         let points = (0..2000)
-            .map(|i| {
-                pt(
-                    i as f64,
-                    50.0 + (i as f64) * 0.01,
-                    2.0,
-                    Some(50.0 + (i as f64) * 0.0095),
-                    i % 100 == 0,
-                )
-            })
+            .map(|i| pt(i as f64, 50.0 + (i as f64) * 0.01, 2.0, Some(50.0 + (i as f64) * 0.0095), i % 100 == 0))
             .collect();
         PlotInput {
             title: "a very long title ".repeat(30),
             points,
-            leaks: (0..30)
-                .map(|i| mark(i as f64 * 60.0 + 100.0, "leak: +1 MB/min"))
-                .collect(),
-            snapshots: (0..30)
-                .map(|i| mark(i as f64 * 60.0 + 105.0, &format!("S{}", i + 1)))
-                .collect(),
+            leaks: (0..30).map(|i| mark(i as f64 * 60.0 + 100.0, "leak: +1 MB/min")).collect(),
+            snapshots: (0..30).map(|i| mark(i as f64 * 60.0 + 105.0, &format!("S{}", i + 1))).collect(),
         }
     }
 
@@ -1058,10 +862,7 @@ mod tests {
             return;
         };
         let dir = std::path::Path::new(&dir);
-        let empty = PlotInput {
-            title: "app.js".into(),
-            ..Default::default()
-        };
+        let empty = PlotInput { title: "app.js".into(), ..Default::default() };
         let single = PlotInput {
             title: "one sample".into(),
             points: vec![pt(0.0, 10.0, 1.0, Some(9.5), true)],
@@ -1074,16 +875,8 @@ mod tests {
             ("single", single, 640, 360),
             ("dense", dense(), 520, 320),
         ] {
-            std::fs::write(
-                dir.join(format!("{name}.svg")),
-                render(&input, PlotFormat::Svg, w, h).unwrap(),
-            )
-            .unwrap();
-            std::fs::write(
-                dir.join(format!("{name}.png")),
-                render(&input, PlotFormat::Png, w, h).unwrap(),
-            )
-            .unwrap();
+            std::fs::write(dir.join(format!("{name}.svg")), render(&input, PlotFormat::Svg, w, h).unwrap()).unwrap();
+            std::fs::write(dir.join(format!("{name}.png")), render(&input, PlotFormat::Png, w, h).unwrap()).unwrap();
         }
     }
 }

@@ -42,8 +42,14 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
             }
             _ => {
                 // Replace a digit run with a big or odd number.
-                let odd: [&[u8]; 6] =
-                    [b"4294967296", b"18446744073709551615", b"99999999999999999999", b"0", b"1e+06", b"9223372036854775808"];
+                let odd: [&[u8]; 6] = [
+                    b"4294967296",
+                    b"18446744073709551615",
+                    b"99999999999999999999",
+                    b"0",
+                    b"1e+06",
+                    b"9223372036854775808",
+                ];
                 let pick = odd[rng.range(0, odd.len())];
                 let mut end = at;
                 while end < len && input[end].is_ascii_digit() {
@@ -83,8 +89,20 @@ fn check_input(input: &[u8], rng: &mut Rng) {
     let s = summary(input);
     let t = id_table(input);
     let g = graph(input);
-    assert_eq!(s.is_ok(), t.is_ok(), "SummarySink and IdTableSink disagree: {:?} / {:?}", s.as_ref().err(), t.as_ref().err());
-    assert_eq!(s.is_ok(), g.is_ok(), "SummarySink and GraphSink disagree: {:?} / {:?}", s.as_ref().err(), g.as_ref().err());
+    assert_eq!(
+        s.is_ok(),
+        t.is_ok(),
+        "SummarySink and IdTableSink disagree: {:?} / {:?}",
+        s.as_ref().err(),
+        t.as_ref().err()
+    );
+    assert_eq!(
+        s.is_ok(),
+        g.is_ok(),
+        "SummarySink and GraphSink disagree: {:?} / {:?}",
+        s.as_ref().err(),
+        g.as_ref().err()
+    );
     let max_chunk = 1 + rng.range(0, 64);
     let cuts = cuts_random(input.len(), rng, max_chunk);
     let c = chunked(input, SummarySink::new(), &cuts).map(SummarySink::into_summary);
@@ -121,7 +139,8 @@ fn reduced_real(bytes: &[u8], keep: usize) -> Vec<u8> {
     let ew = meta["edge_fields"].as_array().unwrap().len();
     let field = |list: &str, f: &str| meta[list].as_array().unwrap().iter().position(|x| x == f).unwrap();
     let (n_name, n_edges) = (field("node_fields", "name"), field("node_fields", "edge_count"));
-    let (e_type, e_name, e_to) = (field("edge_fields", "type"), field("edge_fields", "name_or_index"), field("edge_fields", "to_node"));
+    let (e_type, e_name, e_to) =
+        (field("edge_fields", "type"), field("edge_fields", "name_or_index"), field("edge_fields", "to_node"));
     let edge_types: Vec<&str> = meta["edge_types"][0].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
     let nums = |k: &str| -> Vec<u64> { v[k].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect() };
     let (nodes, edges) = (nums("nodes"), nums("edges"));
@@ -199,7 +218,8 @@ fn fuzz_mutated_snapshots_never_panic() {
         let mut check_rng = Rng::new(rng.next());
         let result = catch_unwind(AssertUnwindSafe(|| check_input(&input, &mut check_rng)));
         if let Err(panic) = result {
-            let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-crash-{inputs}.heapsnapshot"));
+            let path =
+                std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-crash-{inputs}.heapsnapshot"));
             std::fs::write(&path, &input).unwrap();
             let msg = panic
                 .downcast_ref::<String>()

@@ -15,7 +15,10 @@ fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-fn both<T: PartialEq + std::fmt::Debug>(path: &Path, read: impl Fn(&Path, ReadMode) -> Result<T, String>) -> (Result<T, String>, Result<T, String>) {
+fn both<T: PartialEq + std::fmt::Debug>(
+    path: &Path,
+    read: impl Fn(&Path, ReadMode) -> Result<T, String>,
+) -> (Result<T, String>, Result<T, String>) {
     (read(path, ReadMode::Serial), read(path, ReadMode::Parallel))
 }
 
@@ -32,7 +35,11 @@ fn parallel_reading_equals_serial_on_a_real_snapshot() {
     assert_eq!(Ok(serial.clone()), parallel);
     assert!(serial.classes.iter().any(|c| c.name == "Fixture" && c.count == FIXTURES));
 
-    let ids = |mode| read_file_with(&path, IdTableSink::default(), None, mode).map(|s| id_rows(&s.into_table())).map_err(|e| e.to_string());
+    let ids = |mode| {
+        read_file_with(&path, IdTableSink::default(), None, mode)
+            .map(|s| id_rows(&s.into_table()))
+            .map_err(|e| e.to_string())
+    };
     assert_eq!(ids(ReadMode::Serial), ids(ReadMode::Parallel));
 
     let graph = |mode| {
@@ -93,6 +100,10 @@ fn a_cut_that_is_not_a_record_boundary_falls_back_and_still_agrees() {
     let (serial, parallel) = both(&path, summary_of);
     assert!(serial.is_ok(), "{serial:?}");
     assert_eq!(serial, parallel);
-    let graph = |mode| read_file_with(&path, GraphSink::new(), None, mode).map(|s| arrays(&s.into_graph().unwrap())).map_err(|e| e.to_string());
+    let graph = |mode| {
+        read_file_with(&path, GraphSink::new(), None, mode)
+            .map(|s| arrays(&s.into_graph().unwrap()))
+            .map_err(|e| e.to_string())
+    };
     assert_eq!(graph(ReadMode::Serial), graph(ReadMode::Parallel));
 }

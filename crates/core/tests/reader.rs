@@ -323,13 +323,8 @@ fn nodes_before_header() {
     let nodes_at = text.find("\"nodes\"").unwrap();
     let edges_at = text.find("\"edges\"").unwrap();
     let tail_at = text.find("\"trace_function_infos\"").unwrap();
-    let swapped = format!(
-        "{}{}{}{}",
-        &text[..nodes_at],
-        &text[edges_at..tail_at],
-        &text[nodes_at..edges_at],
-        &text[tail_at..]
-    );
+    let swapped =
+        format!("{}{}{}{}", &text[..nodes_at], &text[edges_at..tail_at], &text[nodes_at..edges_at], &text[tail_at..]);
     expect_err(swapped.as_bytes(), "\"edges\" array comes before the \"nodes\" array");
 }
 
@@ -341,12 +336,8 @@ fn strings_before_nodes_is_refused_not_misread() {
     let text = String::from_utf8(b.build()).unwrap();
     let nodes_at = text.find("\"nodes\"").unwrap();
     let strings_at = text.find("\"strings\"").unwrap();
-    let moved = format!(
-        "{}{},\n{}}}",
-        &text[..nodes_at],
-        &text[strings_at..text.len() - 1],
-        &text[nodes_at..strings_at - 2]
-    );
+    let moved =
+        format!("{}{},\n{}}}", &text[..nodes_at], &text[strings_at..text.len() - 1], &text[nodes_at..strings_at - 2]);
     assert!(serde_json::from_str::<serde_json::Value>(&moved).is_ok(), "test input must be valid JSON");
     expect_err(moved.as_bytes(), "\"strings\" array comes before");
 }
@@ -377,7 +368,9 @@ fn overlong_numbers() {
     let bad = replace_once(&bytes, "\n3,3,7,", "\n3,3,4294967296,");
     expect_err(&bad, "id 4294967296");
     // Other number syntax V8 never writes in the arrays.
-    for (from, to) in [("\n3,3,7,", "\n3,3,-7,"), ("\n3,3,7,", "\n3,3,7.0,"), ("\n3,3,7,", "\n3,3,7 7,"), ("\n3,3,7,", "\n3,3,7,,")] {
+    for (from, to) in
+        [("\n3,3,7,", "\n3,3,-7,"), ("\n3,3,7,", "\n3,3,7.0,"), ("\n3,3,7,", "\n3,3,7 7,"), ("\n3,3,7,", "\n3,3,7,,")]
+    {
         let bad = replace_once(&bytes, from, to);
         expect_err(&bad, "expected a number, ',' or ']' in the \"nodes\" array");
     }

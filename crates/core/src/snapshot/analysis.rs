@@ -3,7 +3,9 @@
 //! between the first and the second, grouped by class, with a retainer path each.
 
 use super::classes::is_internal_class;
-use super::dominators::{immediate_dominators, path_to_root, retained_sizes, shortest_retainers, GraphView, RetainerTree};
+use super::dominators::{
+    immediate_dominators, path_to_root, retained_sizes, shortest_retainers, GraphView, RetainerTree,
+};
 use super::graph::HeapGraph;
 use super::summary::{ClassStat, Summary};
 use rustc_hash::FxHashMap;
@@ -75,7 +77,8 @@ impl Analysed {
     /// accepts. Walks the dominator tree once, tracking which classes are open on the path.
     fn class_totals(&self, member: impl Fn(u32) -> bool) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
         let classes = self.class_names.len();
-        let (mut counts, mut self_sizes, mut retained) = (vec![0u64; classes], vec![0u64; classes], vec![0u64; classes]);
+        let (mut counts, mut self_sizes, mut retained) =
+            (vec![0u64; classes], vec![0u64; classes], vec![0u64; classes]);
         let children = DominatorChildren::new(&self.idom);
         let mut open = vec![0u32; classes];
         // (node, entered): a node is pushed once to enter and once to leave.
@@ -254,7 +257,10 @@ pub struct ThreeSnapshotReport {
 pub enum AnalyzeError {
     TooFewSnapshots(usize),
     /// 1-based positions of two snapshots whose ids go backwards.
-    OutOfOrder { earlier: usize, later: usize },
+    OutOfOrder {
+        earlier: usize,
+        later: usize,
+    },
     /// Snapshots 1 and 2 have the same largest id: nothing was allocated between them.
     NothingBetween,
 }
@@ -277,7 +283,11 @@ impl std::fmt::Display for AnalyzeError {
 
 /// The three-snapshot technique. `earlier` are summaries of S1..S(n-1) in order; `last`
 /// is the full analysis of Sn.
-pub fn suspects(earlier: &[Summary], last: &Analysed, options: &SuspectOptions) -> Result<ThreeSnapshotReport, AnalyzeError> {
+pub fn suspects(
+    earlier: &[Summary],
+    last: &Analysed,
+    options: &SuspectOptions,
+) -> Result<ThreeSnapshotReport, AnalyzeError> {
     if earlier.len() < 2 {
         return Err(AnalyzeError::TooFewSnapshots(earlier.len() + 1));
     }
@@ -308,11 +318,13 @@ pub fn suspects(earlier: &[Summary], last: &Analysed, options: &SuspectOptions) 
             let grew_every_step = history.windows(2).all(|w| w[1] > w[0]);
             // The class grew while the survivors were allocated and never shrank after:
             // a leak that ran between S1 and S2 and stopped still counts.
-            let kept_growth = history.len() >= 2 && history[1] > history[0] && history[1..].windows(2).all(|w| w[1] >= w[0]);
+            let kept_growth =
+                history.len() >= 2 && history[1] > history[0] && history[1..].windows(2).all(|w| w[1] >= w[0]);
             let user_class = !is_internal_class(&name);
             // Engine internals churn in any live process (JIT code, shapes, feedback):
             // they must hold much more before they count as a leak.
-            let min_retained = if user_class { options.min_retained } else { options.min_retained.saturating_mul(INTERNAL_FACTOR) };
+            let min_retained =
+                if user_class { options.min_retained } else { options.min_retained.saturating_mul(INTERNAL_FACTOR) };
             let suspect = kept_growth && counts[class] >= options.min_count && retained[class] >= min_retained;
             let group = Group {
                 user_class,

@@ -52,7 +52,11 @@ impl EdgeChecks {
     pub fn check(&mut self, record: &[u64]) -> Result<u64, String> {
         let edge_type = record[self.kind];
         if edge_type >= self.edge_named.len() as u64 {
-            return Err(format!("edge {} has type {edge_type}, but meta lists {} edge types", self.edges, self.edge_named.len()));
+            return Err(format!(
+                "edge {} has type {edge_type}, but meta lists {} edge types",
+                self.edges,
+                self.edge_named.len()
+            ));
         }
         let to = record[self.to_node];
         let Some(ordinal) = node_ordinal(to, self.node_width) else {
@@ -134,13 +138,20 @@ impl<S: SnapshotSink> SnapshotSink for Checked<S> {
             return Err(format!("node {} names string {name}, more strings than a snapshot can hold", self.nodes));
         }
         self.edges_claimed = self.edges_claimed.checked_add(record[n.edge_count]).ok_or_else(|| {
-            format!("node {} claims {} edges: the edge counts add up to more than 64 bits", self.nodes, record[n.edge_count])
+            format!(
+                "node {} claims {} edges: the edge counts add up to more than 64 bits",
+                self.nodes, record[n.edge_count]
+            )
         })?;
-        self.total_size = self
-            .total_size
-            .checked_add(record[n.self_size])
-            .filter(|&total| total <= i64::MAX as u64)
-            .ok_or_else(|| format!("node {} has self size {}: the heap's total self size exceeds 2^63-1 bytes", self.nodes, record[n.self_size]))?;
+        self.total_size =
+            self.total_size.checked_add(record[n.self_size]).filter(|&total| total <= i64::MAX as u64).ok_or_else(
+                || {
+                    format!(
+                        "node {} has self size {}: the heap's total self size exceeds 2^63-1 bytes",
+                        self.nodes, record[n.self_size]
+                    )
+                },
+            )?;
         self.note_string(name);
         self.nodes += 1;
         self.inner.on_node(record)
@@ -155,7 +166,10 @@ impl<S: SnapshotSink> SnapshotSink for Checked<S> {
         }
         // With edges elsewhere this count is partial: on_end compares the total.
         if self.edge_checks.edges > self.edges_claimed {
-            return Err(format!("the edges array holds more edges than the nodes' edge counts add up to ({})", self.edges_claimed));
+            return Err(format!(
+                "the edges array holds more edges than the nodes' edge counts add up to ({})",
+                self.edges_claimed
+            ));
         }
         self.inner.on_edge(record)
     }
@@ -172,7 +186,10 @@ impl<S: SnapshotSink> SnapshotSink for Checked<S> {
         let Some(meta) = &self.meta else { return Err("no header".into()) };
         let edges = self.edge_checks.edges;
         if edges != self.edges_claimed {
-            return Err(format!("the nodes' edge counts add up to {} but the edges array holds {edges}", self.edges_claimed));
+            return Err(format!(
+                "the nodes' edge counts add up to {} but the edges array holds {edges}",
+                self.edges_claimed
+            ));
         }
         if let Some(ordinal) = self.edge_checks.max_ordinal.filter(|&o| o >= self.nodes) {
             return Err(format!("an edge points at node {ordinal}, but there are only {} nodes", self.nodes));

@@ -40,11 +40,7 @@ impl GraphView<'_> {
 /// simplest choice that keeps the root's retained size equal to the whole heap.
 pub fn immediate_dominators(g: &GraphView) -> Vec<u32> {
     let graph = Retaining::new(g);
-    let DepthFirst {
-        order,
-        preorder,
-        parent,
-    } = depth_first(&graph);
+    let DepthFirst { order, preorder, parent } = depth_first(&graph);
     let predecessors = Predecessors::build(&graph, &preorder);
     let solver = LengauerTarjan::new(&parent);
     drop(parent);
@@ -59,14 +55,8 @@ pub fn immediate_dominators(g: &GraphView) -> Vec<u32> {
 /// nodes on a dominator cycle (impossible for a real tree) keep only what flowed into them.
 pub fn retained_sizes(g: &GraphView, idom: &[u32]) -> Vec<u64> {
     let n = g.node_count();
-    let mut retained: Vec<u64> = (0..n)
-        .map(|v| g.self_size.get(v).copied().unwrap_or(0))
-        .collect();
-    let dominator = |v: usize| {
-        idom.get(v)
-            .map(|&d| d as usize)
-            .filter(|&d| d < n && d != v)
-    };
+    let mut retained: Vec<u64> = (0..n).map(|v| g.self_size.get(v).copied().unwrap_or(0)).collect();
+    let dominator = |v: usize| idom.get(v).map(|&d| d as usize).filter(|&d| d < n && d != v);
 
     // Fold children into parents without recursion: a node is ready once all of its
     // dominated children have been added to it (Kahn's topological order on the tree).
@@ -76,10 +66,7 @@ pub fn retained_sizes(g: &GraphView, idom: &[u32]) -> Vec<u64> {
             waiting_children[d] += 1;
         }
     }
-    let mut ready: Vec<u32> = (0..n)
-        .filter(|&v| waiting_children[v] == 0)
-        .map(|v| v as u32)
-        .collect();
+    let mut ready: Vec<u32> = (0..n).filter(|&v| waiting_children[v] == 0).map(|v| v as u32).collect();
     while let Some(v) = ready.pop() {
         let v = v as usize;
         if let Some(d) = dominator(v) {
@@ -108,10 +95,7 @@ pub struct RetainerTree {
 pub fn shortest_retainers(g: &GraphView, is_system_root: impl Fn(u32) -> bool) -> RetainerTree {
     let graph = Retaining::new(g);
     let n = graph.node_count();
-    let mut tree = RetainerTree {
-        parent_edge: vec![NONE; n],
-        distance: vec![NONE; n],
-    };
+    let mut tree = RetainerTree { parent_edge: vec![NONE; n], distance: vec![NONE; n] };
     if n == 0 {
         return tree;
     }
@@ -172,12 +156,8 @@ pub fn path_to_root(g: &GraphView, tree: &RetainerTree, node: u32) -> Option<Vec
 /// Node that owns `edge`, found by binary search over `first_edge` (no per-edge memory).
 pub fn edge_source(g: &GraphView, edge: u32) -> Option<u32> {
     // The owner is the last node whose first edge is <= `edge`; skips past empty nodes.
-    let owner = g
-        .first_edge
-        .partition_point(|&first| first <= edge)
-        .checked_sub(1)?;
-    let owns =
-        owner < g.node_count() && g.first_edge[owner] <= edge && edge < g.first_edge[owner + 1];
+    let owner = g.first_edge.partition_point(|&first| first <= edge).checked_sub(1)?;
+    let owns = owner < g.node_count() && g.first_edge[owner] <= edge && edge < g.first_edge[owner + 1];
     owns.then_some(owner as u32)
 }
 
@@ -191,11 +171,7 @@ struct Retaining<'a> {
 impl<'a> Retaining<'a> {
     fn new(g: &'a GraphView<'a>) -> Self {
         let sorted = g.first_edge.windows(2).all(|pair| pair[0] <= pair[1]);
-        let usable_edges = if sorted {
-            g.edge_target.len().min(g.edge_weak.len())
-        } else {
-            0
-        };
+        let usable_edges = if sorted { g.edge_target.len().min(g.edge_weak.len()) } else { 0 };
         Retaining { g, usable_edges }
     }
 
@@ -205,12 +181,7 @@ impl<'a> Retaining<'a> {
 
     /// Out-edges of `node`, clipped to the edge arrays.
     fn edges(&self, node: usize) -> Range<usize> {
-        let clip = |i: usize| {
-            self.g
-                .first_edge
-                .get(i)
-                .map_or(0, |&e| (e as usize).min(self.usable_edges))
-        };
+        let clip = |i: usize| self.g.first_edge.get(i).map_or(0, |&e| (e as usize).min(self.usable_edges));
         let start = clip(node);
         start..clip(node + 1).max(start)
     }
@@ -241,11 +212,7 @@ struct DepthFirst {
 
 fn depth_first(graph: &Retaining) -> DepthFirst {
     let n = graph.node_count();
-    let mut dfs = DepthFirst {
-        order: Vec::with_capacity(n),
-        preorder: vec![NONE; n],
-        parent: Vec::with_capacity(n),
-    };
+    let mut dfs = DepthFirst { order: Vec::with_capacity(n), preorder: vec![NONE; n], parent: Vec::with_capacity(n) };
     if n == 0 {
         return dfs;
     }
@@ -269,13 +236,7 @@ fn depth_first(graph: &Retaining) -> DepthFirst {
 
 impl DepthFirst {
     /// Numbers `node` as the next vertex in preorder and returns that number.
-    fn visit(
-        &mut self,
-        node: usize,
-        parent: usize,
-        graph: &Retaining,
-        next_edge: &mut Vec<u32>,
-    ) -> usize {
+    fn visit(&mut self, node: usize, parent: usize, graph: &Retaining, next_edge: &mut Vec<u32>) -> usize {
         let number = self.order.len();
         self.preorder[node] = number as u32;
         self.order.push(node as u32);
@@ -299,11 +260,7 @@ impl Predecessors {
         let strong_edges = || {
             (0..graph.node_count())
                 .filter(|&node| preorder[node] != NONE)
-                .flat_map(|node| {
-                    graph
-                        .successors(node)
-                        .map(move |target| (preorder[node], target))
-                })
+                .flat_map(|node| graph.successors(node).map(move |target| (preorder[node], target)))
         };
         let mut start = vec![0u32; graph.node_count() + 1];
         for (_, target) in strong_edges() {
@@ -358,17 +315,9 @@ impl LengauerTarjan {
     fn new(parent: &[u32]) -> Self {
         let vertices = (0..parent.len() as u32)
             .zip(parent)
-            .map(|(v, &parent)| Vertex {
-                semi: v,
-                ancestor: parent,
-                label: v,
-                idom: NONE,
-            })
+            .map(|(v, &parent)| Vertex { semi: v, ancestor: parent, label: v, idom: NONE })
             .collect();
-        LengauerTarjan {
-            vertices,
-            path: Vec::new(),
-        }
+        LengauerTarjan { vertices, path: Vec::new() }
     }
 
     /// Settles every vertex's `idom` (as a preorder number).
@@ -385,11 +334,7 @@ impl LengauerTarjan {
                 let next = self.vertices[v as usize].idom;
                 let u = self.eval(v as usize, w);
                 let relative_is_lower = self.vertices[u].semi < self.vertices[v as usize].semi;
-                self.vertices[v as usize].idom = if relative_is_lower {
-                    u as u32
-                } else {
-                    w as u32
-                };
+                self.vertices[v as usize].idom = if relative_is_lower { u as u32 } else { w as u32 };
                 v = next;
             }
             if w == 0 {
@@ -560,12 +505,7 @@ mod tests {
         }
         // The immediate dominator is the deepest strict dominator, i.e. the one with most dominators.
         (0..n)
-            .map(|v| {
-                strict_dominators[v]
-                    .iter()
-                    .max_by_key(|&&d| strict_dominators[d].len())
-                    .map_or(0, |&d| d as u32)
-            })
+            .map(|v| strict_dominators[v].iter().max_by_key(|&&d| strict_dominators[d].len()).map_or(0, |&d| d as u32))
             .collect()
     }
 
@@ -631,19 +571,7 @@ mod tests {
 
     #[test]
     fn self_loops_and_multi_edges() {
-        let graph = Graph::strong(
-            4,
-            &[
-                (0, 0),
-                (0, 1),
-                (0, 1),
-                (1, 1),
-                (1, 2),
-                (1, 2),
-                (2, 3),
-                (0, 3),
-            ],
-        );
+        let graph = Graph::strong(4, &[(0, 0), (0, 1), (0, 1), (1, 1), (1, 2), (1, 2), (2, 3), (0, 3)]);
         assert_eq!(immediate_dominators(&graph.view()), [0, 0, 1, 0]);
     }
 
@@ -656,16 +584,7 @@ mod tests {
     #[test]
     fn weak_only_and_island_nodes_hang_off_the_root() {
         // 0 -> 1 strong, 1 -> 2 weak only, island 3 <-> 4 with 4 -> 5.
-        let mut graph = Graph::new(
-            6,
-            &[
-                (0, 1, false),
-                (1, 2, true),
-                (3, 4, false),
-                (4, 3, false),
-                (4, 5, false),
-            ],
-        );
+        let mut graph = Graph::new(6, &[(0, 1, false), (1, 2, true), (3, 4, false), (4, 3, false), (4, 5, false)]);
         graph.self_size = vec![10, 20, 30, 40, 50, 60];
         let view = graph.view();
         let idom = immediate_dominators(&view);
@@ -677,9 +596,7 @@ mod tests {
     fn root_retains_every_self_size() {
         let mut rng = XorShift(7);
         let n = 200;
-        let edges: Vec<_> = (0..600)
-            .map(|_| (rng.below(n) as u32, rng.below(n) as u32, rng.below(4) == 0))
-            .collect();
+        let edges: Vec<_> = (0..600).map(|_| (rng.below(n) as u32, rng.below(n) as u32, rng.below(4) == 0)).collect();
         let mut graph = Graph::new(n, &edges);
         graph.self_size = (0..n).map(|_| rng.below(1000) as u64).collect();
         let view = graph.view();
@@ -708,18 +625,14 @@ mod tests {
         for _ in 0..200 {
             let n = 1 + rng.below(40);
             let edge_count = rng.below(3 * n + 1);
-            let edges: Vec<_> = (0..edge_count)
-                .map(|_| (rng.below(n) as u32, rng.below(n) as u32, rng.below(5) == 0))
-                .collect();
+            let edges: Vec<_> =
+                (0..edge_count).map(|_| (rng.below(n) as u32, rng.below(n) as u32, rng.below(5) == 0)).collect();
             let mut graph = Graph::new(n, &edges);
             graph.self_size = (0..n).map(|_| rng.below(100) as u64).collect();
             let view = graph.view();
             let idom = immediate_dominators(&view);
             assert_eq!(idom, brute_force_idoms(&graph), "edges: {edges:?}");
-            assert_eq!(
-                retained_sizes(&view, &idom),
-                brute_force_retained(&graph, &idom)
-            );
+            assert_eq!(retained_sizes(&view, &idom), brute_force_retained(&graph, &idom));
         }
     }
 
@@ -779,12 +692,7 @@ mod tests {
 
     #[test]
     fn malformed_input_does_not_panic() {
-        let empty = GraphView {
-            first_edge: &[],
-            edge_target: &[],
-            edge_weak: &[],
-            self_size: &[],
-        };
+        let empty = GraphView { first_edge: &[], edge_target: &[], edge_weak: &[], self_size: &[] };
         assert!(immediate_dominators(&empty).is_empty());
         assert!(shortest_retainers(&empty, |_| true).distance.is_empty());
         assert!(retained_sizes(&empty, &[3, 4]).is_empty());
@@ -799,35 +707,22 @@ mod tests {
         assert_eq!(immediate_dominators(&broken), [0, 0, 0, 0]);
         // Out-of-range and self-pointing idoms count as "no dominator".
         assert_eq!(retained_sizes(&broken, &[9, 1, 1, 2]), [5, 0, 0, 0]);
-        let tree = RetainerTree {
-            parent_edge: vec![1, 1, 5, NONE],
-            distance: vec![0, 1, 1, 1],
-        };
+        let tree = RetainerTree { parent_edge: vec![1, 1, 5, NONE], distance: vec![0, 1, 1, 1] };
         for node in 0..6 {
             let _ = path_to_root(&broken, &tree, node); // meaningless, but must not panic
         }
 
         // A retainer tree that does not match the graph: a cycle and a missing parent edge.
         let graph = Graph::strong(3, &[(0, 1), (1, 2)]);
-        let cyclic = RetainerTree {
-            parent_edge: vec![NONE, NONE, 1],
-            distance: vec![0, 1, 2],
-        };
+        let cyclic = RetainerTree { parent_edge: vec![NONE, NONE, 1], distance: vec![0, 1, 2] };
         assert_eq!(path_to_root(&graph.view(), &cyclic, 1), None);
-        let looping = RetainerTree {
-            parent_edge: vec![NONE, 1, 1],
-            distance: vec![0, 1, 2],
-        };
+        let looping = RetainerTree { parent_edge: vec![NONE, 1, 1], distance: vec![0, 1, 2] };
         assert_eq!(path_to_root(&graph.view(), &looping, 2), None);
         assert_eq!(path_to_root(&graph.view(), &looping, 99), None);
 
         // Sorted offsets running past the edge arrays, dangling targets.
-        let past_end = GraphView {
-            first_edge: &[0, 2, 6],
-            edge_target: &[1, 9, 0],
-            edge_weak: &[false; 3],
-            self_size: &[1, 1],
-        };
+        let past_end =
+            GraphView { first_edge: &[0, 2, 6], edge_target: &[1, 9, 0], edge_weak: &[false; 3], self_size: &[1, 1] };
         assert_eq!(immediate_dominators(&past_end), [0, 0]);
         assert_eq!(shortest_retainers(&past_end, |_| true).distance, [0, 1]);
     }
@@ -844,12 +739,7 @@ mod tests {
         }
         first_edge.push(edge_target.len() as u32);
         let edge_weak = (0..edge_target.len()).map(|e| e % 7 == 3).collect();
-        Graph {
-            first_edge,
-            edge_target,
-            edge_weak,
-            self_size: vec![48; n],
-        }
+        Graph { first_edge, edge_target, edge_weak, self_size: vec![48; n] }
     }
 
     #[test]
@@ -876,25 +766,13 @@ mod tests {
         eprintln!("graph built, {}", memory_status());
         let started = Instant::now();
         let idom = immediate_dominators(&view);
-        eprintln!(
-            "immediate_dominators: {:?}, {}",
-            started.elapsed(),
-            memory_status()
-        );
+        eprintln!("immediate_dominators: {:?}, {}", started.elapsed(), memory_status());
         let started = Instant::now();
         let retained = retained_sizes(&view, &idom);
-        eprintln!(
-            "retained_sizes: {:?}, {}",
-            started.elapsed(),
-            memory_status()
-        );
+        eprintln!("retained_sizes: {:?}, {}", started.elapsed(), memory_status());
         let started = Instant::now();
         let tree = shortest_retainers(&view, |_| true);
-        eprintln!(
-            "shortest_retainers: {:?}, {}",
-            started.elapsed(),
-            memory_status()
-        );
+        eprintln!("shortest_retainers: {:?}, {}", started.elapsed(), memory_status());
         assert_eq!(retained[0], 48 * 10_000_000);
         assert_eq!(tree.distance[0], 0);
     }

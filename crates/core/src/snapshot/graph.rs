@@ -218,7 +218,8 @@ impl SnapshotSink for GraphSink {
         g.node_id.push(record[n.id] as u32);
         g.self_size.push(record[n.self_size]);
         self.edges_total += record[n.edge_count];
-        let end = u32::try_from(self.edges_total).map_err(|_| "more than 2^32 edges: too large for this reader".to_string())?;
+        let end = u32::try_from(self.edges_total)
+            .map_err(|_| "more than 2^32 edges: too large for this reader".to_string())?;
         g.first_edge.push(end);
         Ok(())
     }

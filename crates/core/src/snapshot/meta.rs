@@ -42,11 +42,9 @@ impl Meta {
     /// Parse the raw bytes of the `snapshot` object. `offset` is where it ended, for errors.
     pub fn parse(raw: &[u8], offset: u64) -> Result<Meta, SnapshotError> {
         let err = |m: String| SnapshotError::at(offset, m);
-        let header: Value = serde_json::from_slice(raw)
-            .map_err(|e| err(format!("the \"snapshot\" header is not valid JSON ({e})")))?;
-        let meta = header
-            .get("meta")
-            .ok_or_else(|| err("the \"snapshot\" header has no \"meta\"".into()))?;
+        let header: Value =
+            serde_json::from_slice(raw).map_err(|e| err(format!("the \"snapshot\" header is not valid JSON ({e})")))?;
+        let meta = header.get("meta").ok_or_else(|| err("the \"snapshot\" header has no \"meta\"".into()))?;
         let node_fields = string_list(meta.get("node_fields"))
             .ok_or_else(|| err("meta.node_fields is missing or not a list of names".into()))?;
         let edge_fields = string_list(meta.get("edge_fields"))
@@ -61,10 +59,7 @@ impl Meta {
             }
         }
         let find = |fields: &[String], name: &str, list: &str| {
-            fields
-                .iter()
-                .position(|f| f == name)
-                .ok_or_else(|| err(format!("meta.{list} has no \"{name}\" field")))
+            fields.iter().position(|f| f == name).ok_or_else(|| err(format!("meta.{list} has no \"{name}\" field")))
         };
         let node = NodeLayout {
             width: node_fields.len(),

@@ -12,12 +12,14 @@ pub mod read;
 pub mod scanner;
 pub mod summary;
 
-pub use analysis::{suspects, AnalyzeError, Analysed, Group, NodeRef, PathStep, SuspectOptions, ThreeSnapshotReport};
+pub use analysis::{suspects, Analysed, AnalyzeError, Group, NodeRef, PathStep, SuspectOptions, ThreeSnapshotReport};
 pub use classes::is_internal_class;
 pub use diff::{diff_tables, ClassChange, HeapDiff, IdTable, IdTableSink};
 pub use error::{ReadError, SnapshotError};
 pub use graph::{GraphSink, HeapGraph};
-pub use read::{read_bytes, read_file, read_file_with, ChunkReader, EdgeSide, Progress, ReadMode, SplitSink, PARALLEL_MIN_BYTES};
+pub use read::{
+    read_bytes, read_file, read_file_with, ChunkReader, EdgeSide, Progress, ReadMode, SplitSink, PARALLEL_MIN_BYTES,
+};
 pub use summary::{ClassStat, Summary, SummarySink};
 
 use std::path::Path;
@@ -38,6 +40,9 @@ pub fn diff_files(before: &Path, after: &Path) -> Result<HeapDiff, ReadError> {
 
 pub fn graph_file(path: &Path, progress: Option<Progress>) -> Result<HeapGraph, ReadError> {
     read_file(path, GraphSink::new(), progress).and_then(|sink| {
-        sink.into_graph().ok_or_else(|| ReadError::Invalid { path: path.display().to_string(), message: "no snapshot header".into() })
+        sink.into_graph().ok_or_else(|| ReadError::Invalid {
+            path: path.display().to_string(),
+            message: "no snapshot header".into(),
+        })
     })
 }

@@ -51,7 +51,12 @@ pub fn read_file<S: SplitSink>(path: &Path, sink: S, progress: Option<Progress>)
     read_file_with(path, sink, progress, ReadMode::Auto)
 }
 
-pub fn read_file_with<S: SplitSink>(path: &Path, sink: S, mut progress: Option<Progress>, mode: ReadMode) -> Result<S, ReadError> {
+pub fn read_file_with<S: SplitSink>(
+    path: &Path,
+    sink: S,
+    mut progress: Option<Progress>,
+    mode: ReadMode,
+) -> Result<S, ReadError> {
     let name = path.display().to_string();
     let io = |error: std::io::Error| ReadError::Io { path: name.clone(), error };
     let file = File::open(path).map_err(io)?;
@@ -61,7 +66,10 @@ pub fn read_file_with<S: SplitSink>(path: &Path, sink: S, mut progress: Option<P
     }
     let total = metadata.len();
     if total == 0 {
-        return Err(ReadError::Snapshot { path: name, error: SnapshotError::at(0, "the file is empty, expected a heap snapshot") });
+        return Err(ReadError::Snapshot {
+            path: name,
+            error: SnapshotError::at(0, "the file is empty, expected a heap snapshot"),
+        });
     }
     let parallel = match mode {
         ReadMode::Serial => false,
@@ -111,7 +119,14 @@ fn find_edge_split(file: &File, total: u64) -> Option<u64> {
     memchr::memmem::find(&block[..n], b"\n,").map(|at| cut + at as u64 + 2)
 }
 
-fn read_parallel<S: SplitSink>(file: File, path: &Path, total: u64, sink: S, progress: &mut Option<Progress>, split: Option<u64>) -> Result<S, Failure> {
+fn read_parallel<S: SplitSink>(
+    file: File,
+    path: &Path,
+    total: u64,
+    sink: S,
+    progress: &mut Option<Progress>,
+    split: Option<u64>,
+) -> Result<S, Failure> {
     let cancel = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let edges = scope.spawn(|| read_edges::<S::Edges>(path, total, split, &cancel));
@@ -124,7 +139,9 @@ fn read_parallel<S: SplitSink>(file: File, path: &Path, total: u64, sink: S, pro
         if main.is_err() && !past_cut {
             cancel.store(true, Ordering::Relaxed);
         }
-        let edges = edges.join().unwrap_or_else(|_| Err(Failure::Snapshot(SnapshotError::at(0, "internal error while reading the edges"))));
+        let edges = edges
+            .join()
+            .unwrap_or_else(|_| Err(Failure::Snapshot(SnapshotError::at(0, "internal error while reading the edges"))));
         match (main, edges) {
             (Err(a), Err(b)) => Err(Failure::earliest(a, b)),
             (Err(a), Ok(_)) | (Ok(()), Err(a)) => Err(a),
@@ -150,7 +167,9 @@ impl Failure {
         match self {
             Failure::Io(error) => ReadError::Io { path: path.to_string(), error },
             Failure::Snapshot(error) => ReadError::Snapshot { path: path.to_string(), error },
-            Failure::Cancelled => ReadError::Invalid { path: path.to_string(), message: "reading was cancelled".into() },
+            Failure::Cancelled => {
+                ReadError::Invalid { path: path.to_string(), message: "reading was cancelled".into() }
+            }
         }
     }
 
@@ -170,7 +189,13 @@ impl Failure {
 
 /// Feed the file to the parser in large blocks until the end, or until the parser
 /// has read its part, or another reader failed.
-fn pump<S: SnapshotSink>(mut file: File, parser: &mut Parser<S>, total: u64, progress: &mut Option<Progress>, cancel: &AtomicBool) -> Result<(), Failure> {
+fn pump<S: SnapshotSink>(
+    mut file: File,
+    parser: &mut Parser<S>,
+    total: u64,
+    progress: &mut Option<Progress>,
+    cancel: &AtomicBool,
+) -> Result<(), Failure> {
     let mut block = vec![0u8; READ_BLOCK];
     while !parser.stopped() {
         if cancel.load(Ordering::Relaxed) {
@@ -192,7 +217,12 @@ fn pump<S: SnapshotSink>(mut file: File, parser: &mut Parser<S>, total: u64, pro
 
 /// The second reader: skips the nodes, parses and checks the edges up to the split
 /// (or all of them), stops.
-fn read_edges<E: EdgeSide>(path: &Path, total: u64, split: Option<u64>, cancel: &AtomicBool) -> Result<(EdgeChecks, E), Failure> {
+fn read_edges<E: EdgeSide>(
+    path: &Path,
+    total: u64,
+    split: Option<u64>,
+    cancel: &AtomicBool,
+) -> Result<(EdgeChecks, E), Failure> {
     let file = File::open(path).map_err(Failure::Io)?;
     let plan = ReadPlan { skip_nodes: true, stop_after_edges: true, edge_split: split, ..ReadPlan::default() };
     let mut parser = Parser::with_plan(EdgeReader::<E>::default(), Some(total), plan);

@@ -39,7 +39,9 @@ enum State {
     /// Before the opening `{`.
     Start,
     /// Expecting a key (`"`), or `}` when the object may close here.
-    Key { may_close: bool },
+    Key {
+        may_close: bool,
+    },
     InKey,
     Colon,
     Value(Section),
@@ -48,7 +50,10 @@ enum State {
     /// Inside `[` of nodes/edges: numbers, commas, `]`.
     Numbers,
     /// Inside `[` of strings, between elements.
-    StringsGap { value_next: bool, may_close: bool },
+    StringsGap {
+        value_next: bool,
+        may_close: bool,
+    },
     InString,
     AfterValue,
     Done,
@@ -343,10 +348,15 @@ impl<S: SnapshotSink> Parser<S> {
             }
             Section::Nodes | Section::Edges => {
                 if byte != b'[' {
-                    return Err(self.error_here(i, format!("expected '[' starting the \"{}\" array", self.section_name())));
+                    return Err(
+                        self.error_here(i, format!("expected '[' starting the \"{}\" array", self.section_name()))
+                    );
                 }
                 let Some(meta) = &self.meta else {
-                    return Err(self.error_here(i, format!("the \"{}\" array comes before the \"snapshot\" header", self.section_name())));
+                    return Err(self.error_here(
+                        i,
+                        format!("the \"{}\" array comes before the \"snapshot\" header", self.section_name()),
+                    ));
                 };
                 if section == Section::Edges && !self.seen[Section::Nodes as usize] {
                     return Err(self.error_here(i, "the \"edges\" array comes before the \"nodes\" array"));
@@ -373,7 +383,9 @@ impl<S: SnapshotSink> Parser<S> {
                 // Sinks learn which strings they need from the nodes and edges (V8 writes
                 // strings last); strings met first would be dropped and names lost.
                 if !self.seen[Section::Nodes as usize] || !self.seen[Section::Edges as usize] {
-                    return Err(self.error_here(i, "the \"strings\" array comes before the \"nodes\" and \"edges\" arrays"));
+                    return Err(
+                        self.error_here(i, "the \"strings\" array comes before the \"nodes\" and \"edges\" arrays")
+                    );
                 }
                 self.string_index = 0;
                 self.state = State::StringsGap { value_next: true, may_close: true };
@@ -401,7 +413,12 @@ impl<S: SnapshotSink> Parser<S> {
                         mode = SkipMode::Nested;
                     }
                     b'-' | b'0'..=b'9' | b't' | b'f' | b'n' => mode = SkipMode::Scalar,
-                    _ => return Err(self.error_here(i, format!("expected a JSON value for \"{}\"", String::from_utf8_lossy(&self.key)))),
+                    _ => {
+                        return Err(self.error_here(
+                            i,
+                            format!("expected a JSON value for \"{}\"", String::from_utf8_lossy(&self.key)),
+                        ))
+                    }
                 },
                 SkipMode::Scalar => {
                     if matches!(byte, b',' | b'}' | b']') || is_space(byte) {
@@ -467,9 +484,7 @@ impl<S: SnapshotSink> Parser<S> {
         if capture {
             self.keep_header(&buf[start..end], end)?;
             let meta = Meta::parse(&self.header, self.base + end as u64)?;
-            self.sink
-                .on_meta(&meta, self.size_hint)
-                .map_err(|m| self.error_here(end, m))?;
+            self.sink.on_meta(&meta, self.size_hint).map_err(|m| self.error_here(end, m))?;
             self.meta = Some(meta);
             self.header = Vec::new();
         }
@@ -575,7 +590,9 @@ impl<S: SnapshotSink> Parser<S> {
                 return Err(self.unexpected(i, byte));
             }
             if self.digits >= 19 {
-                return Err(self.error_here(i, format!("a number in the \"{}\" array is too large", self.section_name())));
+                return Err(
+                    self.error_here(i, format!("a number in the \"{}\" array is too large", self.section_name()))
+                );
             }
             self.number = self.number * 10 + u64::from(byte - b'0');
             self.digits += 1;
@@ -705,11 +722,10 @@ impl<S: SnapshotSink> Parser<S> {
                 self.flush_surrogate();
                 if self.string_wanted {
                     let offset = self.base + i as u64;
-                    self.sink
-                        .on_string(self.string_index, &self.string)
-                        .map_err(|m| SnapshotError::at(offset, m))?;
+                    self.sink.on_string(self.string_index, &self.string).map_err(|m| SnapshotError::at(offset, m))?;
                 }
-                self.string_index = self.string_index.checked_add(1).ok_or_else(|| self.error_here(i, "too many strings"))?;
+                self.string_index =
+                    self.string_index.checked_add(1).ok_or_else(|| self.error_here(i, "too many strings"))?;
                 self.state = State::StringsGap { value_next: false, may_close: true };
                 return Ok(i + 1);
             }
@@ -827,7 +843,8 @@ fn swar_digits(buf: &[u8], i: usize) -> (u64, usize) {
     let carried = chunk.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0;
     let not_digit = (high ^ 0x3030_3030_3030_3030) | (carried ^ 0x3030_3030_3030_3030);
     // High bit of each byte that is not a digit.
-    let flags = ((not_digit & 0x7F7F_7F7F_7F7F_7F7F).wrapping_add(0x7F7F_7F7F_7F7F_7F7F) | not_digit) & 0x8080_8080_8080_8080;
+    let flags =
+        ((not_digit & 0x7F7F_7F7F_7F7F_7F7F).wrapping_add(0x7F7F_7F7F_7F7F_7F7F) | not_digit) & 0x8080_8080_8080_8080;
     let n = (flags.trailing_zeros() / 8) as usize;
     if n == 0 {
         return (0, 0);
@@ -835,7 +852,8 @@ fn swar_digits(buf: &[u8], i: usize) -> (u64, usize) {
     // Left-align the n digits (first digit most significant), zeros before them.
     let digits = chunk.wrapping_sub(0x3030_3030_3030_3030) << (8 * (8 - n));
     let pairs = (digits.wrapping_mul(10)).wrapping_add(digits >> 8);
-    let value = ((pairs & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32))
+    let value = ((pairs & 0x0000_00FF_0000_00FF)
+        .wrapping_mul(100 + (1_000_000 << 32))
         .wrapping_add(((pairs >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32))))
         >> 32;
     (value, n)
@@ -847,7 +865,21 @@ mod swar_tests {
 
     #[test]
     fn swar_matches_plain_parsing() {
-        let cases = ["0,", "7,", "12,", "123456,", "1234567,", "12345678", "123456789,", "98765432,1", "5\n,1", "0000001,", "x", ",1", "99999999"];
+        let cases = [
+            "0,",
+            "7,",
+            "12,",
+            "123456,",
+            "1234567,",
+            "12345678",
+            "123456789,",
+            "98765432,1",
+            "5\n,1",
+            "0000001,",
+            "x",
+            ",1",
+            "99999999",
+        ];
         for case in cases {
             let padded = format!("{case}________");
             let digits: String = case.chars().take_while(|c| c.is_ascii_digit()).take(8).collect();

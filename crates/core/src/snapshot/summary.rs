@@ -46,7 +46,13 @@ impl SummarySink {
     pub fn into_summary(self) -> Summary {
         let names = self.classes.map(ClassTable::into_names).unwrap_or_default();
         let classes = merge_by_name(names.into_iter().zip(self.counts.into_iter().zip(self.sizes)));
-        Summary { nodes: self.nodes, edges: self.edges, total_size: self.total_size, max_js_id: self.max_js_id, classes }
+        Summary {
+            nodes: self.nodes,
+            edges: self.edges,
+            total_size: self.total_size,
+            max_js_id: self.max_js_id,
+            classes,
+        }
     }
 }
 

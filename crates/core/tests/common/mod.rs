@@ -169,8 +169,7 @@ impl Builder {
             if i > 0 {
                 out.push_str(",\n");
             }
-            let mut fields =
-                vec![node_type(node.ty), node.name, node.id, node.self_size, node.edges.len() as u64, 0];
+            let mut fields = vec![node_type(node.ty), node.name, node.id, node.self_size, node.edges.len() as u64, 0];
             if self.seven_fields {
                 fields.push((i % 3) as u64); // detachedness 0/1/2
             }
@@ -383,8 +382,11 @@ pub const FIXTURES: u64 = 5000;
 pub fn real_snapshot() -> &'static [u8] {
     static SNAPSHOT: OnceLock<Vec<u8>> = OnceLock::new();
     SNAPSHOT.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("leakwatch-reader-{}-{:?}", std::process::id(), std::thread::current().id()));
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "leakwatch-reader-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("fixture.heapsnapshot");
         let script = format!(
@@ -445,7 +447,8 @@ pub fn reference(bytes: &[u8]) -> Reference {
     let nums = |key: &str| -> Vec<u64> { v[key].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect() };
     let nodes = nums("nodes");
     let edges = nums("edges");
-    let strings: Vec<String> = v["strings"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
+    let strings: Vec<String> =
+        v["strings"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
     assert_eq!(nodes.len() % nw, 0);
     assert_eq!(edges.len() % ew, 0);
 
