@@ -6,19 +6,18 @@
 // - fixtures/cli/seed-example.cjs: the seed article's own app, snapshots 2 s apart.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { cli as runCli, CLI } from './helpers.mjs';
+import { cli as runCli } from './helpers.mjs';
 
 const cli = (args, options = {}) => runCli(args, { timeoutMs: 30000, ...options });
 import { promisify } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
 const THREE = path.join(here, 'fixtures', 'cli', 'three-snapshots.cjs');
 const SEED = path.join(here, 'fixtures', 'cli', 'seed-example.cjs');
 const leakwatch = createRequire(import.meta.url)('leakwatch');

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep, until as waitUntil } from './helpers.mjs';
+import { until as waitUntil } from './helpers.mjs';
 
 const until = (probe, timeoutMs, what) => waitUntil(probe, timeoutMs, what, 50);
 

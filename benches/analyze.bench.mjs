@@ -90,6 +90,7 @@ function findLeaksContender(name, files, workDir, extra = []) {
 
 // ---- what the tools report ----
 
+// eslint-disable-next-line no-control-regex -- ANSI escapes are what it strips
 const stripAnsi = (s) => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
 
 /** memlab find-leaks: its "Alive objects allocated in target page" table, leak count, clusters. */

@@ -13,7 +13,7 @@
 // Knobs: LEAKWATCH_BENCH_RUNS (default 3), LEAKWATCH_BENCH_HEAP_MB (100),
 // LEAKWATCH_BENCH_BUSY_MS (20000), LEAKWATCH_BENCH_PEERS (scratch folder for heapdump),
 // LEAKWATCH_BENCH_TMP (where targets write; default the OS temp dir).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
