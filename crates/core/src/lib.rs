@@ -6,3 +6,4 @@ pub mod format;
 pub mod monitor;
 pub mod plot;
 pub mod snapshot;
+pub mod survival;
