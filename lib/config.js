@@ -1,6 +1,8 @@
 'use strict';
 // Options: defaults, environment variables, and validation with clear messages.
 
+const { DEFAULT_MAX_BYTES } = require('./records');
+
 const DEFAULTS = Object.freeze({
   // Snapshots (heapdump)
   snapshotDir: undefined, // default: the current directory at dump time
@@ -14,6 +16,7 @@ const DEFAULTS = Object.freeze({
   leakDetection: false, // observe GCs even with no 'stats'/'leak' listener
   reportLeaks: false, // print 'leak' events to stderr (on under leakwatch/register)
   statsFile: undefined, // append every stats/leak/snapshot event as JSON lines
+  statsFileMaxBytes: DEFAULT_MAX_BYTES, // then rotate it to <statsFile>.1 (one kept); 0: never
   warmupMs: undefined,
   minDurationMs: undefined,
   minSamples: undefined,
@@ -38,6 +41,7 @@ function fromEnvironment(env) {
   if (env.LEAKWATCH_MAX_SNAPSHOTS) options.maxSnapshots = Number(env.LEAKWATCH_MAX_SNAPSHOTS);
   if (env.LEAKWATCH_SIGNAL) options.signal = /^(off|none|false|0)$/i.test(env.LEAKWATCH_SIGNAL) ? false : env.LEAKWATCH_SIGNAL;
   if (env.LEAKWATCH_STATS_FILE) options.statsFile = env.LEAKWATCH_STATS_FILE;
+  if (env.LEAKWATCH_STATS_FILE_MAX_BYTES) options.statsFileMaxBytes = Number(env.LEAKWATCH_STATS_FILE_MAX_BYTES);
   if (env.LEAKWATCH_QUIET && env.LEAKWATCH_QUIET !== '0') options.growthReport = false;
   // heapdump's switch, honoured so existing deployments keep their behaviour.
   if (/(^|,)\s*nosignal\s*(,|$)/.test(env.NODE_HEAPDUMP_OPTIONS || '')) options.signal = false;
@@ -58,6 +62,7 @@ function validate(options) {
   check('signal', (v) => v === false || (typeof v === 'string' && /^SIG[A-Z0-9]+$/.test(v)), "a signal name like 'SIGUSR2', or false");
   check('stuckAfterMs', nonNegative, 'a number of milliseconds');
   check('statsFile', (v) => typeof v === 'string' && v.length > 0, 'a file path');
+  check('statsFileMaxBytes', (v) => Number.isInteger(v) && v >= 0, 'a whole number of bytes (0 = never rotate)');
   for (const key of ['watchdog', 'checkResources', 'growthReport', 'leakDetection', 'reportLeaks']) check(key, (v) => typeof v === 'boolean', 'true or false');
   for (const key of DETECTOR_KEYS) check(key, nonNegative, 'a non-negative number');
   return options;
