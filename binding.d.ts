@@ -66,6 +66,9 @@ export interface ChartInput {
   points: Array<ChartPoint>
   leaks: Array<ChartMark>
   snapshots: Array<ChartMark>
+  /** Samples there were when `points` is a downsampled view of them. */
+  sampleCount?: number
+  forcedCount?: number
 }
 
 export interface ChartMark {

@@ -90,12 +90,13 @@ say('```');
 say(table(['variant', 'RSS start', 'RSS end', 'RSS growth', 'RSS peak', 'heap start', 'heap end', 'heap growth', 'malloced growth'], growth));
 say('```');
 say('');
-say('Largest RSS step between two samples in each run (what moved with it):');
+say(`Largest RSS step between two samples after ${Math.round(WARMUP_MS / 1000)} s in each run (what moved with it):`);
 say('');
 const steps = names.map((n) => {
   const s = series[n];
-  let best = 1;
-  for (let i = 2; i < s.length; i++) if (s[i].rss - s[i - 1].rss > s[best].rss - s[best - 1].rss) best = i;
+  const from = Math.max(1, s.findIndex((x) => x.t >= WARMUP_MS));
+  let best = from;
+  for (let i = from + 1; i < s.length; i++) if (s[i].rss - s[i - 1].rss > s[best].rss - s[best - 1].rss) best = i;
   const [a, b] = [s[best - 1], s[best]];
   const space = Object.keys(b.spaces)
     .map((k) => [k, b.spaces[k].committed - (a.spaces[k] ? a.spaces[k].committed : 0)])

@@ -1,72 +1,157 @@
 'use strict';
 // `leakwatch plot`: the JSON-lines record of a run -> a chart (drawn in Rust by plotters).
+// The stats file is streamed twice (lib/records.js): once to find each process's samples
+// and time span, once to gather what to draw. A long run is downsampled to the chart's
+// pixel columns (the lowest and highest heap sample of each column), so memory stays
+// bounded whatever the file's size; leak and snapshot marks are never dropped (marks that
+// share a pixel column are drawn as one line labelled with all of them).
 
 const fs = require('node:fs');
 const path = require('node:path');
 const native = require('../binding.js');
+const { readRecords } = require('./records');
+const { leakwatchError } = require('./errors');
 
-/** The stats file's text, or an error that names the file in one line. */
-function readText(file) {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const why = { ENOENT: 'no such file', EISDIR: 'is a directory, expected a JSON-lines stats file', EACCES: 'permission denied' }[error.code];
-    throw new Error(`${file}: ${why || error.message}`);
-  }
+const DEFAULT_WIDTH = 1000;
+/** Processes tracked per file (a file of garbage could name any number of pids). */
+const MAX_PROCESSES = 4096;
+
+/**
+ * Pass 1: per process (pid), {pid, samples, forced, leaks, snapshots, first, last, argv}.
+ * Returns {processes: Map, records, skipped}.
+ */
+function scanProcesses(statsFile) {
+  const processes = new Map();
+  const totals = readRecords(statsFile, (r) => {
+    if (!Number.isFinite(r.t)) return;
+    let p = processes.get(r.pid);
+    if (!p) {
+      if (processes.size >= MAX_PROCESSES) return;
+      p = { pid: r.pid, samples: 0, forced: 0, leaks: 0, snapshots: 0, first: r.t, last: r.t, argv: null };
+      processes.set(r.pid, p);
+    }
+    p.first = Math.min(p.first, r.t);
+    p.last = Math.max(p.last, r.t);
+    if (r.event === 'stats') {
+      p.samples += 1;
+      if (r.forced) p.forced += 1;
+    } else if (r.event === 'leak') p.leaks += 1;
+    else if (r.event === 'snapshot') p.snapshots += 1;
+    else if (r.event === 'start' && Array.isArray(r.argv)) p.argv = r.argv;
+  });
+  return { processes, records: totals.records, skipped: totals.skipped };
 }
 
-/** Parse a stats file; bad lines are counted, not fatal (a run may end mid-line). */
-function readRecords(file) {
-  const records = [];
-  let skipped = 0;
-  for (const line of readText(file).split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const record = JSON.parse(line);
-      if (record && typeof record.event === 'string') records.push(record);
-      else skipped += 1;
-    } catch {
-      skipped += 1;
+/** The process to chart by default: the one with the most stats samples. */
+function mainPid(processes) {
+  let best;
+  for (const p of processes.values()) if (best === undefined || p.samples > best.samples) best = p;
+  return best && best.pid;
+}
+
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
+
+/**
+ * Keeps at most two samples per pixel column (its lowest and highest heap value, in time
+ * order) and one mark per column and kind, so the chart of a months-long run costs the
+ * same as a minute's. Below two samples per column nothing is dropped.
+ */
+class Downsampler {
+  constructor({ t0, span, columns, keepAll }) {
+    this.t0 = t0;
+    this.span = span;
+    this.columns = columns;
+    this.keepAll = keepAll;
+    this.points = keepAll ? [] : new Array(columns).fill(null);
+    this.leaks = new Map();
+    this.snapshots = new Map();
+  }
+
+  column(tMs) {
+    if (this.span <= 0) return 0;
+    return Math.min(this.columns - 1, Math.max(0, Math.floor((tMs / this.span) * this.columns)));
+  }
+
+  addPoint(point) {
+    if (this.keepAll) {
+      this.points.push(point);
+      return;
+    }
+    const c = this.column(point.tMs);
+    const cell = this.points[c];
+    if (cell === null) this.points[c] = { low: point, high: point };
+    else if (point.usedHeapSize < cell.low.usedHeapSize) cell.low = point;
+    else if (point.usedHeapSize > cell.high.usedHeapSize) cell.high = point;
+  }
+
+  addMark(kind, tMs, label) {
+    const marks = this[kind];
+    const c = this.column(tMs);
+    const mark = marks.get(c);
+    if (!mark) marks.set(c, { tMs, labels: [label], count: 1 });
+    else {
+      mark.count += 1;
+      mark.last = label;
     }
   }
-  return { records, skipped };
+
+  result() {
+    const points = this.keepAll
+      ? this.points
+      : this.points.filter(Boolean).flatMap(({ low, high }) => (low === high ? [low] : low.tMs <= high.tMs ? [low, high] : [high, low]));
+    const marks = (kind, many) => [...this[kind].values()].map((m) => ({ tMs: m.tMs, label: m.count === 1 ? m.labels[0] : many(m) }));
+    return {
+      points,
+      leaks: marks('leaks', (m) => `${m.count} leak events`),
+      snapshots: marks('snapshots', (m) => `${m.labels[0]}…${m.last}`),
+    };
+  }
 }
 
-/** The process to chart: the given pid, else the one with the most stats samples. */
-function mainPid(records) {
-  const counts = new Map();
-  for (const r of records) if (r.event === 'stats') counts.set(r.pid, (counts.get(r.pid) || 0) + 1);
-  let best;
-  for (const [pid, count] of counts) if (best === undefined || count > counts.get(best)) best = pid;
-  return best;
-}
-
-function chartInput(records, { title, pid = mainPid(records) } = {}) {
-  const mine = records.filter((r) => pid === undefined || r.pid === pid);
-  const t0 = Math.min(...mine.map((r) => r.t));
-  const stats = mine.filter((r) => r.event === 'stats');
+/** Pass 2: the chart input of one process, downsampled to `width` columns. */
+function chartInput(statsFile, scan, { title, pid = mainPid(scan.processes), width = DEFAULT_WIDTH } = {}) {
+  const proc = scan.processes.get(pid);
+  if (pid !== undefined && !proc) {
+    const known = [...scan.processes.keys()].slice(0, 20).join(', ');
+    throw leakwatchError('ERR_LEAKWATCH_NO_SUCH_PID', `${statsFile}: no records of pid ${pid} (pids in the file: ${known || 'none'})`);
+  }
+  const t0 = proc ? proc.first : 0;
+  const columns = Math.max(1, Math.round(width));
+  const sampler = new Downsampler({ t0, span: proc ? proc.last - proc.first : 0, columns, keepAll: !proc || proc.samples <= 2 * columns });
   let snapshot = 0;
+  readRecords(statsFile, (r) => {
+    if (r.pid !== pid || !Number.isFinite(r.t)) return;
+    const tMs = r.t - t0;
+    if (r.event === 'stats') {
+      sampler.addPoint({ tMs, usedHeapSize: num(r.used_heap_size), external: num(r.external), baseline: Number.isFinite(r.estimated_base) ? r.estimated_base : undefined, forced: Boolean(r.forced) });
+    } else if (r.event === 'leak') {
+      sampler.addMark('leaks', tMs, `leak (${r.kind}): +${native.humanSize(Number.isFinite(r.growth) ? r.growth : 0)}`);
+    } else if (r.event === 'snapshot') {
+      sampler.addMark('snapshots', tMs, `S${++snapshot}`);
+    }
+  });
+  const drawn = sampler.result();
   return {
     title: title || `Memory after full GCs${pid !== undefined ? ` (pid ${pid})` : ''}`,
-    points: stats.map((s) => ({
-      tMs: s.t - t0,
-      usedHeapSize: s.used_heap_size,
-      external: s.external,
-      baseline: s.estimated_base,
-      forced: Boolean(s.forced),
-    })),
-    leaks: mine.filter((r) => r.event === 'leak').map((r) => ({ tMs: r.t - t0, label: `leak (${r.kind}): +${native.humanSize(r.growth)}` })),
-    snapshots: mine.filter((r) => r.event === 'snapshot').map((r) => ({ tMs: r.t - t0, label: `S${++snapshot}` })),
+    ...drawn,
+    // The counts the chart states, when it draws fewer points than there were samples.
+    sampleCount: proc ? proc.samples : 0,
+    forcedCount: proc ? proc.forced : 0,
   };
 }
 
-/** Write the chart of `statsFile` to `output` (.svg or .png). Returns what was drawn. */
+/**
+ * Write the chart of `statsFile` to `output` (.svg or .png). Returns what was drawn:
+ * {output, format, pid, points (samples), drawn (points drawn), leaks, snapshots, skipped}.
+ */
 function plot(statsFile, output, options = {}) {
-  const { records, skipped } = readRecords(statsFile);
-  if (records.length === 0) {
-    throw new Error(`${statsFile}: no leakwatch records${skipped ? ` (${skipped} unreadable lines)` : ''}; expected the JSON-lines file written by 'leakwatch run' or LEAKWATCH_STATS_FILE`);
+  const scan = options.scan || scanProcesses(statsFile);
+  if (scan.records === 0) {
+    const why = `no leakwatch records${scan.skipped ? ` (${scan.skipped} unreadable lines)` : ''}; expected the JSON-lines file written by 'leakwatch run' or LEAKWATCH_STATS_FILE`;
+    throw leakwatchError('ERR_LEAKWATCH_NO_RECORDS', `${statsFile}: ${why}`);
   }
-  const input = chartInput(records, options);
+  const width = options.width || DEFAULT_WIDTH;
+  const input = chartInput(statsFile, scan, { ...options, width });
   const format = path.extname(output).toLowerCase() === '.png' ? 'png' : 'svg';
   const bytes = native.renderChart(input, format, options.width, options.height);
   try {
@@ -74,7 +159,17 @@ function plot(statsFile, output, options = {}) {
   } catch (error) {
     throw new Error(`${output}: cannot write the chart: ${error.code === 'ENOENT' ? 'no such directory' : error.message}`);
   }
-  return { output, format, points: input.points.length, leaks: input.leaks.length, snapshots: input.snapshots.length, skipped };
+  const proc = scan.processes.get(options.pid === undefined ? mainPid(scan.processes) : options.pid);
+  return {
+    output,
+    format,
+    pid: proc && proc.pid,
+    points: input.sampleCount,
+    drawn: input.points.length,
+    leaks: proc ? proc.leaks : 0,
+    snapshots: proc ? proc.snapshots : 0,
+    skipped: scan.skipped,
+  };
 }
 
-module.exports = { plot, readRecords, chartInput, mainPid };
+module.exports = { plot, scanProcesses, chartInput, mainPid, Downsampler };

@@ -1,54 +1,35 @@
 'use strict';
 // `leakwatch run`: start an app with leakwatch preloaded, follow what it records
-// (stats, leak, snapshot events as JSON lines), ask it for snapshots on a schedule
-// with its dump signal, analyse them, and chart the run. The app's stdio, exit code
-// and signals pass through unchanged; leakwatch talks on stderr.
+// (stats, leak, snapshot events as JSON lines, lib/records.js), ask it for snapshots on a
+// schedule with its dump signal, analyse them, and chart the run. The app's stdio, exit
+// code and signals pass through unchanged; leakwatch talks on stderr.
+//
+// An app may be several processes (a cluster, `npm start` and the app it starts): every
+// process that loads leakwatch writes a 'start' record and is followed on its own. The
+// processes whose heap grows (or the one chosen with `pid`) are snapshotted and analysed.
 
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const native = require('../binding.js');
-const { plot } = require('./chart');
+const { plot, scanProcesses } = require('./chart');
+const { createRecordFile, RecordTail } = require('./records');
 const { formatAnalysis } = require('./report');
 
 const REGISTER = path.join(__dirname, '..', 'register.js');
 const POLL_MS = 200;
-
-/** Follows a JSON-lines file that another process appends to. */
-class RecordTail {
-  constructor(file) {
-    this.file = file;
-    this.offset = 0;
-    this.rest = '';
-  }
-
-  read() {
-    let fd;
-    try {
-      fd = fs.openSync(this.file, 'r');
-    } catch {
-      return [];
-    }
-    try {
-      const { size } = fs.fstatSync(fd);
-      if (size <= this.offset) return [];
-      const chunk = Buffer.alloc(size - this.offset);
-      fs.readSync(fd, chunk, 0, chunk.length, this.offset);
-      this.offset = size;
-      const lines = (this.rest + chunk.toString('utf8')).split('\n');
-      this.rest = lines.pop();
-      return lines.flatMap((line) => {
-        try {
-          return line.trim() ? [JSON.parse(line)] : [];
-        } catch {
-          return [];
-        }
-      });
-    } finally {
-      fs.closeSync(fd);
-    }
-  }
-}
+/** Grace between the SIGTERM at --duration and a SIGKILL (`killAfterMs`). */
+const DEFAULT_KILL_AFTER_MS = 10000;
+/** A process "shows growth" when its heap after GC rose by this much (or it had a leak event). */
+const GROWTH_BYTES = 1024 * 1024;
+const GROWTH_RATIO = 0.1;
+/** How many samples the first and the recent heap level are the lowest of. */
+const LEVEL_SAMPLES = 2;
+/** Processes followed per run (a fork bomb must not grow leakwatch's memory). */
+const MAX_PROCESSES = 256;
+/** Per-process charts besides memory.svg. */
+const MAX_CHARTS = 8;
 
 function nodeOptionsWithRegister(existing) {
   const quoted = /\s/.test(REGISTER) ? `"${REGISTER}"` : REGISTER;
@@ -65,13 +46,95 @@ function isAlive(pid) {
 }
 
 /**
- * Run `command args` under watch. Resolves with what was found:
- * {code, signal, statsFile, chart, snapshots, leaks, analysis, interrupted}.
+ * Whether `pid` is `ancestor` or runs below it, read from /proc (Linux): a pid named in the
+ * stats file is signalled only then. Elsewhere, or for a process already gone, true.
  */
-function runWatched({ command, args = [], outDir, snapshots = 3, everyMs = 30000, durationMs = 0, snapshotOnLeak = true, log = (line) => process.stderr.write(`leakwatch: ${line}\n`), detector = {} }) {
+function isDescendant(pid, ancestor) {
+  let at = pid;
+  for (let hops = 0; hops < 64; hops++) {
+    if (at === ancestor) return true;
+    if (at <= 1) return false;
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${at}/stat`, 'utf8');
+    } catch {
+      return hops > 0 ? false : true; // no /proc, or gone: nothing to signal
+    }
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses.
+    at = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (!Number.isInteger(at)) return false;
+  }
+  return false;
+}
+
+/** What one process that loaded leakwatch recorded, kept small whatever the run's length. */
+class WatchedProcess {
+  constructor(record) {
+    this.pid = record.pid;
+    this.ppid = Number.isInteger(record.ppid) ? record.ppid : undefined;
+    this.argv = Array.isArray(record.argv) ? record.argv.filter((a) => typeof a === 'string').slice(0, 8) : [];
+    this.samples = 0;
+    this.firstLevel = []; // heap after GC, first samples
+    this.recent = []; // heap after GC, last samples
+    this.lastHeap = undefined;
+    this.leaks = 0;
+    this.firstLeak = null;
+    this.snapshots = [];
+    this.requested = 0;
+    this.target = false;
+    this.why = null; // why it is snapshotted
+    this.analysis = null;
+    this.analysisError = null;
+  }
+
+  addSample(record) {
+    this.samples += 1;
+    const heap = record.used_heap_size;
+    if (typeof heap !== 'number' || !Number.isFinite(heap)) return;
+    if (this.firstLevel.length < LEVEL_SAMPLES) this.firstLevel.push(heap);
+    this.recent.push(heap);
+    if (this.recent.length > LEVEL_SAMPLES) this.recent.shift();
+    this.lastHeap = heap;
+  }
+
+  /** Heap after GC at the start and now (the lowest of a few samples: robust to a spike). */
+  levels() {
+    if (this.firstLevel.length === 0) return null;
+    return { first: Math.min(...this.firstLevel), now: Math.min(...this.recent) };
+  }
+
+  grew() {
+    const l = this.levels();
+    return l !== null && this.samples > LEVEL_SAMPLES && l.now - l.first >= Math.max(GROWTH_BYTES, l.first * GROWTH_RATIO);
+  }
+
+  label() {
+    const script = this.argv.length ? this.argv.map((a) => (a.length > 40 ? `…${a.slice(-39)}` : a)).join(' ') : '?';
+    return `pid ${this.pid} (${script})`;
+  }
+}
+
+/**
+ * Run `command args` under watch. Resolves with what was found:
+ * {code, signal, statsFile, processes, snapshots, leaks, analysis, chart, charts,
+ *  notLoaded, stoppedAtDuration, killed, interrupted, seconds}.
+ */
+function runWatched({
+  command,
+  args = [],
+  outDir,
+  snapshots = 3,
+  everyMs = 30000,
+  durationMs = 0,
+  killAfterMs = DEFAULT_KILL_AFTER_MS,
+  pid: chosenPid,
+  snapshotOnLeak = true,
+  log = (line) => process.stderr.write(`leakwatch: ${line}\n`),
+  detector = {},
+}) {
   fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const statsFile = path.join(outDir, 'stats.jsonl');
-  fs.writeFileSync(statsFile, '', { mode: 0o600 });
+  createRecordFile(statsFile);
   const env = {
     ...process.env,
     NODE_OPTIONS: nodeOptionsWithRegister(process.env.NODE_OPTIONS),
@@ -84,66 +147,117 @@ function runWatched({ command, args = [], outDir, snapshots = 3, everyMs = 30000
   const started = Date.now();
   const child = spawn(command, args, { stdio: 'inherit', env });
   const tail = new RecordTail(statsFile);
-  const found = { statsFile, chart: null, snapshots: [], leaks: [], analysis: null, analysisError: null, interrupted: false };
-  let target = null; // the newest process that loaded leakwatch (npm start: the app, not npm)
-  let requested = 0;
-  let analysing = null;
+  const processes = new Map(); // pid -> WatchedProcess, in start order
+  const found = { statsFile, chosenPid, chart: null, charts: [], interrupted: false, stoppedAtDuration: false, killed: false, skipped: 0 };
+  let stopping = false;
+  let analyses = Promise.resolve();
+  let killTimer = null;
 
-  const requestSnapshot = (why) => {
-    if (requested >= snapshots || target === null || !isAlive(target)) return;
-    if (requested > found.snapshots.length) return; // one at a time
-    requested += 1;
-    log(`taking snapshot ${requested} of ${snapshots} (${why})`);
+  const several = () => processes.size > 1;
+  const who = (p) => (several() ? ` of ${p.label()}` : '');
+
+  const requestSnapshot = (p, why) => {
+    if (stopping || p.requested >= snapshots || !isAlive(p.pid) || !isDescendant(p.pid, child.pid)) return;
+    if (p.requested > p.snapshots.length) return; // one at a time per process
+    if (!p.target) {
+      p.target = true;
+      p.why = why;
+    }
+    p.requested += 1;
+    log(`taking snapshot ${p.requested} of ${snapshots}${who(p)} (${why})`);
     try {
-      process.kill(target, 'SIGUSR2');
+      process.kill(p.pid, 'SIGUSR2');
     } catch (error) {
-      log(`cannot signal pid ${target}: ${error.message}`);
+      log(`cannot signal pid ${p.pid}: ${error.message}`);
     }
   };
 
-  const analyse = () => {
-    const files = found.snapshots.map((s) => s.file);
-    log(`analysing ${files.length} snapshots…`);
-    analysing = native
-      .analyze(files, {})
-      .then((analysis) => {
-        found.analysis = analysis;
-        process.stderr.write('\n' + formatAnalysis(analysis, 10) + '\n');
-      })
-      .catch((error) => {
-        found.analysisError = error;
-        log(`analysis failed: ${error.message}`);
-      });
+  /** Which processes a scheduled snapshot goes to. */
+  const scheduled = () => {
+    const alive = [...processes.values()].filter((p) => isAlive(p.pid));
+    if (chosenPid !== undefined) return alive.filter((p) => p.pid === chosenPid).map((p) => [p, 'schedule']);
+    const chosen = alive.filter((p) => p.target || p.grew() || p.leaks > 0);
+    if (chosen.length) return chosen.map((p) => [p, p.target ? 'schedule' : 'schedule; its heap grew']);
+    // One process: snapshots on the schedule whatever its heap does (a steady app gets its
+    // "no suspects"). Several: only those that grow; none yet, none now.
+    return processes.size === 1 && alive.length === 1 ? [[alive[0], 'schedule']] : [];
+  };
+
+  const analyse = (p) => {
+    const files = p.snapshots.map((s) => s.file);
+    analyses = analyses.then(async () => {
+      log(`analysing ${files.length} snapshots${who(p)}…`);
+      try {
+        p.analysis = await native.analyze(files, {});
+        process.stderr.write((several() ? `\nAnalysis of ${p.label()}:\n` : '\n') + formatAnalysis(p.analysis, 10) + '\n');
+      } catch (error) {
+        p.analysisError = error;
+        log(`analysis${who(p)} failed: ${error.message}`);
+      }
+    });
   };
 
   const onRecord = (record) => {
+    const pid = record.pid;
+    if (!Number.isInteger(pid) || pid <= 0) return; // never signal what a garbage line names
     if (record.event === 'start') {
-      target = record.pid;
-    } else if (record.event === 'leak' && record.pid === target) {
-      found.leaks.push(record);
-      log(`leak detected (${record.kind}): ${record.reason}`);
-      if (snapshotOnLeak) requestSnapshot('leak event');
-    } else if (record.event === 'error' && record.pid === target) {
-      log(`the app's leakwatch reported: ${record.message}`);
+      // Only the app's own processes (a stray line naming another pid is not followed).
+      if (!processes.has(pid) && processes.size < MAX_PROCESSES && isDescendant(pid, child.pid)) {
+        processes.set(pid, new WatchedProcess(record));
+        if (processes.size > 1) log(`${processes.size} processes have loaded leakwatch; newest: ${processes.get(pid).label()}`);
+      }
+      return;
+    }
+    const p = processes.get(pid);
+    if (!p) return;
+    if (record.event === 'stats') {
+      p.addSample(record);
+    } else if (record.event === 'leak') {
+      p.leaks += 1;
+      if (!p.firstLeak) p.firstLeak = { kind: record.kind, reason: String(record.reason) };
+      log(`leak detected${who(p)} (${record.kind}): ${record.reason}`);
+      if (snapshotOnLeak && (chosenPid === undefined || chosenPid === pid)) requestSnapshot(p, 'leak event');
+    } else if (record.event === 'error') {
+      log(`the app's leakwatch${who(p)} reported: ${record.message}`);
       // A failed dump must not block the next scheduled one.
-      if (requested > found.snapshots.length) requested -= 1;
-    } else if (record.event === 'snapshot' && record.pid === target) {
-      found.snapshots.push(record);
-      log(`snapshot ${found.snapshots.length} written: ${record.file} (${native.humanSize(record.bytes)} in ${(record.durationMs / 1000).toFixed(1)} s)`);
-      if (found.snapshots.length === snapshots && !analysing) analyse();
+      if (p.requested > p.snapshots.length) p.requested -= 1;
+    } else if (record.event === 'snapshot' && p.target) {
+      p.snapshots.push(record);
+      const bytes = Number.isFinite(record.bytes) ? native.humanSize(record.bytes) : '?';
+      const seconds = Number.isFinite(record.durationMs) ? (record.durationMs / 1000).toFixed(1) : '?';
+      log(`snapshot ${p.snapshots.length} written${who(p)}: ${record.file} (${bytes} in ${seconds} s)`);
+      if (p.snapshots.length === snapshots && snapshots >= 3) analyse(p);
     }
   };
 
-  const poll = setInterval(() => tail.read().forEach(onRecord), POLL_MS);
+  const poll = setInterval(() => tail.poll(onRecord), POLL_MS);
   // Snapshots on the schedule: at every `everyMs`, if the previous one is done.
-  const schedule = setInterval(() => requestSnapshot('schedule'), everyMs);
-  const stopTimer = durationMs > 0 ? setTimeout(() => {
-    log(`stopping the app after ${(durationMs / 1000).toFixed(0)} s`);
-    child.kill('SIGTERM');
-  }, durationMs) : null;
-
+  const schedule = setInterval(() => scheduled().forEach(([p, why]) => requestSnapshot(p, why)), everyMs);
   const running = () => child.exitCode === null && child.signalCode === null;
+
+  const stopTimer =
+    durationMs > 0
+      ? setTimeout(() => {
+          stopping = true;
+          clearInterval(schedule);
+          found.stoppedAtDuration = true;
+          log(`stopping the app after ${(durationMs / 1000).toFixed(0)} s (SIGTERM; SIGKILL if it still runs ${(killAfterMs / 1000).toFixed(0)} s later)`);
+          child.kill('SIGTERM');
+          killTimer = setTimeout(() => {
+            if (!running()) return;
+            found.killed = true;
+            log(`the app ignored SIGTERM for ${(killAfterMs / 1000).toFixed(0)} s: killing it (SIGKILL)`);
+            // Its processes that loaded leakwatch too (a child of npm or of a shell), found
+            // while they are still the app's.
+            const below = [...processes.values()].filter((p) => p.pid !== child.pid && isAlive(p.pid) && isDescendant(p.pid, child.pid));
+            child.kill('SIGKILL');
+            for (const p of below) process.kill(p.pid, 'SIGKILL');
+          }, killAfterMs);
+        }, durationMs)
+      : null;
+
   const onInterrupt = () => {
+    stopping = true;
     if (found.interrupted && running()) {
       // A second Ctrl-C: the app ignored the first one.
       log('interrupted again: killing the app');
@@ -157,6 +271,7 @@ function runWatched({ command, args = [], outDir, snapshots = 3, everyMs = 30000
   // Without these, `kill <leakwatch>` (or a CI timeout, or a closed terminal) would end
   // leakwatch and leave the app running, orphaned: pass the signal on and still report.
   const onTerminate = (signal) => {
+    stopping = true;
     log(`got ${signal}: passing it to the app, then reporting what was found so far`);
     if (running()) child.kill(signal);
   };
@@ -171,63 +286,169 @@ function runWatched({ command, args = [], outDir, snapshots = 3, everyMs = 30000
     });
     child.on('exit', async (code, signal) => {
       cleanup();
-      tail.read().forEach(onRecord);
-      if (analysing) await analysing;
-      else if (found.snapshots.length >= 3) {
-        analyse();
-        await analysing;
-      }
-      try {
-        const chart = plot(statsFile, path.join(outDir, 'memory.svg'), {});
-        found.chart = chart.output;
-      } catch (error) {
-        log(`cannot draw the chart: ${error.message}`);
-      }
-      resolve({ ...found, code, signal, seconds: (Date.now() - started) / 1000 });
+      stopping = true;
+      tail.end(onRecord);
+      found.skipped = tail.skipped;
+      for (const p of processes.values()) if (p.target && p.snapshots.length >= 3 && p.snapshots.length < snapshots) analyse(p);
+      await analyses;
+      const list = [...processes.values()];
+      found.notLoaded = list.length === 0;
+      if (!found.notLoaded) drawCharts(list);
+      const targets = list.filter((p) => p.target);
+      const main = targets.find((p) => p.analysis) || targets[0] || null;
+      resolve({
+        ...found,
+        processes: list,
+        main,
+        snapshots: targets.flatMap((p) => p.snapshots),
+        leaks: list.reduce((n, p) => n + p.leaks, 0),
+        analysis: main ? main.analysis : null,
+        analysisError: main ? main.analysisError : null,
+        code,
+        signal,
+        seconds: (Date.now() - started) / 1000,
+      });
     });
   });
+
+  /** memory.svg: the main process; with several, memory-<pid>.svg for each that sampled. */
+  function drawCharts(list) {
+    try {
+      const scan = scanProcesses(statsFile);
+      const targets = list.filter((p) => p.target);
+      const main = (targets.find((p) => p.analysis) || targets[0] || list.reduce((a, b) => (b.samples > a.samples ? b : a))).pid;
+      found.chart = plot(statsFile, path.join(outDir, 'memory.svg'), { scan, pid: scan.processes.has(main) ? main : undefined }).output;
+      if (list.length > 1) {
+        for (const p of list.filter((x) => x.samples > 0).slice(0, MAX_CHARTS)) {
+          found.charts.push({ pid: p.pid, file: plot(statsFile, path.join(outDir, `memory-${p.pid}.svg`), { scan, pid: p.pid }).output });
+        }
+      }
+    } catch (error) {
+      log(`cannot draw the chart: ${error.message}`);
+    }
+  }
 
   function cleanup() {
     clearInterval(poll);
     clearInterval(schedule);
     if (stopTimer) clearTimeout(stopTimer);
+    if (killTimer) clearTimeout(killTimer);
     process.removeListener('SIGINT', onInterrupt);
     process.removeListener('SIGTERM', onTerminate);
     process.removeListener('SIGHUP', onTerminate);
   }
 }
 
-/** The short summary printed when the app has exited. */
-function formatSummary(result) {
-  const lines = [];
+const size = (bytes) => native.humanSize(bytes);
+
+// The summary printed when the app has exited: a list of sections, each (result) -> lines.
+function outcomeSection(result) {
   const how = result.signal ? `was stopped by ${result.signal}` : `exited with code ${result.code}`;
-  lines.push(`the app ${how} after ${result.seconds.toFixed(1)} s`);
-  const samples = fs.readFileSync(result.statsFile, 'utf8').split('\n').filter((l) => l.includes('"event":"stats"')).length;
-  lines.push(`  full-GC samples: ${samples} in ${result.statsFile}`);
-  lines.push(`  leak events: ${result.leaks.length}${result.leaks.length ? ` (first: ${result.leaks[0].reason})` : ''}`);
-  lines.push(`  snapshots: ${result.snapshots.length ? result.snapshots.map((s) => s.file).join(', ') : 'none'}`);
-  if (result.analysis) {
-    const top = result.analysis.suspects[0];
-    lines.push(`  suspects: ${result.analysis.suspects.length ? result.analysis.suspects.map((s) => `${s.name} (${s.count})`).join(', ') : 'none'}`);
-    if (top && top.retainerPath.length) {
-      const held = [...top.retainerPath].reverse().find((step) => step.edgeType === 'context' || step.edgeType === 'property');
-      if (held) lines.push(`  ${top.name} is held by '${held.edge}'`);
-    }
-  } else if (result.snapshots.length < 3) {
-    lines.push('  analysis: needs 3 snapshots (use --every to take them sooner)');
-  }
-  if (result.chart) lines.push(`  chart: ${result.chart}`);
-  return lines.join('\n');
+  const lines = [`the app ${how} after ${result.seconds.toFixed(1)} s`];
+  if (result.killed) lines.push('  it ignored SIGTERM at --duration and was killed (SIGKILL) after the grace period (--kill-after)');
+  return lines;
 }
 
-/** Exit like the app did: same code, or the same signal. */
+function notLoadedSection(result) {
+  if (!result.notLoaded) return [];
+  return [
+    `  the command did not load leakwatch: no process it started wrote to ${result.statsFile}, so there are no samples, snapshots or chart.` +
+      ' leakwatch is preloaded through NODE_OPTIONS (--require leakwatch/register), which only Node.js reads:' +
+      ' a command that is not Node (python3, a shell builtin, a compiled binary), node started with --no-node-options,' +
+      ' or a wrapper that clears the environment (env -i, sudo) starts the app without it.',
+  ];
+}
+
+function verdict(p) {
+  const l = p.levels();
+  const heap = l ? `heap after GC ${size(l.first)} → ${size(l.now)}` : 'no heap figures';
+  const leaks = p.leaks ? `${p.leaks} leak event${p.leaks === 1 ? '' : 's'}` : 'no leak event';
+  const grows = p.leaks > 0 ? 'leaking' : p.grew() ? 'growing' : p.samples > LEVEL_SAMPLES ? 'steady' : 'too few samples to tell';
+  return `${p.samples} full-GC samples, ${heap}, ${leaks}: ${grows}`;
+}
+
+function processesSection(result) {
+  if (result.notLoaded) return [];
+  const list = result.processes;
+  const total = list.reduce((n, p) => n + p.samples, 0);
+  const lines = [`  full-GC samples: ${total} in ${result.statsFile}${result.skipped ? ` (${result.skipped} unreadable lines skipped)` : ''}`];
+  if (list.length > 1) {
+    const targets = list.filter((p) => p.target);
+    const which = result.chosenPid !== undefined ? `pid ${result.chosenPid} (--pid)` : targets.length ? `${targets.map((p) => `pid ${p.pid}`).join(', ')}` : 'none';
+    lines.push(`  processes that loaded leakwatch: ${list.length}; snapshotted and analysed: ${which}`);
+    for (const p of list) {
+      const snap = p.target ? `${p.snapshots.length} snapshot${p.snapshots.length === 1 ? '' : 's'} (${p.why})` : result.chosenPid !== undefined ? 'not snapshotted (not --pid)' : 'not snapshotted';
+      lines.push(`    ${p.label()}: ${verdict(p)}; ${snap}`);
+    }
+  } else if (list.length === 1 && list[0].leaks) {
+    lines.push(`  leak events: ${list[0].leaks} (first: ${list[0].firstLeak.reason})`);
+  } else {
+    lines.push('  leak events: 0');
+  }
+  if (result.chosenPid !== undefined && !list.some((p) => p.pid === result.chosenPid)) {
+    lines.push(`  pid ${result.chosenPid} (--pid) never loaded leakwatch: nothing was snapshotted`);
+  }
+  return lines;
+}
+
+function snapshotsSection(result) {
+  if (result.notLoaded) return [];
+  return [`  snapshots: ${result.snapshots.length ? result.snapshots.map((s) => s.file).join(', ') : 'none'}`];
+}
+
+function analysisSection(result) {
+  if (result.notLoaded) return [];
+  const lines = [];
+  const targets = result.processes.filter((p) => p.target);
+  const several = result.processes.length > 1;
+  for (const p of targets) {
+    const of = several ? ` (pid ${p.pid})` : '';
+    if (p.analysis) {
+      const top = p.analysis.suspects[0];
+      lines.push(`  suspects${of}: ${p.analysis.suspects.length ? p.analysis.suspects.map((s) => `${s.name} (${s.count})`).join(', ') : 'none'}`);
+      if (top && top.retainerPath.length) {
+        const held = [...top.retainerPath].reverse().find((step) => step.edgeType === 'context' || step.edgeType === 'property');
+        if (held) lines.push(`  ${top.name} is held by '${held.edge}'${of}`);
+      }
+    } else if (p.snapshots.length < 3) {
+      lines.push(`  analysis${of}: needs 3 snapshots, got ${p.snapshots.length} (use --every to take them sooner)`);
+    }
+  }
+  if (targets.length === 0) {
+    if (several && result.chosenPid === undefined) lines.push("  analysis: no process's heap grew and none had a leak event, so none was snapshotted (--pid P snapshots one)");
+    else lines.push('  analysis: no snapshot was taken (the run ended before the first --every)');
+  }
+  return lines;
+}
+
+function chartSection(result) {
+  if (!result.chart) return [];
+  return [`  chart: ${result.chart}${result.charts.length ? `; per process: ${result.charts.map((c) => c.file).join(', ')}` : ''}`];
+}
+
+/** Sections of the summary, in order; a new one is added here. */
+const SUMMARY_SECTIONS = [outcomeSection, notLoadedSection, processesSection, snapshotsSection, analysisSection, chartSection];
+
+function formatSummary(result) {
+  return SUMMARY_SECTIONS.flatMap((section) => section(result)).join('\n');
+}
+
+/**
+ * Exit like the app did: same code, or the same signal. When leakwatch itself stopped the
+ * app at --duration, that is success (0) unless the app exited with an error code of its own.
+ */
 function exitLikeApp(result) {
+  const stoppedByUs = result.stoppedAtDuration && !result.interrupted;
+  if (stoppedByUs && (result.signal === 'SIGTERM' || result.signal === 'SIGKILL' || result.code === 143 || result.code === 137 || result.code === 0)) {
+    process.exitCode = 0;
+    return;
+  }
   if (result.signal && !result.interrupted && result.signal !== 'SIGTERM') {
     process.kill(process.pid, result.signal);
     return;
   }
-  if (result.signal) process.exitCode = 128 + (require('node:os').constants.signals[result.signal] || 0);
+  if (result.signal) process.exitCode = 128 + (os.constants.signals[result.signal] || 0);
   else process.exitCode = result.code ?? 1;
 }
 
-module.exports = { runWatched, formatSummary, exitLikeApp, RecordTail };
+module.exports = { runWatched, formatSummary, exitLikeApp, SUMMARY_SECTIONS, DEFAULT_KILL_AFTER_MS };

@@ -25,6 +25,9 @@ pub struct ChartInput {
     pub points: Vec<ChartPoint>,
     pub leaks: Vec<ChartMark>,
     pub snapshots: Vec<ChartMark>,
+    /// Samples there were when `points` is a downsampled view of them.
+    pub sample_count: Option<u32>,
+    pub forced_count: Option<u32>,
 }
 
 fn marks(list: Vec<ChartMark>) -> Vec<PlotMark> {
@@ -54,6 +57,8 @@ pub fn render_chart(input: ChartInput, format: String, width: Option<u32>, heigh
             .collect(),
         leaks: marks(input.leaks),
         snapshots: marks(input.snapshots),
+        sample_count: input.sample_count.map(|n| n as usize),
+        forced_count: input.forced_count.map(|n| n as usize),
     };
     render(&input, format, width.unwrap_or(1000), height.unwrap_or(560)).map(Buffer::from).map_err(Error::from_reason)
 }

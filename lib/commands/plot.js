@@ -7,7 +7,10 @@ module.exports = {
 
 Chart heap used after each full GC over time, with external memory, the detector's
 baseline, 'leak' events (red) and snapshots (grey). The input is the JSON-lines file
-that 'leakwatch run' writes (or LEAKWATCH_STATS_FILE / the statsFile option).
+that 'leakwatch run' writes (or LEAKWATCH_STATS_FILE / the statsFile option); its
+rotated part <file>.1 is read first when present. Files of any size are streamed: a
+long run is drawn with the lowest and highest sample of each pixel column, and every
+leak and snapshot mark is kept.
 
 Options:
   -o, --output FILE   where to write the chart; .png for PNG, otherwise SVG (required)
@@ -37,6 +40,7 @@ Options:
     });
     process.stdout.write(
       `wrote ${result.output}: ${result.points} full-GC samples, ${result.leaks} leak events, ${result.snapshots} snapshots` +
+        (result.drawn < result.points ? ` (drawn as ${result.drawn} points)` : '') +
         (result.skipped ? ` (${result.skipped} unreadable lines skipped)` : '') +
         '\n',
     );

@@ -1,6 +1,6 @@
 'use strict';
 const path = require('node:path');
-const { runWatched, formatSummary, exitLikeApp } = require('../run');
+const { runWatched, formatSummary, exitLikeApp, DEFAULT_KILL_AFTER_MS } = require('../run');
 const { parseDuration } = require('./duration');
 const { positiveInt } = require('./options');
 
@@ -18,10 +18,18 @@ with the three-snapshot technique once it has three, and charts memory over time
 The app's output, exit code and signals pass through; leakwatch reports on stderr.
 Ctrl-C stops the app and still reports what was found so far.
 
+Every process that loads leakwatch (a cluster's primary and workers, npm and the app it
+starts) is listed with its own samples and verdict. Snapshots go to each process whose
+heap grows or that has a leak event (to the newest one while none does), or to --pid.
+If the command never loads leakwatch (not Node, or node --no-node-options), run says so.
+
 Options:
   --snapshots N      how many snapshots to take (default 3)
   --every D          time between scheduled snapshots (default 30s; e.g. 10s, 2m)
-  --duration D       stop the app (SIGTERM) after D (default: run until it exits)
+  --duration D       stop the app (SIGTERM) after D (default: run until it exits);
+                     run then exits 0 if the app stopped as asked
+  --kill-after D     SIGKILL the app if it still runs D after that SIGTERM (default 10s)
+  --pid P            snapshot and analyse only process P (one of the app's processes)
   --no-leak-snapshot do not take a snapshot when a leak is detected
   --out DIR          where stats.jsonl, snapshots and memory.svg go
                      (default ./leakwatch-<date>-<time>)
@@ -30,6 +38,8 @@ Options:
     snapshots: { type: 'string' },
     every: { type: 'string' },
     duration: { type: 'string' },
+    'kill-after': { type: 'string' },
+    pid: { type: 'string' },
     'no-leak-snapshot': { type: 'boolean' },
     out: { type: 'string' },
     warmup: { type: 'string' },
@@ -37,7 +47,8 @@ Options:
   check({ positionals, values }) {
     if (positionals.length === 0) return 'expected a command to run, after --';
     if (values.snapshots !== undefined && !(positiveInt(values.snapshots) >= 0)) return '--snapshots expects a whole number';
-    for (const key of ['every', 'duration', 'warmup']) {
+    if (values.pid !== undefined && !(positiveInt(values.pid) > 0)) return '--pid expects a process id';
+    for (const key of ['every', 'duration', 'warmup', 'kill-after']) {
       if (values[key] !== undefined && parseDuration(values[key]) === undefined) return `--${key} expects a duration like 30s, 2m or 500ms`;
     }
   },
@@ -49,6 +60,8 @@ Options:
       snapshots: values.snapshots === undefined ? 3 : positiveInt(values.snapshots),
       everyMs: values.every === undefined ? 30000 : parseDuration(values.every),
       durationMs: values.duration === undefined ? 0 : parseDuration(values.duration),
+      killAfterMs: values['kill-after'] === undefined ? DEFAULT_KILL_AFTER_MS : parseDuration(values['kill-after']),
+      pid: values.pid === undefined ? undefined : positiveInt(values.pid),
       snapshotOnLeak: !values['no-leak-snapshot'],
       detector: values.warmup === undefined ? {} : { warmupMs: parseDuration(values.warmup) },
     });

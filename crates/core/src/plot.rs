@@ -46,6 +46,10 @@ pub struct PlotInput {
     pub leaks: Vec<PlotMark>,
     /// moments heap snapshots were written (grey dashed vertical lines)
     pub snapshots: Vec<PlotMark>,
+    /// how many samples (and forced ones) there were when `points` is a downsampled view
+    /// of them; None: `points` are all of them
+    pub sample_count: Option<usize>,
+    pub forced_count: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,12 +238,13 @@ impl Prepared {
             }
         } else {
             let (first, last) = (heap[0], heap[heap.len() - 1]);
-            let forced = heap.iter().filter(|p| p.2).count();
+            let forced = input.forced_count.unwrap_or_else(|| heap.iter().filter(|p| p.2).count());
+            let samples = input.sample_count.unwrap_or(heap.len());
             let delta = last.1 - first.1;
             let mut s = format!(
                 "{} full-GC sample{} over {} s · heap after GC {} → {} MB ({}{} MB)",
-                heap.len(),
-                if heap.len() == 1 { "" } else { "s" },
+                samples,
+                if samples == 1 { "" } else { "s" },
                 fmt_num(last.0 - first.0),
                 fmt_num(first.1),
                 fmt_num(last.1),
@@ -669,6 +674,7 @@ mod tests {
             points,
             leaks: vec![mark(200.0, "leak: +21.6 MB/h"), mark(330.0, "leak: +21.4 MB/h")],
             snapshots: vec![mark(205.0, "S1"), mark(335.0, "S2")],
+            ..Default::default()
         }
     }
 
@@ -844,7 +850,19 @@ mod tests {
             points,
             leaks: (0..30).map(|i| mark(i as f64 * 60.0 + 100.0, "leak: +1 MB/min")).collect(),
             snapshots: (0..30).map(|i| mark(i as f64 * 60.0 + 105.0, &format!("S{}", i + 1))).collect(),
+            ..Default::default()
         }
+    }
+
+    #[test]
+    fn subtitle_counts_every_sample_of_a_downsampled_view() {
+        let mut input = flat();
+        assert!(svg(&input).contains("40 full-GC samples"));
+        input.sample_count = Some(300_000);
+        input.forced_count = Some(12);
+        let s = svg(&input);
+        assert!(s.contains("300000 full-GC samples"), "{s}");
+        assert!(s.contains("12 forced"));
     }
 
     #[test]

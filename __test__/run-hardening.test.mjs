@@ -1,0 +1,255 @@
+// `leakwatch run` and `leakwatch plot` against hostile conditions (issue 14, items 5–8):
+// an app that ignores SIGTERM, a cluster of three processes, a command that never loads
+// leakwatch, a stats file that rotates, a stats file full of garbage, and a 300,000-record
+// stats file charted in bounded memory. Real CLI processes, real signals.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CLI, root } from './helpers.mjs';
+
+let scratch;
+before(() => {
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'leakwatch-run-hardening-'));
+});
+after(() => {
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+});
+const dirFor = (name) => fs.mkdtempSync(path.join(scratch, `${name}-`));
+
+/** `node [nodeArgs] cli.js ...args` in its own process group; {child, out, done}. */
+function start(args, { timeoutMs = 60000, env = {}, nodeArgs = [] } = {}) {
+  const started = Date.now();
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (out.stdout += d));
+  child.stderr.on('data', (d) => (out.stderr += d));
+  const done = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+      reject(new Error(`leakwatch ${args.join(' ')} timed out after ${timeoutMs} ms\nstdout:\n${out.stdout}\nstderr:\n${out.stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, ...out, ms: Date.now() - started });
+    });
+  });
+  return { child, out, done };
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Records of a stats file and its rotated part, read naively (small files only). */
+function records(file) {
+  const parts = [`${file}.1`, file].filter((f) => fs.existsSync(f));
+  return parts.flatMap((f) =>
+    fs
+      .readFileSync(f, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
+  );
+}
+
+const script = (name, text) => {
+  const file = path.join(scratch, name);
+  fs.writeFileSync(file, text);
+  return file;
+};
+
+describe('leakwatch run, hardened', { concurrency: true }, () => {
+  test('--duration on an app that ignores SIGTERM: SIGKILL after --kill-after, run exits 0', { timeout: 60000 }, async () => {
+    const app = script('stubborn.js', "process.on('SIGTERM', () => console.log('stubborn: ignoring SIGTERM'));\nconsole.log(`stubborn: pid ${process.pid}`);\nsetInterval(() => {}, 1000);\n");
+    const dir = dirFor('stubborn');
+    const run = start(['run', '--duration', '2s', '--kill-after', '1s', '--every', '60s', '--out', dir, '--', process.execPath, app], { timeoutMs: 40000 });
+    const r = await run.done;
+    const pid = Number(/stubborn: pid (\d+)/.exec(r.stdout)[1]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /stubborn: ignoring SIGTERM/, 'it got the SIGTERM first');
+    assert.match(r.stderr, /ignored SIGTERM for 1 s: killing it \(SIGKILL\)/);
+    assert.match(r.stderr, /the app was stopped by SIGKILL/);
+    assert.ok(!alive(pid), 'the app is gone');
+    assert.equal(records(path.join(dir, 'stats.jsonl')).filter((x) => x.event === 'snapshot').length, 0, 'no snapshot after --duration');
+  });
+
+  test('--duration on an app that dies of the SIGTERM: run exits 0, not 143', { timeout: 60000 }, async () => {
+    const dir = dirFor('sigterm-default');
+    const r = await start(['run', '--duration', '2s', '--every', '60s', '--out', dir, '--', process.execPath, '-e', 'setInterval(() => {}, 1000)'], { timeoutMs: 40000 }).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /the app was stopped by SIGTERM/);
+  });
+
+  test('a cluster: every process listed with its own samples; the fast leaker snapshotted and analysed', { timeout: 120000 }, async () => {
+    const app = script(
+      'cluster-app.js',
+      `const cluster = require('node:cluster');
+// Every process runs a full GC every 300 ms (--expose-gc), as a busy service would on its
+// own, so that each has enough samples in a short test.
+setInterval(() => global.gc(), 300);
+if (cluster.isPrimary) {
+  console.log('primary ' + process.pid);
+  cluster.setupPrimary({ execArgv: ['--expose-gc'] });
+  cluster.fork({ RATE: '10' });
+  cluster.fork({ RATE: '1' });
+  process.on('SIGTERM', () => { for (const w of Object.values(cluster.workers)) w.kill(); process.exit(0); });
+} else {
+  const rate = Number(process.env.RATE);
+  class FastLeak { constructor() { this.text = 'f'.repeat(200) + Math.random(); } }
+  class SlowLeak { constructor() { this.text = 's'.repeat(200) + Math.random(); } }
+  const kept = [];
+  console.log((rate === 10 ? 'fast' : 'slow') + ' worker ' + process.pid);
+  setInterval(() => {
+    for (let i = 0; i < 10 * rate; i++) kept.push(rate === 10 ? new FastLeak() : new SlowLeak());
+    const garbage = []; for (let i = 0; i < 100; i++) garbage.push({ v: Math.random().toString() });
+  }, 10);
+}
+`,
+    );
+    const dir = dirFor('cluster');
+    const r = await start(['run', '--snapshots', '3', '--every', '4s', '--duration', '24s', '--warmup', '1s', '--out', dir, '--', process.execPath, '--expose-gc', app], { timeoutMs: 100000 }).done;
+    assert.equal(r.code, 0, r.stderr);
+    const primary = Number(/^primary (\d+)/m.exec(r.stdout)[1]);
+    const fast = Number(/^fast worker (\d+)/m.exec(r.stdout)[1]);
+    const slow = Number(/^slow worker (\d+)/m.exec(r.stdout)[1]);
+    assert.match(r.stderr, /processes that loaded leakwatch: 3; snapshotted and analysed: /, r.stderr);
+    const all = records(path.join(dir, 'stats.jsonl'));
+    for (const pid of [primary, fast, slow]) {
+      const samples = all.filter((x) => x.event === 'stats' && x.pid === pid).length;
+      assert.match(r.stderr, new RegExp(`^ {4}pid ${pid} \\(.*\\): ${samples} full-GC samples, `, 'm'), `pid ${pid} listed with its own ${samples} samples`);
+    }
+    const total = all.filter((x) => x.event === 'stats').length;
+    assert.match(r.stderr, new RegExp(`full-GC samples: ${total} in `));
+    const which = /snapshotted and analysed: (.*)$/m.exec(r.stderr)[1];
+    assert.match(which, new RegExp(`pid ${fast}\\b`), 'the fast leaker is snapshotted');
+    assert.doesNotMatch(which, new RegExp(`pid ${primary}\\b`), 'the flat primary is not');
+    assert.match(r.stderr, new RegExp(`^ {4}pid ${primary} \\(.*not snapshotted$`, 'm'));
+    const fastSnaps = all.filter((x) => x.event === 'snapshot' && x.pid === fast);
+    assert.equal(fastSnaps.length, 3, r.stderr);
+    assert.match(r.stderr, new RegExp(`^ {2}suspects \\(pid ${fast}\\): FastLeak \\(\\d+\\)`, 'm'), 'the fast worker analysed on its own snapshots');
+    assert.match(r.stderr, new RegExp(`Analysis of pid ${fast} `));
+    assert.ok(fs.existsSync(path.join(dir, `memory-${fast}.svg`)));
+  });
+
+  test('--pid: only the chosen process is snapshotted', { timeout: 60000 }, async () => {
+    const dir = dirFor('pid');
+    const r = await start(['run', '--pid', '1', '--snapshots', '1', '--every', '1s', '--duration', '4s', '--out', dir, '--', process.execPath, '-e', 'setInterval(() => {}, 100)'], { timeoutMs: 40000 }).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /pid 1 \(--pid\) never loaded leakwatch: nothing was snapshotted/);
+    assert.equal(records(path.join(dir, 'stats.jsonl')).filter((x) => x.event === 'snapshot').length, 0);
+  });
+
+  test('a command that never loads leakwatch gets one clear sentence, not chart/analysis errors', { timeout: 60000 }, async (t) => {
+    const commands = [['env', '-u', 'NODE_OPTIONS', process.execPath, '-e', 'process.exitCode = 4']];
+    if (spawnSync('python3', ['-c', 'pass']).status === 0) commands.push(['python3', '-c', 'import sys; sys.exit(4)']);
+    else t.diagnostic('python3 not found: only the Node-without-NODE_OPTIONS case runs');
+    for (const command of commands) {
+      const dir = dirFor('not-loaded');
+      const r = await start(['run', '--out', dir, '--', ...command], { timeoutMs: 30000 }).done;
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr, /the command did not load leakwatch: no process it started wrote to .*stats\.jsonl.*NODE_OPTIONS.*not Node.*--no-node-options/, command[0]);
+      assert.doesNotMatch(r.stderr, /cannot draw the chart|needs 3 snapshots|full-GC samples/, command[0]);
+    }
+  });
+
+  test('the stats file rotates by size (statsFileMaxBytes) and run follows it across rotations', { timeout: 60000 }, async () => {
+    const dir = dirFor('rotate');
+    // About 20 full GCs per second (~900 bytes of stats each): several rotations at 6000 bytes.
+    const app = 'const t = setInterval(() => global.gc(), 50); setTimeout(() => clearInterval(t), 4000);';
+    const r = await start(['run', '--snapshots', '0', '--out', dir, '--', process.execPath, '--expose-gc', '-e', app], { timeoutMs: 40000, env: { LEAKWATCH_STATS_FILE_MAX_BYTES: '6000' } }).done;
+    assert.equal(r.code, 0, r.stderr);
+    const file = path.join(dir, 'stats.jsonl');
+    assert.ok(fs.existsSync(`${file}.1`), 'rotated once at least');
+    assert.ok(fs.statSync(file).size <= 6000 && fs.statSync(`${file}.1`).size <= 6000, 'each part within the limit');
+    assert.equal(fs.statSync(`${file}.1`).mode & 0o777, 0o600);
+    // run counted every sample it saw, including those now rotated away (and maybe lost to a
+    // second rotation): at least what the two parts still hold.
+    const kept = records(file).filter((x) => x.event === 'stats').length;
+    const counted = Number(/full-GC samples: (\d+) in /.exec(r.stderr)[1]);
+    assert.ok(counted >= kept && kept > 0, `counted ${counted}, files hold ${kept}`);
+    const plotted = await start(['plot', file, '-o', path.join(dir, 'again.svg')]).done;
+    assert.equal(plotted.code, 0, plotted.stderr);
+    assert.match(plotted.stdout, new RegExp(`: ${kept} full-GC samples`), 'plot reads <file>.1 then <file>');
+  });
+
+  test('a stats file full of garbage: run still reports, exits with the app code, never signals a stranger', { timeout: 60000 }, async () => {
+    const dir = dirFor('garbage');
+    const app = script(
+      'garbage.js',
+      `const fs = require('node:fs');
+const f = process.env.LEAKWATCH_STATS_FILE;
+const t = Date.now();
+fs.appendFileSync(f, 'not json\\n' + '{"event":"start","pid":1,"t":' + t + '}\\n' + '{"event":"leak","pid":1,"t":' + t + '}\\n' + 'x'.repeat(3 * 1024 * 1024) + '\\n' + '\\u0000\\u00ff{{{\\n' + '[1,2]\\n' + '{"event":"stats","pid":"x"}\\n');
+setTimeout(() => { process.exitCode = 5; }, 2500);
+`,
+    );
+    const r = await start(['run', '--every', '1s', '--out', dir, '--', process.execPath, app], { timeoutMs: 40000 }).done;
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /the app exited with code 5/);
+    assert.match(r.stderr, /unreadable lines skipped/);
+    assert.doesNotMatch(r.stderr, /pid 1\b/, 'a line naming pid 1 is not a process of the app');
+    assert.match(r.stderr, /chart: .*memory\.svg/);
+  });
+
+  test('plot: a 300,000-record stats file in bounded memory, every leak and snapshot mark kept', { timeout: 180000 }, async () => {
+    const dir = dirFor('huge');
+    const file = path.join(dir, 'stats.jsonl');
+    const fd = fs.openSync(file, 'w');
+    const t0 = Date.UTC(2026, 0, 1);
+    const pid = 4242;
+    let lines = [JSON.stringify({ event: 'start', t: t0, pid, argv: ['server.js'] })];
+    let leaks = 0;
+    let snaps = 0;
+    for (let i = 0; i < 300000; i++) {
+      const t = t0 + i * 10000;
+      lines.push(`{"event":"stats","t":${t},"pid":${pid},"used_heap_size":${50e6 + (i % 1000) * 1000 + i * 10},"external":${2e6},"estimated_base":${50e6 + i * 10},"forced":${i % 5000 === 0},"num_full_gc":${i},"heap_size_limit":4345298944,"total_heap_size":${90e6}}`);
+      if (i % 10000 === 5000) {
+        leaks += 1;
+        lines.push(JSON.stringify({ event: 'leak', t, pid, kind: 'heap', growth: 1048576, reason: 'heap grew' }));
+      }
+      if (i === 100000 || i === 200000 || i === 299990) {
+        snaps += 1;
+        lines.push(JSON.stringify({ event: 'snapshot', t, pid, file: `s${snaps}.heapsnapshot`, bytes: 1, durationMs: 1 }));
+      }
+      if (i === 150000) lines.push('garbage {{{', '');
+      if (lines.length >= 5000) {
+        fs.writeSync(fd, lines.join('\n') + '\n');
+        lines = [];
+      }
+    }
+    fs.writeSync(fd, lines.join('\n') + '\n');
+    fs.closeSync(fd);
+    assert.ok(fs.statSync(file).size > 50 * 1024 * 1024);
+    const svg = path.join(dir, 'huge.svg');
+    // 48 MB of heap: far less than the file (the old reader held the whole text and spread
+    // 300,000 times into Math.min, "Maximum call stack size exceeded").
+    const r = await start(['plot', file, '-o', svg], { timeoutMs: 170000, nodeArgs: ['--max-old-space-size=48'] }).done;
+    assert.equal(r.code, 0, r.stderr);
+    const m = /^wrote .*huge\.svg: 300000 full-GC samples, (\d+) leak events, (\d+) snapshots \(drawn as (\d+) points\) \(1 unreadable lines skipped\)$/m.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    const [leakCount, snapCount, drawn] = m.slice(1).map(Number);
+    assert.equal(leakCount, leaks);
+    assert.equal(snapCount, snaps);
+    assert.ok(drawn <= 2000 && drawn >= 1000, `drawn ${drawn}`);
+    const text = fs.readFileSync(svg, 'utf8');
+    assert.match(text, /300000 full-GC samples/, 'the subtitle counts every sample, not the drawn ones');
+    // Every mark is drawn as a vertical line (labels may give way to each other): leaks are
+    // solid red lines, snapshots grey dashed ones (one more of each in the legend).
+    const leakLines = text.match(/<polyline fill="none" opacity="1" stroke="#D7191C" stroke-width="2"/g) || [];
+    assert.equal(leakLines.length, leaks + 1, 'a line per leak event');
+    const dashes = new Map();
+    for (const [, x] of text.matchAll(/<polyline fill="none" opacity="1" stroke="#787878" stroke-width="1" points="(\d+),/g)) dashes.set(x, (dashes.get(x) || 0) + 1);
+    assert.equal([...dashes.values()].filter((n) => n > 5).length, snaps, 'a dashed line per snapshot');
+  });
+});
