@@ -91,6 +91,25 @@ export interface GrowthEvent {
   topByCount: HeapDiffDetail[];
 }
 
+/** Fields every line of the stats file has: `t` in ms since the epoch, the writing process. */
+export interface StatsFileRecordBase {
+  t: number;
+  pid: number;
+}
+
+/**
+ * One line of the stats file (JSON lines, written with the statsFile option or
+ * LEAKWATCH_STATS_FILE, read by `leakwatch run` and `leakwatch plot`). Dates are ISO strings.
+ * When the file would exceed statsFileMaxBytes it is renamed to `<file>.1` (one kept).
+ */
+export type StatsFileRecord =
+  | (StatsFileRecordBase & { event: 'start'; argv: string[]; node: string; ppid: number })
+  | (StatsFileRecordBase & Omit<StatsEvent, 'timestamp'> & { event: 'stats'; timestamp: string })
+  | (StatsFileRecordBase & Omit<LeakEvent, 'start' | 'end'> & { event: 'leak'; start: string; end: string })
+  | (StatsFileRecordBase & Omit<SnapshotEvent, 'completedAt'> & { event: 'snapshot'; completedAt: string })
+  | (StatsFileRecordBase & Pick<GrowthEvent, 'file' | 'previous' | 'topBySize'> & { event: 'growth' })
+  | (StatsFileRecordBase & { event: 'error'; message: string; code?: string });
+
 export interface Options {
   /** Where default-named snapshots go (env LEAKWATCH_SNAPSHOT_DIR). Default: the current directory. */
   snapshotDir?: string;
@@ -110,8 +129,10 @@ export interface Options {
   leakDetection?: boolean;
   /** Print 'leak' events to stderr. */
   reportLeaks?: boolean;
-  /** Append every stats/leak/snapshot/growth event as JSON lines (env LEAKWATCH_STATS_FILE). */
+  /** Append every stats/leak/snapshot/growth event as JSON lines (env LEAKWATCH_STATS_FILE); see StatsFileRecord. */
   statsFile?: string;
+  /** Rotate the stats file to `<statsFile>.1` (replacing the previous one) before it exceeds this many bytes; 0 never rotates. Default 64 MiB (env LEAKWATCH_STATS_FILE_MAX_BYTES). */
+  statsFileMaxBytes?: number;
   /** Leak detector: ignore the first ms after start (default 5000). */
   warmupMs?: number;
   /** Leak detector: evidence must span at least this long (default 12000). */

@@ -183,23 +183,44 @@ if (cluster.isPrimary) {
     assert.match(plotted.stdout, new RegExp(`: ${kept} full-GC samples`), 'plot reads <file>.1 then <file>');
   });
 
-  test('a stats file full of garbage: run still reports, exits with the app code, never signals a stranger', { timeout: 60000 }, async () => {
+  test('a stats file full of garbage: run still reports, exits with the app code, never signals a stranger', { timeout: 60000 }, async (t) => {
     const dir = dirFor('garbage');
+    // A process that is not the app's; SIGUSR2's default action would end it.
+    const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
+    t.after(() => stranger.kill('SIGKILL'));
     const app = script(
       'garbage.js',
       `const fs = require('node:fs');
 const f = process.env.LEAKWATCH_STATS_FILE;
 const t = Date.now();
-fs.appendFileSync(f, 'not json\\n' + '{"event":"start","pid":1,"t":' + t + '}\\n' + '{"event":"leak","pid":1,"t":' + t + '}\\n' + 'x'.repeat(3 * 1024 * 1024) + '\\n' + '\\u0000\\u00ff{{{\\n' + '[1,2]\\n' + '{"event":"stats","pid":"x"}\\n');
+const stranger = Number(process.env.STRANGER);
+fs.appendFileSync(f, 'not json\\n' + '{"event":"start","pid":' + stranger + ',"t":' + t + '}\\n' + '{"event":"leak","pid":' + stranger + ',"t":' + t + '}\\n' + 'x'.repeat(3 * 1024 * 1024) + '\\n' + '\\u0000\\u00ff{{{\\n' + '[1,2]\\n' + '{"event":"stats","pid":"x"}\\n');
 setTimeout(() => { process.exitCode = 5; }, 2500);
 `,
     );
-    const r = await start(['run', '--every', '1s', '--out', dir, '--', process.execPath, app], { timeoutMs: 40000 }).done;
+    const r = await start(['run', '--every', '1s', '--out', dir, '--', process.execPath, app], { timeoutMs: 40000, env: { STRANGER: String(stranger.pid) } }).done;
     assert.equal(r.code, 5, r.stderr);
     assert.match(r.stderr, /the app exited with code 5/);
     assert.match(r.stderr, /unreadable lines skipped/);
-    assert.doesNotMatch(r.stderr, /pid 1\b/, 'a line naming pid 1 is not a process of the app');
+    assert.doesNotMatch(r.stderr, new RegExp(`pid ${stranger.pid}\\b`), 'a line naming another pid is not a process of the app');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // a signalled stranger would be reaped by now
+    assert.ok(alive(stranger.pid) && stranger.exitCode === null && stranger.signalCode === null, 'the stranger was never signalled');
     assert.match(r.stderr, /chart: .*memory\.svg/);
+  });
+
+  test('plot: a stats file with no records, and a --pid it does not hold, are clear errors', { timeout: 30000 }, async () => {
+    const dir = dirFor('plot-errors');
+    const empty = path.join(dir, 'empty.jsonl');
+    fs.writeFileSync(empty, 'not a record\n');
+    const none = await start(['plot', empty, '-o', path.join(dir, 'a.svg')]).done;
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no leakwatch records \(1 unreadable lines\)/);
+    const one = path.join(dir, 'one.jsonl');
+    fs.writeFileSync(one, JSON.stringify({ event: 'stats', t: 1, pid: 77, used_heap_size: 1 }) + '\n');
+    const wrong = await start(['plot', one, '--pid', '78', '-o', path.join(dir, 'b.svg')]).done;
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /no records of pid 78 \(pids in the file: 77\)/);
+    assert.ok(!fs.existsSync(path.join(dir, 'b.svg')));
   });
 
   test('plot: a 300,000-record stats file in bounded memory, every leak and snapshot mark kept', { timeout: 180000 }, async () => {

@@ -106,6 +106,17 @@ const steps = names.map((n) => {
 say('```');
 say(table(['variant', 'when', 'RSS', 'anon', 'file', 'heap committed', 'largest space change', 'malloced', 'threads'], steps));
 say('```');
+say('');
+say(`RSS outside the main V8 heap (RSS − heap committed) after ${Math.round(WARMUP_MS / 1000)} s: flat means every RSS step was the V8 heap`);
+say('growing or shrinking its committed pages; a step here is native memory (threads, the addon, malloc):');
+say('');
+const outside = names.map((n) => {
+  const v = series[n].filter((x) => x.t >= WARMUP_MS).map((x) => x.rss - x.heapTotal);
+  return [n, mb(Math.min(...v)), mb(Math.max(...v)), mb(Math.max(...v) - Math.min(...v))];
+});
+say('```');
+say(table(['variant', 'min', 'max', 'range'], outside));
+say('```');
 const end = (n) => series[n][series[n].length - 1];
 const cost = (n) => end(n).rss - end('plain').rss;
 say('');
