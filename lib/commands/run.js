@@ -65,7 +65,12 @@ Options:
       snapshotOnLeak: !values['no-leak-snapshot'],
       detector: values.warmup === undefined ? {} : { warmupMs: parseDuration(values.warmup) },
     });
-    process.stderr.write(`leakwatch: ${formatSummary(result)}\n`);
+    try {
+      process.stderr.write(`leakwatch: ${formatSummary(result)}\n`);
+    } catch (error) {
+      // Whatever the stats file held, the app's exit code still passes through.
+      process.stderr.write(`leakwatch: cannot summarise the run: ${error.message}\n`);
+    }
     exitLikeApp(result);
     return process.exitCode;
   },
