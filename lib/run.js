@@ -26,6 +26,8 @@ const GROWTH_BYTES = 1024 * 1024;
 const GROWTH_RATIO = 0.1;
 /** How many samples the first and the recent heap level are the lowest of. */
 const LEVEL_SAMPLES = 2;
+/** A snapshot request unanswered this long (at least; see requestSnapshot) is sent again. */
+const MIN_RESEND_MS = 5000;
 /** Processes followed per run (a fork bomb must not grow leakwatch's memory). */
 const MAX_PROCESSES = 256;
 /** Per-process charts besides memory.svg. */
@@ -81,6 +83,8 @@ class WatchedProcess {
     this.firstLeak = null;
     this.snapshots = [];
     this.requested = 0;
+    this.requestedAt = 0;
+    this.lastDumpMs = 0;
     this.target = false;
     this.why = null; // why it is snapshotted
     this.analysis = null;
@@ -157,14 +161,29 @@ function runWatched({
   const who = (p) => (several() ? ` of ${p.label()}` : '');
 
   const requestSnapshot = (p, why) => {
-    if (stopping || p.requested >= snapshots || !isAlive(p.pid) || !isDescendant(p.pid, child.pid)) return;
-    if (p.requested > p.snapshots.length) return; // one at a time per process
+    if (stopping || !isAlive(p.pid) || !isDescendant(p.pid, child.pid)) return;
+    if (p.requested > p.snapshots.length) {
+      // One at a time per process. A request that produced neither a snapshot nor an
+      // error (a signal that arrived while the process was busy dumping) is sent again.
+      const waited = Date.now() - p.requestedAt;
+      if (waited < Math.max(everyMs, 2 * p.lastDumpMs, MIN_RESEND_MS)) return;
+      log(`snapshot ${p.requested}${who(p)} not written after ${(waited / 1000).toFixed(0)} s: asking again`);
+      p.requestedAt = Date.now();
+      signal(p);
+      return;
+    }
+    if (p.requested >= snapshots) return;
     if (!p.target) {
       p.target = true;
       p.why = why;
     }
     p.requested += 1;
+    p.requestedAt = Date.now();
     log(`taking snapshot ${p.requested} of ${snapshots}${who(p)} (${why})`);
+    signal(p);
+  };
+
+  const signal = (p) => {
     try {
       process.kill(p.pid, 'SIGUSR2');
     } catch (error) {
@@ -221,8 +240,9 @@ function runWatched({
       log(`the app's leakwatch${who(p)} reported: ${record.message}`);
       // A failed dump must not block the next scheduled one.
       if (p.requested > p.snapshots.length) p.requested -= 1;
-    } else if (record.event === 'snapshot' && p.target) {
+    } else if (record.event === 'snapshot' && p.target && p.snapshots.length < snapshots) {
       p.snapshots.push(record);
+      if (Number.isFinite(record.durationMs)) p.lastDumpMs = record.durationMs;
       const bytes = Number.isFinite(record.bytes) ? native.humanSize(record.bytes) : '?';
       const seconds = Number.isFinite(record.durationMs) ? (record.durationMs / 1000).toFixed(1) : '?';
       log(`snapshot ${p.snapshots.length} written${who(p)}: ${record.file} (${bytes} in ${seconds} s)`);
@@ -354,8 +374,8 @@ function notLoadedSection(result) {
   return [
     `  the command did not load leakwatch: no process it started wrote to ${result.statsFile}, so there are no samples, snapshots or chart.` +
       ' leakwatch is preloaded through NODE_OPTIONS (--require leakwatch/register), which only Node.js reads:' +
-      ' a command that is not Node (python3, a shell builtin, a compiled binary), node started with --no-node-options,' +
-      ' or a wrapper that clears the environment (env -i, sudo) starts the app without it.',
+      ' a command that is not Node (python3, a shell builtin, a compiled binary), or a Node whose NODE_OPTIONS was cleared' +
+      ' or overridden on the way (env -u NODE_OPTIONS, env -i, sudo, a script that sets its own NODE_OPTIONS) runs without it.',
   ];
 }
 
@@ -378,7 +398,8 @@ function processesSection(result) {
     lines.push(`  processes that loaded leakwatch: ${list.length}; snapshotted and analysed: ${which}`);
     for (const p of list) {
       const snap = p.target ? `${p.snapshots.length} snapshot${p.snapshots.length === 1 ? '' : 's'} (${p.why})` : result.chosenPid !== undefined ? 'not snapshotted (not --pid)' : 'not snapshotted';
-      lines.push(`    ${p.label()}: ${verdict(p)}; ${snap}`);
+      const parent = list.some((q) => q.pid === p.ppid) ? ` [child of ${p.ppid}]` : '';
+      lines.push(`    ${p.label()}${parent}: ${verdict(p)}; ${snap}`);
     }
   } else if (list.length === 1 && list[0].leaks) {
     lines.push(`  leak events: ${list[0].leaks} (first: ${list[0].firstLeak.reason})`);

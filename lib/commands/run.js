@@ -21,7 +21,7 @@ Ctrl-C stops the app and still reports what was found so far.
 Every process that loads leakwatch (a cluster's primary and workers, npm and the app it
 starts) is listed with its own samples and verdict. Snapshots go to each process whose
 heap grows or that has a leak event (to the newest one while none does), or to --pid.
-If the command never loads leakwatch (not Node, or node --no-node-options), run says so.
+If the command never loads leakwatch (not Node, or NODE_OPTIONS cleared), run says so.
 
 Options:
   --snapshots N      how many snapshots to take (default 3)
