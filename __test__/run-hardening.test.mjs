@@ -91,7 +91,7 @@ describe('leakwatch run, hardened', { concurrency: true }, () => {
     assert.match(r.stderr, /the app was stopped by SIGTERM/);
   });
 
-  test('a cluster: every process listed with its own samples; the fast leaker snapshotted and analysed', { timeout: 120000 }, async () => {
+  test('a cluster: every process listed with its own samples; the fast leaker snapshotted and analysed', { timeout: 150000 }, async () => {
     const app = script(
       'cluster-app.js',
       `const cluster = require('node:cluster');
@@ -118,7 +118,7 @@ if (cluster.isPrimary) {
 `,
     );
     const dir = dirFor('cluster');
-    const r = await start(['run', '--snapshots', '3', '--every', '4s', '--duration', '30s', '--warmup', '1s', '--out', dir, '--', process.execPath, '--expose-gc', app], { timeoutMs: 100000 }).done;
+    const r = await start(['run', '--snapshots', '3', '--every', '3s', '--duration', '40s', '--warmup', '1s', '--out', dir, '--', process.execPath, '--expose-gc', app], { timeoutMs: 140000 }).done;
     assert.equal(r.code, 0, r.stderr);
     const primary = Number(/^primary (\d+)/m.exec(r.stdout)[1]);
     const fast = Number(/^fast worker (\d+)/m.exec(r.stdout)[1]);
@@ -132,11 +132,11 @@ if (cluster.isPrimary) {
     const total = all.filter((x) => x.event === 'stats').length;
     assert.match(r.stderr, new RegExp(`full-GC samples: ${total} in `));
     const which = /snapshotted and analysed: (.*)$/m.exec(r.stderr)[1];
-    assert.match(which, new RegExp(`pid ${fast}\\b`), 'the fast leaker is snapshotted');
+    assert.match(which, new RegExp(`pid ${fast}\\b`), r.stderr);
     assert.doesNotMatch(which, new RegExp(`pid ${primary}\\b`), 'the flat primary is not');
     assert.match(r.stderr, new RegExp(`^ {4}pid ${primary} \\(.*not snapshotted$`, 'm'));
     const fastSnaps = all.filter((x) => x.event === 'snapshot' && x.pid === fast);
-    assert.equal(fastSnaps.length, 3, r.stderr);
+    assert.equal(fastSnaps.length, 3, `the fast worker's three snapshots\n${r.stderr}`);
     assert.match(r.stderr, new RegExp(`^ {2}suspects \\(pid ${fast}\\): FastLeak \\(\\d+\\)`, 'm'), 'the fast worker analysed on its own snapshots');
     assert.match(r.stderr, new RegExp(`Analysis of pid ${fast} `));
     assert.ok(fs.existsSync(path.join(dir, `memory-${fast}.svg`)));
