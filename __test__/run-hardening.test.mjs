@@ -183,6 +183,27 @@ if (cluster.isPrimary) {
     assert.match(plotted.stdout, new RegExp(`: ${kept} full-GC samples`), 'plot reads <file>.1 then <file>');
   });
 
+  test('two processes appending to one stats file rotate it without tearing lines or growing past the limit', { timeout: 60000 }, async () => {
+    const dir = dirFor('shared');
+    const file = path.join(dir, 'stats.jsonl');
+    const app = 'const t = setInterval(() => global.gc(), 10); setTimeout(() => clearInterval(t), 3000);';
+    const env = { ...process.env, LEAKWATCH_STATS_FILE: file, LEAKWATCH_STATS_FILE_MAX_BYTES: '8000', LEAKWATCH_QUIET: '1' };
+    const one = () =>
+      new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ['--expose-gc', '-r', path.join(root, 'register.js'), '-e', app], { env, stdio: 'ignore' });
+        child.on('error', reject);
+        child.on('close', (code) => resolve(code));
+      });
+    assert.deepEqual(await Promise.all([one(), one()]), [0, 0]);
+    assert.ok(fs.existsSync(`${file}.1`), 'rotated');
+    const all = records(file); // throws on a torn line
+    assert.equal(new Set(all.map((r) => r.pid)).size, 2, 'both processes are in the files');
+    for (const f of [file, `${file}.1`]) {
+      assert.ok(fs.statSync(f).size <= 8000 + 2048, `${f}: ${fs.statSync(f).size} bytes`);
+      assert.equal(fs.statSync(f).mode & 0o777, 0o600);
+    }
+  });
+
   test('a stats file full of garbage: run still reports, exits with the app code, never signals a stranger', { timeout: 60000 }, async (t) => {
     const dir = dirFor('garbage');
     // A process that is not the app's; SIGUSR2's default action would end it.
