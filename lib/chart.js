@@ -4,6 +4,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const native = require('../binding.js');
+const { writeFileAtomic } = require('./secure-fs');
 
 /** The stats file's text, or an error that names the file in one line. */
 function readText(file) {
@@ -70,7 +71,8 @@ function plot(statsFile, output, options = {}) {
   const format = path.extname(output).toLowerCase() === '.png' ? 'png' : 'svg';
   const bytes = native.renderChart(input, format, options.width, options.height);
   try {
-    fs.writeFileSync(output, bytes);
+    // A fresh 0600 file renamed into place: never written through a planted symlink.
+    writeFileAtomic(output, bytes);
   } catch (error) {
     throw new Error(`${output}: cannot write the chart: ${error.code === 'ENOENT' ? 'no such directory' : error.message}`);
   }

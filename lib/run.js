@@ -10,6 +10,7 @@ const { spawn } = require('node:child_process');
 const native = require('../binding.js');
 const { plot } = require('./chart');
 const { formatAnalysis } = require('./report');
+const secureFs = require('./secure-fs');
 
 const REGISTER = path.join(__dirname, '..', 'register.js');
 const POLL_MS = 200;
@@ -69,9 +70,10 @@ function isAlive(pid) {
  * {code, signal, statsFile, chart, snapshots, leaks, analysis, interrupted}.
  */
 function runWatched({ command, args = [], outDir, snapshots = 3, everyMs = 30000, durationMs = 0, snapshotOnLeak = true, log = (line) => process.stderr.write(`leakwatch: ${line}\n`), detector = {} }) {
-  fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  // Fresh (0700) or owned by this user and closed to others; the stats file new (0600).
+  secureFs.makePrivateDir(outDir);
   const statsFile = path.join(outDir, 'stats.jsonl');
-  fs.writeFileSync(statsFile, '', { mode: 0o600 });
+  secureFs.writeFileAtomic(statsFile, '');
   const env = {
     ...process.env,
     NODE_OPTIONS: nodeOptionsWithRegister(process.env.NODE_OPTIONS),

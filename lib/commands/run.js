@@ -24,7 +24,8 @@ Options:
   --duration D       stop the app (SIGTERM) after D (default: run until it exits)
   --no-leak-snapshot do not take a snapshot when a leak is detected
   --out DIR          where stats.jsonl, snapshots and memory.svg go
-                     (default ./leakwatch-<date>-<time>)
+                     (default ./leakwatch-<date>-<time>); created 0700, or, if it
+                     exists, used only when you own it and others cannot write to it
   --warmup D         leak detector warm-up (default 5s)`,
   options: {
     snapshots: { type: 'string' },
