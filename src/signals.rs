@@ -6,11 +6,15 @@
 //! `stuck_after_ms`, hands it to the watchdog worker, which snapshots the main isolate
 //! through the inspector even while its event loop is stuck.
 //!
-//! libuv replaces the signal's handler when the app calls `process.on(signal)` and resets
-//! it to the default (terminate) when the last listener goes; it never chains. So the
-//! handler signal-hook installs is saved and put back by [`signal_rearm`] whenever JS sees
-//! the app's listeners change. That handler chains to libuv's (captured at install time),
-//! so the app's own listeners keep working too.
+//! libuv replaces the signal's handler when the first `process.on(signal)` listener comes
+//! and resets it to the default (terminate) when the last one goes; it never chains. JS
+//! keeps a listener of leakwatch's own on the signal (lib/signals.js), so the last one
+//! never goes; the handler signal-hook installs is saved and put back by [`signal_rearm`]
+//! should anything else replace it. That handler chains to libuv's (captured at install
+//! time), so the app's own listeners keep working too.
+//!
+//! The one-dump lock records which environment holds it; an env cleanup hook releases it
+//! (and removes that environment's partial file) when the holder goes away mid-dump.
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -61,11 +65,10 @@ fn env_id(env: &Env) -> u64 {
     ENV_ID.with(|cell| {
         if cell.get() == 0 {
             let id = NEXT_ENV.fetch_add(1, Ordering::Relaxed);
-            if env.add_env_cleanup_hook(id, release_if_owner).is_ok() {
-                cell.set(id);
-            } else {
-                return 0;
-            }
+            // Without the hook the id still tells owners apart; only the release at
+            // teardown is lost.
+            let _ = env.add_env_cleanup_hook(id, release_if_owner);
+            cell.set(id);
         }
         cell.get()
     })
