@@ -23,11 +23,15 @@ const NODES = [
 ];
 
 let scratch;
+let reachable; // where the second user can reach the shared directories
 before(() => {
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'leakwatch-harden-test-'));
+  reachable = fs.mkdtempSync(path.join(os.tmpdir(), 'leakwatch-harden-shared-'));
+  fs.chmodSync(reachable, 0o755);
 });
 after(() => {
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+  if (reachable) fs.rmSync(reachable, { recursive: true, force: true });
 });
 
 /** Run a process to its end; resolves {code, signal, stdout, stderr}; killed (group) after timeoutMs. */
@@ -105,7 +109,7 @@ function asAttacker(script) {
 function victimAndShared(label) {
   const victim = path.join(scratch, `${label}-victim.txt`);
   fs.writeFileSync(victim, `precious ${label}\n`, { mode: 0o644 });
-  const shared = fs.mkdtempSync(path.join(os.tmpdir(), `lw-${label}-shared-`));
+  const shared = fs.mkdtempSync(path.join(reachable, `${label}-`));
   fs.chmodSync(shared, 0o1777);
   return { victim, shared, original: fs.readFileSync(victim, 'utf8') };
 }
@@ -454,8 +458,9 @@ describe('items 9 and 10: empty snapshots, pipes and stdin', () => {
     spawnSync('mkfifo', [fifo]);
     const reading = cli(['summary', '--json', fifo]);
     const writer = spawn('sh', ['-c', `cat ${sq(s1)} > ${sq(fifo)}`]);
+    const written = new Promise((resolve) => writer.on('exit', resolve));
     const viaFifo = await reading;
-    await new Promise((resolve) => writer.on('exit', resolve));
+    await written;
     assert.equal(viaFifo.code, 0, viaFifo.stderr);
     assert.deepEqual(withoutFile(viaFifo.stdout), expected);
     if (spawnSync('bash', ['-c', 'true']).status !== 0) return t.skip('no bash for process substitution');
