@@ -155,7 +155,14 @@ function closeLeakedDescriptors(file) {
  * or the inspector from the watchdog): check resources and create the partial file 0600;
  * then either complete it (verify, rename) or abandon it (no file left behind).
  */
-function beginPartial(file, { check = true, heapUsed } = {}) {
+function beginPartial(file, options = {}) {
+  const { partial, fd } = openPartial(file, options);
+  fs.closeSync(fd);
+  return partial;
+}
+
+/** beginPartial, keeping the partial file open: returns {partial, fd}. */
+function openPartial(file, { check = true, heapUsed } = {}) {
   if (check) {
     const refusal = checkResources(path.dirname(file), heapUsed);
     if (refusal) throw refusal;
@@ -174,13 +181,30 @@ function beginPartial(file, { check = true, heapUsed } = {}) {
     try {
       const { dev, ino } = fs.fstatSync(fd);
       created.set(partial, { dev, ino });
-    } finally {
+    } catch (error) {
       fs.closeSync(fd);
+      throw abandonPartial(partial, file, error);
     }
     // If this thread's environment goes away mid-dump, the lock's cleanup removes it.
     native.dumpPartial(partial);
-    return partial;
+    return { partial, fd };
   }
+}
+
+/**
+ * The name V8 should open to write into the file open as `fd`: on Linux its
+ * /proc/self/fd link, which reopens that very file even if its name was swapped for a
+ * symlink meanwhile; elsewhere the name itself.
+ */
+function pathOfOpenFile(fd, partial) {
+  const link = `/proc/self/fd/${fd}`;
+  try {
+    const [viaLink, viaFd] = [fs.statSync(link), fs.fstatSync(fd)];
+    if (viaLink.dev === viaFd.dev && viaLink.ino === viaFd.ino) return link;
+  } catch {
+    // no procfs
+  }
+  return partial;
 }
 
 /** Verify and rename; returns {file, bytes, durationMs} counted from `started`. */
@@ -215,10 +239,15 @@ function abandonPartial(partial, file, error) {
  */
 function writeSnapshotFile(file, { check = true } = {}) {
   const started = process.hrtime.bigint();
-  const partial = beginPartial(file, { check });
+  const { partial, fd } = openPartial(file, { check });
+  let open = true;
   try {
-    v8.writeHeapSnapshot(partial);
+    v8.writeHeapSnapshot(pathOfOpenFile(fd, partial));
+    fs.closeSync(fd);
+    open = false;
   } catch (error) {
+    // Ours first: abandonPartial then closes whatever descriptor V8 left open on it.
+    if (open) fs.closeSync(fd);
     throw abandonPartial(partial, file, error);
   }
   return completePartial(partial, file, started);
