@@ -164,10 +164,15 @@ describe('item 1: output directories another user prepared are refused, files ne
     } catch {
       next = process.pid + 1;
     }
-    const planted = Array.from({ length: 150 }, (_, i) => path.join(os.tmpdir(), `leakwatch-demo-${next + i}`)).filter((d) => !fs.existsSync(d));
+    // The demo's temp dir is TMPDIR: a sticky, world-writable one of this test's own, so
+    // that the system's /tmp (which other tests watch) is left alone.
+    const tmp = path.join(shared, 'tmp');
+    fs.mkdirSync(tmp);
+    fs.chmodSync(tmp, 0o1777);
+    const planted = Array.from({ length: 150 }, (_, i) => path.join(tmp, `leakwatch-demo-${next + i}`));
     asAttacker(planted.map((d) => plantDir(d, victim)).join(' && '));
     try {
-      const child = spawn(process.execPath, [CLI, 'demo'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+      const child = spawn(process.execPath, [CLI, 'demo'], { cwd: root, env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
       const outDir = await until(() => (/output in (\S+)\n/.exec(stderr) || [])[1], 20000, 'the demo to name its directory');
@@ -175,6 +180,7 @@ describe('item 1: output directories another user prepared are refused, files ne
       await until(() => fs.existsSync(path.join(outDir, 'stats.jsonl')), 10000, 'stats.jsonl');
       process.kill(-child.pid, 'SIGKILL');
       assert.ok(!planted.includes(outDir), `${outDir} is one of the planted directories`);
+      assert.equal(path.dirname(outDir), tmp);
       assert.match(path.basename(outDir), /^leakwatch-demo-[A-Za-z0-9]{6}$/);
       const stat = fs.lstatSync(outDir);
       assert.ok(stat.isDirectory());
