@@ -9,6 +9,19 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * A memwatch-style diff of two snapshots arriving in chunks (pipes, stdin): push the
+ * first, call `nextSnapshot()`, push the second, then `finish()`. Keeps one row per node
+ * (id, class, size) of each heap, as `diffSnapshots` does for files.
+ */
+export declare class DiffStream {
+  constructor()
+  push(chunk: Uint8Array | string): void
+  /** The first snapshot is complete: what is pushed next is the second. */
+  nextSnapshot(): void
+  finish(): HeapDiffResult
+}
+
 export declare class Monitor {
   constructor(options: DetectorOptions | undefined | null, startMs: number)
   configure(options: DetectorOptions): void
@@ -110,10 +123,25 @@ export declare function diffSnapshotsSync(before: string, after: string): HeapDi
 /**
  * Take the dump lock. `for_signal`: take a pending signal request (the main thread
  * answering the signal thread); otherwise start a new dump only if none is running.
+ * The lock is held by this environment until [`dump_end`], or until the environment
+ * goes away (its cleanup hook releases it).
  */
 export declare function dumpBegin(forSignal: boolean): boolean
 
+/** How long the dump lock has been held, in milliseconds (0: free or only requested). */
+export declare function dumpBusyMs(): number
+
+/**
+ * Release the lock if this environment holds it (a worker's late call after its lock
+ * was released and taken by another must not free someone else's dump).
+ */
 export declare function dumpEnd(): void
+
+/**
+ * The lock holder names the partial file it created (null once it is renamed or
+ * removed), so that the cleanup hook can remove it if the holder goes away mid-dump.
+ */
+export declare function dumpPartial(path?: string | undefined | null): void
 
 export interface FullGcResult {
   stats: MonitorStats
@@ -252,8 +280,13 @@ export declare function renderChart(input: ChartInput, format: string, width?: n
  */
 export declare function signalRearm(): boolean
 
-/** Start catching `signal` on a Rust thread. Call once per process; later calls fail. */
-export declare function signalWatch(signal: number, onSignal: ((arg: number) => void), stuckAfterMs: number): void
+/**
+ * Start catching `signal` on a Rust thread. Call once per process; later calls fail.
+ * `on_signal(signal)` asks for a dump; `on_signal(0)` says a signal was refused because
+ * a dump has held the lock for longer than `busy_report_after_ms` (at most one such
+ * call per `busy_report_after_ms`, so a storm stays bounded).
+ */
+export declare function signalWatch(signal: number, onSignal: ((arg: number) => void), stuckAfterMs: number, busyReportAfterMs: number): void
 
 /** Per-class count and self size of a `.heapsnapshot` file, computed off the main thread. */
 export declare function summarize(path: string, onProgress?: (((arg: [number, number]) => void)) | undefined | null): Promise<Summary>

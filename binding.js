@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.DiffStream = nativeBinding.DiffStream
 module.exports.Monitor = nativeBinding.Monitor
 module.exports.JsMonitor = nativeBinding.JsMonitor
 module.exports.SummaryStream = nativeBinding.SummaryStream
@@ -842,7 +843,9 @@ module.exports.analyze = nativeBinding.analyze
 module.exports.diffSnapshots = nativeBinding.diffSnapshots
 module.exports.diffSnapshotsSync = nativeBinding.diffSnapshotsSync
 module.exports.dumpBegin = nativeBinding.dumpBegin
+module.exports.dumpBusyMs = nativeBinding.dumpBusyMs
 module.exports.dumpEnd = nativeBinding.dumpEnd
+module.exports.dumpPartial = nativeBinding.dumpPartial
 module.exports.humanSize = nativeBinding.humanSize
 module.exports.nextDumpSequence = nativeBinding.nextDumpSequence
 module.exports.renderChart = nativeBinding.renderChart

@@ -61,7 +61,8 @@ function fail(error) {
     if (!/\n/.test(error.message)) process.stderr.write("Run 'leakwatch --help' for usage.\n");
     return 2;
   }
-  process.stderr.write(`leakwatch: ${error && error.message ? error.message : error}\n`);
+  const code = error && typeof error.code === 'string' && error.code.startsWith('ERR_LEAKWATCH_') ? ` (${error.code})` : '';
+  process.stderr.write(`leakwatch: ${error && error.message ? error.message : error}${code}\n`);
   return 1;
 }
 

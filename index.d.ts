@@ -121,6 +121,12 @@ export interface Options {
   watchdog?: boolean;
   /** How long the main thread may take to answer a dump signal before the watchdog does. Default 1000. */
   stuckAfterMs?: number;
+  /**
+   * A dump refused because another has held the one-dump-at-a-time lock for longer than
+   * this is reported (an 'error' event or a warning, code ERR_LEAKWATCH_BUSY), the dump
+   * signal included. Default 600000 (10 minutes).
+   */
+  busyReportAfterMs?: number;
   /** Refuse to dump when free memory or disk is below the used heap. Default true. */
   checkResources?: boolean;
   /** Print per-constructor growth to stderr after each dump. Default true (env LEAKWATCH_QUIET=1 turns off). */

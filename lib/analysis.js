@@ -3,27 +3,91 @@
 // without the in-process agent (signal handler, watchdog worker, GC observer) that
 // `require('leakwatch')` installs.
 
+const fs = require('node:fs');
 const native = require('../binding.js');
+const { leakwatchError } = require('./errors');
 
-/** Per-class summary of a snapshot file, off the main thread. */
-function summarize(file, options = {}) {
-  return native.summarize(String(file), options.progress);
+/**
+ * True when `file` can only be read front to back: `-` (stdin), a named pipe (process
+ * substitution `<(…)` included), a socket or a character device. stat() never blocks,
+ * even on a pipe with no writer yet.
+ */
+function isStream(file) {
+  if (file === '-') return true;
+  try {
+    const stat = fs.statSync(file);
+    return stat.isFIFO() || stat.isSocket() || stat.isCharacterDevice();
+  } catch {
+    return false; // let the reader report a missing file
+  }
 }
 
-/** Summary with retained sizes (full graph and dominator tree). */
+function needsFile(file, what) {
+  return leakwatchError(
+    'ERR_LEAKWATCH_NEEDS_FILE',
+    `${file === '-' ? 'stdin' : file} is a pipe, not a file: ${what} reads the snapshot more than once (random access); save it to a file first`,
+    { path: file },
+  );
+}
+
+/** Feed `file` (a stream: `-` is stdin) chunk by chunk to `push`; resolves at its end. */
+function pump(file, push) {
+  return new Promise((resolve, reject) => {
+    const stream = file === '-' ? process.stdin : fs.createReadStream(file);
+    const fail = (error) => {
+      stream.off('data', onData);
+      if (stream !== process.stdin) stream.destroy();
+      else stream.pause();
+      reject(error);
+    };
+    const onData = (chunk) => {
+      try {
+        push(chunk);
+      } catch (error) {
+        fail(error);
+      }
+    };
+    stream.on('data', onData);
+    stream.once('error', (error) => fail(Object.assign(new Error(`${file === '-' ? 'stdin' : file}: ${error.message}`, { cause: error }), { code: error.code })));
+    stream.once('end', resolve);
+  });
+}
+
+/** Per-class summary of a snapshot file (off the main thread), or of a stream. */
+async function summarize(file, options = {}) {
+  file = String(file);
+  if (!isStream(file)) return native.summarize(file, options.progress);
+  const reader = new native.SummaryStream();
+  await pump(file, (chunk) => reader.push(chunk));
+  return { ...reader.finish(), file: file === '-' ? '(stdin)' : file };
+}
+
+/** Summary with retained sizes (full graph and dominator tree): files only. */
 function summarizeRetained(file, options = {}) {
-  return native.summarizeRetained(String(file), options.progress);
+  file = String(file);
+  if (isStream(file)) return Promise.reject(needsFile(file, 'summary --retained'));
+  return native.summarizeRetained(file, options.progress);
 }
 
-/** memwatch-style HeapDiff of two snapshot files, off the main thread. */
-function diffSnapshots(before, after) {
-  return native.diffSnapshots(String(before), String(after));
+/** memwatch-style HeapDiff of two snapshots (files off the main thread, or streams). */
+async function diffSnapshots(before, after) {
+  [before, after] = [String(before), String(after)];
+  if (!isStream(before) && !isStream(after)) return native.diffSnapshots(before, after);
+  if (before === '-' && after === '-') throw leakwatchError('ERR_LEAKWATCH_STREAM_TWICE', 'stdin can be only one of the two snapshots');
+  const reader = new native.DiffStream();
+  await pump(before, (chunk) => reader.push(chunk));
+  reader.nextSnapshot();
+  await pump(after, (chunk) => reader.push(chunk));
+  return reader.finish();
 }
 
 /** The three-snapshot technique over S1…Sn (n >= 3, in order, one process). */
 function analyze(files, options = {}) {
   if (!Array.isArray(files)) return Promise.reject(new TypeError('analyze expects an array of snapshot files'));
-  return native.analyze(files.map(String), options);
+  const names = files.map(String);
+  const piped = names.find(isStream);
+  if (piped !== undefined) return Promise.reject(needsFile(piped, 'analyze'));
+  return native.analyze(names, options);
 }
 
-module.exports = { summarize, summarizeRetained, diffSnapshots, analyze, humanSize: native.humanSize };
+module.exports = { summarize, summarizeRetained, diffSnapshots, analyze, isStream, humanSize: native.humanSize };

@@ -6,11 +6,11 @@
 // bounded whatever the file's size; leak and snapshot marks are never dropped (marks that
 // share a pixel column are drawn as one line labelled with all of them).
 
-const fs = require('node:fs');
 const path = require('node:path');
 const native = require('../binding.js');
 const { readRecords } = require('./records');
 const { leakwatchError } = require('./errors');
+const { writeFileAtomic } = require('./secure-fs');
 
 const DEFAULT_WIDTH = 1000;
 /** Processes tracked per file (a file of garbage could name any number of pids). */
@@ -155,7 +155,8 @@ function plot(statsFile, output, options = {}) {
   const format = path.extname(output).toLowerCase() === '.png' ? 'png' : 'svg';
   const bytes = native.renderChart(input, format, options.width, options.height);
   try {
-    fs.writeFileSync(output, bytes);
+    // A fresh 0600 file renamed into place: never written through a planted symlink.
+    writeFileAtomic(output, bytes);
   } catch (error) {
     throw new Error(`${output}: cannot write the chart: ${error.code === 'ENOENT' ? 'no such directory' : error.message}`);
   }

@@ -10,6 +10,7 @@ const DEFAULTS = Object.freeze({
   signal: 'SIGUSR2', // false: no signal handling
   watchdog: true, // dump through the inspector when the main thread is stuck
   stuckAfterMs: 1000,
+  busyReportAfterMs: 600000, // report dumps refused because one has run longer than this
   checkResources: true, // refuse when free memory or disk is clearly too small
   growthReport: true, // print per-constructor growth to stderr after each dump
   // Leak detection (memwatch)
@@ -61,6 +62,7 @@ function validate(options) {
   check('maxSnapshots', (v) => Number.isInteger(v) && v >= 0, 'a whole number (0 = keep all)');
   check('signal', (v) => v === false || (typeof v === 'string' && /^SIG[A-Z0-9]+$/.test(v)), "a signal name like 'SIGUSR2', or false");
   check('stuckAfterMs', nonNegative, 'a number of milliseconds');
+  check('busyReportAfterMs', (v) => nonNegative(v) && v <= 2 ** 32 - 1, 'a number of milliseconds');
   check('statsFile', (v) => typeof v === 'string' && v.length > 0, 'a file path');
   check('statsFileMaxBytes', (v) => Number.isInteger(v) && v >= 0, 'a whole number of bytes (0 = never rotate)');
   for (const key of ['watchdog', 'checkResources', 'growthReport', 'leakDetection', 'reportLeaks']) check(key, (v) => typeof v === 'boolean', 'true or false');

@@ -2,11 +2,13 @@
 // Writing heap snapshot files safely: mode 0600 from the first byte, a hidden partial
 // name renamed only when the file is complete, resource checks first, retention after.
 
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const v8 = require('node:v8');
 const native = require('../binding.js');
+const secureFs = require('./secure-fs');
 
 const FILE_MODE = 0o600;
 // leakwatch's own default names; retention never touches any other file.
@@ -22,8 +24,30 @@ function defaultFilename(dir) {
   return path.resolve(dir, `heapdump-${process.pid}-${timestamp(new Date())}-${sequence}.heapsnapshot`);
 }
 
+/** A hidden partial name next to `file` that nobody can predict (and so plant first). */
 function partialName(file) {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.partial`);
+  return path.join(path.dirname(file), `.${path.basename(file)}.${crypto.randomBytes(8).toString('hex')}.partial`);
+}
+
+// The partial files this thread created, by path: {dev, ino}. Only these are ever
+// renamed into place or removed: an entry someone else put there is left alone.
+const created = new Map();
+
+function isOurs(partial) {
+  const mine = created.get(partial);
+  if (!mine) return false;
+  try {
+    const now = fs.lstatSync(partial);
+    return now.isFile() && now.dev === mine.dev && now.ino === mine.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** Remove `partial` only if it is still the file this thread created. */
+function removeOurs(partial) {
+  if (isOurs(partial)) removeQuietly(partial);
+  created.delete(partial);
 }
 
 function removeQuietly(file) {
@@ -131,17 +155,54 @@ function closeLeakedDescriptors(file) {
  * or the inspector from the watchdog): check resources and create the partial file 0600;
  * then either complete it (verify, rename) or abandon it (no file left behind).
  */
-function beginPartial(file, { check = true, heapUsed } = {}) {
+function beginPartial(file, options = {}) {
+  const { partial, fd } = openPartial(file, options);
+  fs.closeSync(fd);
+  return partial;
+}
+
+/** beginPartial, keeping the partial file open: returns {partial, fd}. */
+function openPartial(file, { check = true, heapUsed } = {}) {
   if (check) {
     const refusal = checkResources(path.dirname(file), heapUsed);
     if (refusal) throw refusal;
   }
-  const partial = partialName(file);
+  // Created 0600 first (V8 truncates and reuses an existing file, keeping the mode),
+  // exclusively and without following a link; a name taken meanwhile: try another.
+  for (let attempt = 0; ; attempt++) {
+    const partial = partialName(file);
+    let fd;
+    try {
+      fd = secureFs.createExclusive(partial, FILE_MODE);
+    } catch (error) {
+      if (error.code === 'EEXIST' && attempt < 8) continue;
+      throw abandonPartial(partial, file, error);
+    }
+    try {
+      const { dev, ino } = fs.fstatSync(fd);
+      created.set(partial, { dev, ino });
+    } catch (error) {
+      fs.closeSync(fd);
+      throw abandonPartial(partial, file, error);
+    }
+    // If this thread's environment goes away mid-dump, the lock's cleanup removes it.
+    native.dumpPartial(partial);
+    return { partial, fd };
+  }
+}
+
+/**
+ * The name V8 should open to write into the file open as `fd`: on Linux its
+ * /proc/self/fd link, which reopens that very file even if its name was swapped for a
+ * symlink meanwhile; elsewhere the name itself.
+ */
+function pathOfOpenFile(fd, partial) {
+  const link = `/proc/self/fd/${fd}`;
   try {
-    // Created 0600 first: V8 truncates and reuses an existing file, keeping the mode.
-    fs.closeSync(fs.openSync(partial, 'wx', FILE_MODE));
-  } catch (error) {
-    throw abandonPartial(partial, file, error);
+    const [viaLink, viaFd] = [fs.statSync(link), fs.fstatSync(fd)];
+    if (viaLink.dev === viaFd.dev && viaLink.ino === viaFd.ino) return link;
+  } catch {
+    // no procfs
   }
   return partial;
 }
@@ -149,8 +210,11 @@ function beginPartial(file, { check = true, heapUsed } = {}) {
 /** Verify and rename; returns {file, bytes, durationMs} counted from `started`. */
 function completePartial(partial, file, started) {
   try {
+    if (!isOurs(partial)) throw dumpError(`cannot write heap snapshot ${file}: its partial file ${partial} was replaced by another`, 'ERR_LEAKWATCH_INCOMPLETE');
     const bytes = assertComplete(partial);
     fs.renameSync(partial, file);
+    created.delete(partial);
+    native.dumpPartial(null);
     return { file, bytes, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
   } catch (error) {
     throw abandonPartial(partial, file, error);
@@ -160,7 +224,8 @@ function completePartial(partial, file, started) {
 /** Remove what is left of a failed write; returns the error to report. */
 function abandonPartial(partial, file, error) {
   closeLeakedDescriptors(partial);
-  removeQuietly(partial);
+  removeOurs(partial);
+  native.dumpPartial(null);
   if (error.code && /^E[A-Z]+$/.test(error.code)) {
     return dumpError(`cannot write heap snapshot ${file}: ${error.message}`, error.code, error);
   }
@@ -174,10 +239,15 @@ function abandonPartial(partial, file, error) {
  */
 function writeSnapshotFile(file, { check = true } = {}) {
   const started = process.hrtime.bigint();
-  const partial = beginPartial(file, { check });
+  const { partial, fd } = openPartial(file, { check });
+  let open = true;
   try {
-    v8.writeHeapSnapshot(partial);
+    v8.writeHeapSnapshot(pathOfOpenFile(fd, partial));
+    fs.closeSync(fd);
+    open = false;
   } catch (error) {
+    // Ours first: abandonPartial then closes whatever descriptor V8 left open on it.
+    if (open) fs.closeSync(fd);
     throw abandonPartial(partial, file, error);
   }
   return completePartial(partial, file, started);

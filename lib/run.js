@@ -16,6 +16,7 @@ const native = require('../binding.js');
 const { plot, scanProcesses } = require('./chart');
 const { createRecordFile, RecordTail } = require('./records');
 const { formatAnalysis } = require('./report');
+const secureFs = require('./secure-fs');
 
 const REGISTER = path.join(__dirname, '..', 'register.js');
 const POLL_MS = 200;
@@ -136,7 +137,8 @@ function runWatched({
   log = (line) => process.stderr.write(`leakwatch: ${line}\n`),
   detector = {},
 }) {
-  fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  // Fresh (0700) or owned by this user and closed to others; the stats file opened O_NOFOLLOW.
+  secureFs.makePrivateDir(outDir);
   const statsFile = path.join(outDir, 'stats.jsonl');
   createRecordFile(statsFile);
   const env = {

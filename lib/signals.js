@@ -9,28 +9,37 @@ const native = require('../binding.js');
 // Two copies of leakwatch in one process must not both answer the signal.
 const OWNER = Symbol.for('leakwatch.signal-owner');
 
-function noop() {}
+// leakwatch's own listener on the dump signal. While it is there, Node keeps its libuv
+// signal handle open whatever the app's listeners do, so libuv never resets the signal
+// to its default action (terminate): there is no moment in which the signal kills.
+function leakwatchDumpSignal() {}
 
 /**
- * Start watching `signalName`; `onSignal()` runs on the main thread for each request.
+ * Start watching `signalName`; `onSignal(signum)` runs on the main thread for each
+ * request, `onSignal(0)` when a request was refused because a dump has held the lock
+ * for longer than `busyReportAfterMs`.
  * Returns a reason string when it does not watch (not main thread, another copy owns it).
  */
-function watchSignal(signalName, onSignal, { stuckAfterMs }) {
+function watchSignal(signalName, onSignal, { stuckAfterMs, busyReportAfterMs }) {
   if (!isMainThread) return 'signals are handled by the main thread';
   if (process[OWNER]) return `another copy of leakwatch (${process[OWNER]}) already handles ${signalName}`;
   const signum = os.constants.signals[signalName];
   if (!signum) throw new TypeError(`unknown signal '${signalName}'`);
-  // Let libuv install its handler first, so the one signal-hook installs chains to it:
-  // the app's own process.on(signal) listeners then keep working alongside ours.
-  process.on(signalName, noop);
-  try {
-    native.signalWatch(signum, onSignal, stuckAfterMs);
-  } finally {
-    process.removeListener(signalName, noop);
-  }
+  // libuv installs its handler first, so the one signal-hook installs chains to it:
+  // the app's own process.on(signal) listeners keep working alongside ours.
+  process.on(signalName, leakwatchDumpSignal);
+  native.signalWatch(signum, onSignal, stuckAfterMs, busyReportAfterMs);
   native.signalRearm();
-  // libuv replaces the handler on the first listener and resets it to the default
-  // (terminate) after the last: put ours back each time, after Node's own hooks ran.
+  // The app may remove every listener (removeAllListeners(signal)): put ours back before
+  // Node's own 'removeListener' hook sees a count of 0 and closes the handle (prepended,
+  // so this runs first).
+  process.prependListener('removeListener', (event, listener) => {
+    if (event === signalName && listener === leakwatchDumpSignal && process.listenerCount(signalName) === 0) {
+      process.on(signalName, leakwatchDumpSignal);
+    }
+  });
+  // If anything still replaced the handler (another native module, a libuv handle of a
+  // different loop), put ours back whenever the listeners change.
   const rearm = (event) => {
     if (event === signalName) native.signalRearm();
   };

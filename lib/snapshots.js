@@ -7,6 +7,7 @@ const { Worker } = require('node:worker_threads');
 const native = require('../binding.js');
 const dump = require('./dump');
 const { watchSignal } = require('./signals');
+const { leakwatchError } = require('./errors');
 
 class Snapshots {
   /** `emit(event, payload)`, `report(error)`, `config()` returns the current options. */
@@ -26,10 +27,10 @@ class Snapshots {
 
   /** Install the signal handler (and the watchdog) unless disabled. Never throws. */
   installSignal() {
-    const { signal, watchdog, stuckAfterMs } = this.config();
+    const { signal, watchdog, stuckAfterMs, busyReportAfterMs } = this.config();
     if (!signal) return;
     try {
-      this.signalNote = watchSignal(signal, () => this.onSignal(), { stuckAfterMs });
+      this.signalNote = watchSignal(signal, (signum) => this.onSignal(signum), { stuckAfterMs, busyReportAfterMs });
       if (!this.signalNote && watchdog) this.startWatchdog();
     } catch (error) {
       this.report(error);
@@ -68,8 +69,12 @@ class Snapshots {
     }
   }
 
-  /** The signal thread asked the main thread for a dump. Never throws. */
-  onSignal() {
+  /** The signal thread asked the main thread for a dump (0: it refused one). Never throws. */
+  onSignal(signum) {
+    if (signum === 0) {
+      this.report(busyError(`the dump signal was ignored`));
+      return;
+    }
     if (!native.dumpBegin(true)) return; // the watchdog took it, or no request pending
     try {
       if (this.config().signal === false) return;
@@ -110,7 +115,10 @@ class Snapshots {
   /** One dump at a time across every trigger; throws ERR_LEAKWATCH_BUSY otherwise. */
   write(file, trigger) {
     if (!native.dumpBegin(false)) {
-      throw Object.assign(new Error('a heap snapshot is already being written'), { code: 'ERR_LEAKWATCH_BUSY' });
+      const error = busyError('cannot start another heap snapshot');
+      // Held for longer than a dump can take: say so even if the caller ignores the error.
+      if (error.busyForMs > this.config().busyReportAfterMs) this.report(error);
+      throw error;
     }
     try {
       return this.writeLocked(file, trigger);
@@ -161,6 +169,13 @@ class Snapshots {
       this.watchdog = null;
     }
   }
+}
+
+/** ERR_LEAKWATCH_BUSY, saying for how long the lock has been held. */
+function busyError(what) {
+  const busyForMs = native.dumpBusyMs();
+  const held = busyForMs > 0 ? ` (for ${(busyForMs / 1000).toFixed(1)} s)` : ' (a dump signal is pending)';
+  return leakwatchError('ERR_LEAKWATCH_BUSY', `${what}: a heap snapshot is already being written in this process${held}`, { busyForMs });
 }
 
 function formatGrowth({ previous, file, diff, topBySize }) {

@@ -19,7 +19,8 @@ function post(session, method, params = {}) {
 /** Stream the main isolate's snapshot into `partial` (already created 0600). */
 function snapshotMainIsolate(session, partial) {
   return new Promise((resolve, reject) => {
-    const fd = fs.openSync(partial, 'w');
+    // The partial was just created (0600, exclusive): reopen it, never through a link.
+    const fd = fs.openSync(partial, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
     let writeError = null;
     session.on('HeapProfiler.addHeapSnapshotChunk', ({ params }) => {
       if (writeError) return;

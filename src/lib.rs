@@ -7,7 +7,7 @@ mod plot;
 mod signals;
 
 use convert::{to_js_analysis, to_js_diff, to_js_summary, AnalyzeOptions, JsAnalysis, JsHeapDiff, JsSummary};
-use leakwatch_core::snapshot::{self, ChunkReader, SummarySink};
+use leakwatch_core::snapshot::{self, ChunkReader, IdTable, IdTableSink, SummarySink};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
@@ -172,6 +172,75 @@ impl SummaryStream {
             .finish()
             .map_err(|e| Error::from_reason(format!("heap snapshot stream: not a valid heap snapshot: {e}")))?;
         Ok(to_js_summary("(stream)", sink.into_summary()))
+    }
+}
+
+/// A memwatch-style diff of two snapshots arriving in chunks (pipes, stdin): push the
+/// first, call `nextSnapshot()`, push the second, then `finish()`. Keeps one row per node
+/// (id, class, size) of each heap, as `diffSnapshots` does for files.
+#[napi]
+pub struct DiffStream {
+    reader: Option<ChunkReader<IdTableSink>>,
+    before: Option<IdTable>,
+}
+
+impl Default for DiffStream {
+    fn default() -> Self {
+        DiffStream { reader: Some(ChunkReader::new(IdTableSink::default())), before: None }
+    }
+}
+
+#[napi]
+impl DiffStream {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    #[napi(catch_unwind)]
+    pub fn push(&mut self, chunk: Either<&[u8], String>) -> Result<()> {
+        let which = if self.before.is_some() { "second" } else { "first" };
+        let reader = self.reader.as_mut().ok_or_else(|| Error::from_reason("DiffStream already finished"))?;
+        let bytes = match &chunk {
+            Either::A(bytes) => *bytes,
+            Either::B(text) => text.as_bytes(),
+        };
+        reader.push(bytes).map_err(|e| {
+            self.reader = None;
+            Error::from_reason(format!("{which} heap snapshot stream: not a valid heap snapshot: {e}"))
+        })
+    }
+
+    /// The first snapshot is complete: what is pushed next is the second.
+    #[napi(catch_unwind)]
+    pub fn next_snapshot(&mut self) -> Result<()> {
+        if self.before.is_some() {
+            return Err(Error::from_reason("DiffStream: already reading the second snapshot"));
+        }
+        self.before = Some(Self::table(self.reader.take(), "first")?);
+        self.reader = Some(ChunkReader::new(IdTableSink::default()));
+        Ok(())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn finish(&mut self) -> Result<JsHeapDiff> {
+        let before =
+            self.before.take().ok_or_else(|| Error::from_reason("DiffStream: nextSnapshot() was not called"))?;
+        let after = Self::table(self.reader.take(), "second")?;
+        Ok(to_js_diff(snapshot::diff_tables(&before, &after)))
+    }
+}
+
+impl DiffStream {
+    fn table(reader: Option<ChunkReader<IdTableSink>>, which: &str) -> Result<IdTable> {
+        let reader = reader.ok_or_else(|| Error::from_reason("DiffStream already finished"))?;
+        if reader.bytes_read() == 0 {
+            return Err(Error::from_reason(format!("{which} heap snapshot stream: empty, expected a heap snapshot")));
+        }
+        let sink = reader
+            .finish()
+            .map_err(|e| Error::from_reason(format!("{which} heap snapshot stream: not a valid heap snapshot: {e}")))?;
+        Ok(sink.into_table())
     }
 }
 

@@ -6,16 +6,23 @@
 //! `stuck_after_ms`, hands it to the watchdog worker, which snapshots the main isolate
 //! through the inspector even while its event loop is stuck.
 //!
-//! libuv replaces the signal's handler when the app calls `process.on(signal)` and resets
-//! it to the default (terminate) when the last listener goes; it never chains. So the
-//! handler signal-hook installs is saved and put back by [`signal_rearm`] whenever JS sees
-//! the app's listeners change. That handler chains to libuv's (captured at install time),
-//! so the app's own listeners keep working too.
+//! libuv replaces the signal's handler when the first `process.on(signal)` listener comes
+//! and resets it to the default (terminate) when the last one goes; it never chains. JS
+//! keeps a listener of leakwatch's own on the signal (lib/signals.js), so the last one
+//! never goes; the handler signal-hook installs is saved and put back by [`signal_rearm`]
+//! should anything else replace it. That handler chains to libuv's (captured at install
+//! time), so the app's own listeners keep working too.
+//!
+//! The one-dump lock records which environment holds it; an env cleanup hook releases it
+//! (and removes that environment's partial file) when the holder goes away mid-dump.
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::cell::Cell;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -25,6 +32,91 @@ const BUSY: u8 = 2;
 
 /// IDLE -> REQUESTED (signal thread) -> BUSY (whoever dumps) -> IDLE.
 static DUMP_STATE: AtomicU8 = AtomicU8::new(IDLE);
+
+/// The environment (main thread, a worker, the watchdog) holding BUSY; 0 = none. When
+/// that environment goes away (a worker terminated mid-dump), its cleanup hook releases
+/// the lock and removes its partial file, so dumps keep working for the process.
+static OWNER: AtomicU64 = AtomicU64::new(0);
+/// When BUSY was taken, in milliseconds since [`epoch`] (0 = not busy).
+static BUSY_SINCE_MS: AtomicU64 = AtomicU64::new(0);
+/// The partial file the lock holder is writing: (owner, path, device, inode).
+static PARTIAL: Mutex<Option<(u64, PathBuf, u64, u64)>> = Mutex::new(None);
+/// Environment ids; each napi environment runs on its own thread in Node.
+static NEXT_ENV: AtomicU64 = AtomicU64::new(1);
+/// The watchdog's environment: it owns the lock when the signal thread hands it a dump.
+static WATCHDOG_ENV: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static ENV_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+fn epoch() -> Instant {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn now_ms() -> u64 {
+    // +1: 0 means "not busy".
+    epoch().elapsed().as_millis() as u64 + 1
+}
+
+/// This environment's id, registering the hook that frees the lock when it goes away.
+fn env_id(env: &Env) -> u64 {
+    ENV_ID.with(|cell| {
+        if cell.get() == 0 {
+            let id = NEXT_ENV.fetch_add(1, Ordering::Relaxed);
+            // Without the hook the id still tells owners apart; only the release at
+            // teardown is lost.
+            let _ = env.add_env_cleanup_hook(id, release_if_owner);
+            cell.set(id);
+        }
+        cell.get()
+    })
+}
+
+/// The environment `id` is being torn down: if it held the dump lock, remove the partial
+/// file it was writing (only if it is still the file it created) and release the lock.
+fn release_if_owner(id: u64) {
+    let partial = {
+        let mut partial = lock(&PARTIAL);
+        if partial.as_ref().is_some_and(|p| p.0 == id) {
+            partial.take()
+        } else {
+            None
+        }
+    };
+    if let Some((_, path, dev, ino)) = partial {
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.dev() == dev && m.ino() == ino) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    if OWNER.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        BUSY_SINCE_MS.store(0, Ordering::Release);
+        DUMP_STATE.store(IDLE, Ordering::Release);
+    }
+    if WATCHDOG_ENV.load(Ordering::Acquire) == id {
+        WATCHDOG_ENV.store(0, Ordering::Release);
+    }
+}
+
+fn take_busy(from: u8, owner: u64) -> bool {
+    if DUMP_STATE.compare_exchange(from, BUSY, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        return false;
+    }
+    OWNER.store(owner, Ordering::Release);
+    BUSY_SINCE_MS.store(now_ms(), Ordering::Release);
+    true
+}
+
+/// How long the lock has been held (0 when it is not).
+fn busy_for_ms() -> u64 {
+    let since = BUSY_SINCE_MS.load(Ordering::Acquire);
+    if since == 0 || DUMP_STATE.load(Ordering::Acquire) != BUSY {
+        0
+    } else {
+        now_ms().saturating_sub(since)
+    }
+}
 
 type MainCallback = ThreadsafeFunction<u32, (), u32, Status, false, true>;
 type WatchdogCallback = ThreadsafeFunction<u32, (), u32, Status, false, true>;
@@ -45,11 +137,15 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Start catching `signal` on a Rust thread. Call once per process; later calls fail.
+/// `on_signal(signal)` asks for a dump; `on_signal(0)` says a signal was refused because
+/// a dump has held the lock for longer than `busy_report_after_ms` (at most one such
+/// call per `busy_report_after_ms`, so a storm stays bounded).
 #[napi(catch_unwind)]
 pub fn signal_watch(
     signal: i32,
     on_signal: ThreadsafeFunction<u32, (), u32, Status, false, true>,
     stuck_after_ms: u32,
+    busy_report_after_ms: u32,
 ) -> Result<()> {
     let mut watch = lock(&WATCH);
     if watch.is_some() {
@@ -62,9 +158,20 @@ pub fn signal_watch(
     std::thread::Builder::new()
         .name("leakwatch-signal".into())
         .spawn(move || {
+            let report_after = u64::from(busy_report_after_ms);
+            let mut last_report: Option<Instant> = None;
             for caught in signals.forever() {
                 if DUMP_STATE.compare_exchange(IDLE, REQUESTED, Ordering::AcqRel, Ordering::Acquire).is_err() {
-                    continue; // a dump is already under way: a storm gives one dump
+                    // A dump is already under way: a storm gives one dump. One that has
+                    // held the lock for longer than a dump can take is reported.
+                    let held = busy_for_ms();
+                    let quiet =
+                        last_report.is_some_and(|t| t.elapsed() < Duration::from_millis(report_after.max(1000)));
+                    if held > report_after && !quiet {
+                        last_report = Some(Instant::now());
+                        main.call(0, ThreadsafeFunctionCallMode::NonBlocking);
+                    }
+                    continue;
                 }
                 main.call(caught as u32, ThreadsafeFunctionCallMode::NonBlocking);
                 hand_over_if_stuck(caught as u32, Duration::from_millis(u64::from(stuck_after_ms)));
@@ -85,11 +192,14 @@ fn hand_over_if_stuck(signal: u32, patience: Duration) {
         std::thread::sleep(Duration::from_millis(5));
     }
     let watchdog = lock(&WATCHDOG);
+    let watchdog_env = WATCHDOG_ENV.load(Ordering::Acquire);
     if let Some(callback) = watchdog.as_ref() {
-        if DUMP_STATE.compare_exchange(REQUESTED, BUSY, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        if take_busy(REQUESTED, watchdog_env) {
             let status = callback.call(signal, ThreadsafeFunctionCallMode::NonBlocking);
             if status != Status::Ok {
                 // The worker is gone: leave the request to the main thread again.
+                OWNER.store(0, Ordering::Release);
+                BUSY_SINCE_MS.store(0, Ordering::Release);
                 DUMP_STATE.store(REQUESTED, Ordering::Release);
             }
         }
@@ -121,7 +231,8 @@ pub fn signal_rearm() -> bool {
 /// Called by the watchdog worker: it will be handed requests the main thread cannot take.
 /// Weak: the worker stays alive through its message port, and exits with the process.
 #[napi(catch_unwind)]
-pub fn watchdog_register(on_stuck: ThreadsafeFunction<u32, (), u32, Status, false, true>) {
+pub fn watchdog_register(env: Env, on_stuck: ThreadsafeFunction<u32, (), u32, Status, false, true>) {
+    WATCHDOG_ENV.store(env_id(&env), Ordering::Release);
     *lock(&WATCHDOG) = Some(on_stuck);
 }
 
@@ -132,15 +243,49 @@ pub fn watchdog_unregister() {
 
 /// Take the dump lock. `for_signal`: take a pending signal request (the main thread
 /// answering the signal thread); otherwise start a new dump only if none is running.
+/// The lock is held by this environment until [`dump_end`], or until the environment
+/// goes away (its cleanup hook releases it).
 #[napi(catch_unwind)]
-pub fn dump_begin(for_signal: bool) -> bool {
+pub fn dump_begin(env: Env, for_signal: bool) -> bool {
     let from = if for_signal { REQUESTED } else { IDLE };
-    DUMP_STATE.compare_exchange(from, BUSY, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    take_busy(from, env_id(&env))
 }
 
+/// Release the lock if this environment holds it (a worker's late call after its lock
+/// was released and taken by another must not free someone else's dump).
 #[napi(catch_unwind)]
-pub fn dump_end() {
-    DUMP_STATE.store(IDLE, Ordering::Release);
+pub fn dump_end(env: Env) {
+    let me = env_id(&env);
+    lock(&PARTIAL).take_if(|p| p.0 == me);
+    if OWNER.compare_exchange(me, 0, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        BUSY_SINCE_MS.store(0, Ordering::Release);
+        DUMP_STATE.store(IDLE, Ordering::Release);
+    }
+}
+
+/// How long the dump lock has been held, in milliseconds (0: free or only requested).
+#[napi(catch_unwind)]
+pub fn dump_busy_ms() -> f64 {
+    busy_for_ms() as f64
+}
+
+/// The lock holder names the partial file it created (null once it is renamed or
+/// removed), so that the cleanup hook can remove it if the holder goes away mid-dump.
+#[napi(catch_unwind)]
+pub fn dump_partial(env: Env, path: Option<String>) {
+    let me = env_id(&env);
+    let mut partial = lock(&PARTIAL);
+    match path {
+        Some(path) if OWNER.load(Ordering::Acquire) == me => {
+            if let Ok(meta) = std::fs::symlink_metadata(&path) {
+                *partial = Some((me, PathBuf::from(path), meta.dev(), meta.ino()));
+            }
+        }
+        Some(_) => {}
+        None => {
+            partial.take_if(|p| p.0 == me);
+        }
+    }
 }
 
 /// Sequence numbers for default file names, shared by the main thread and the watchdog.

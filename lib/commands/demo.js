@@ -1,7 +1,7 @@
 'use strict';
-const os = require('node:os');
 const path = require('node:path');
 const { runWatched, formatSummary } = require('../run');
+const { makeTempDir } = require('../secure-fs');
 
 const APP = path.join(__dirname, '..', '..', 'examples', 'leaky-app.js');
 
@@ -18,7 +18,8 @@ path, and the chart. Equivalent to:
     if (positionals.length > 0) return `unexpected argument '${positionals[0]}' (the demo takes no arguments; use 'leakwatch run' to watch your own app)`;
   },
   async run({ values }) {
-    const outDir = path.resolve(values.out || path.join(os.tmpdir(), `leakwatch-demo-${process.pid}`));
+    // A fresh private directory nobody can predict (mkdtemp), or the user's own --out.
+    const outDir = values.out ? path.resolve(values.out) : makeTempDir('leakwatch-demo-');
     process.stderr.write(`leakwatch: demo — watching ${path.relative(process.cwd(), APP) || APP} for 20 s; output in ${outDir}\n`);
     const result = await runWatched({ command: process.execPath, args: [APP], outDir, snapshots: 3, everyMs: 4000, durationMs: 20000 });
     process.stderr.write(`leakwatch: ${formatSummary(result)}\n`);

@@ -8,6 +8,7 @@ module.exports = {
 
 Which classes grew between two snapshots of the same process, by object id:
 '+' objects only in the second heap (allocated), '-' only in the first (freed).
+Either file may be '-' (stdin) or a pipe (e.g. <(zcat before.gz)): read as a stream.
 
 Options:
   --top N       show the N classes that grew most (default 25; 0 = all)

@@ -32,7 +32,8 @@ Options:
   --pid P            snapshot and analyse only process P (one of the app's processes)
   --no-leak-snapshot do not take a snapshot when a leak is detected
   --out DIR          where stats.jsonl, snapshots and memory.svg go
-                     (default ./leakwatch-<date>-<time>)
+                     (default ./leakwatch-<date>-<time>); created 0700, or, if it
+                     exists, used only when you own it and others cannot write to it
   --warmup D         leak detector warm-up (default 5s)`,
   options: {
     snapshots: { type: 'string' },

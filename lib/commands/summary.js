@@ -8,10 +8,12 @@ module.exports = {
 
 Per-class count and self size of one heap snapshot, grouped as in Chrome DevTools'
 Summary view (objects by constructor; engine internals as (string), (array), …).
+The file may be '-' (stdin) or a pipe (e.g. <(zcat snap.gz)): it is read as a stream.
 
 Options:
   --top N       show the N largest classes (default 25; 0 = all)
-  --retained    also compute retained sizes (builds the full graph and dominator tree)
+  --retained    also compute retained sizes (builds the full graph and dominator tree;
+                needs a regular file, not a pipe)
   --json        print {file, nodes, edges, totalSize, classes:[{name, count, selfSize}]}
                 (all classes unless --top is given)`,
   options: { top: { type: 'string' }, retained: { type: 'boolean' }, json: { type: 'boolean' } },

@@ -81,8 +81,9 @@ impl Analysed {
             (vec![0u64; classes], vec![0u64; classes], vec![0u64; classes]);
         let children = DominatorChildren::new(&self.idom);
         let mut open = vec![0u32; classes];
-        // (node, entered): a node is pushed once to enter and once to leave.
-        let mut stack: Vec<(u32, bool)> = vec![(0, false)];
+        // (node, entered): a node is pushed once to enter and once to leave. A snapshot
+        // with no nodes has no root to start from: every total stays 0.
+        let mut stack: Vec<(u32, bool)> = if self.node_class.is_empty() { Vec::new() } else { vec![(0, false)] };
         while let Some((node, leaving)) = stack.pop() {
             let is_member = member(node);
             let class = self.node_class[node as usize] as usize;
