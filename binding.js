@@ -836,7 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Monitor = nativeBinding.Monitor
-module.exports.JsMonitor = nativeBinding.JsMonitor
 module.exports.SummaryStream = nativeBinding.SummaryStream
 module.exports.analyze = nativeBinding.analyze
 module.exports.diffSnapshots = nativeBinding.diffSnapshots
@@ -849,6 +848,5 @@ module.exports.renderChart = nativeBinding.renderChart
 module.exports.signalRearm = nativeBinding.signalRearm
 module.exports.signalWatch = nativeBinding.signalWatch
 module.exports.summarize = nativeBinding.summarize
-module.exports.summarizeRetained = nativeBinding.summarizeRetained
 module.exports.watchdogRegister = nativeBinding.watchdogRegister
 module.exports.watchdogUnregister = nativeBinding.watchdogUnregister

@@ -4,14 +4,19 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const native = require('../binding.js');
+const { leakwatchError } = require('./errors');
 
 /** The stats file's text, or an error that names the file in one line. */
 function readText(file) {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (error) {
-    const why = { ENOENT: 'no such file', EISDIR: 'is a directory, expected a JSON-lines stats file', EACCES: 'permission denied' }[error.code];
-    throw new Error(`${file}: ${why || error.message}`);
+    const [code, why] = {
+      ENOENT: ['ERR_LEAKWATCH_NOT_FOUND', 'no such file'],
+      EISDIR: ['ERR_LEAKWATCH_NOT_A_FILE', 'is a directory, expected a JSON-lines stats file'],
+      EACCES: ['ERR_LEAKWATCH_IO', 'permission denied'],
+    }[error.code] || ['ERR_LEAKWATCH_IO', error.message];
+    throw leakwatchError(code, `${file}: ${why}`, { file, cause: error });
   }
 }
 
@@ -64,7 +69,7 @@ function chartInput(records, { title, pid = mainPid(records) } = {}) {
 function plot(statsFile, output, options = {}) {
   const { records, skipped } = readRecords(statsFile);
   if (records.length === 0) {
-    throw new Error(`${statsFile}: no leakwatch records${skipped ? ` (${skipped} unreadable lines)` : ''}; expected the JSON-lines file written by 'leakwatch run' or LEAKWATCH_STATS_FILE`);
+    throw leakwatchError('ERR_LEAKWATCH_NO_RECORDS', `${statsFile}: no leakwatch records${skipped ? ` (${skipped} unreadable lines)` : ''}; expected the JSON-lines file written by 'leakwatch run' or LEAKWATCH_STATS_FILE`, { file: statsFile });
   }
   const input = chartInput(records, options);
   const format = path.extname(output).toLowerCase() === '.png' ? 'png' : 'svg';
@@ -72,7 +77,7 @@ function plot(statsFile, output, options = {}) {
   try {
     fs.writeFileSync(output, bytes);
   } catch (error) {
-    throw new Error(`${output}: cannot write the chart: ${error.code === 'ENOENT' ? 'no such directory' : error.message}`);
+    throw leakwatchError('ERR_LEAKWATCH_IO', `${output}: cannot write the chart: ${error.code === 'ENOENT' ? 'no such directory' : error.message}`, { file: output, cause: error });
   }
   return { output, format, points: input.points.length, leaks: input.leaks.length, snapshots: input.snapshots.length, skipped };
 }

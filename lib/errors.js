@@ -1,6 +1,47 @@
 'use strict';
+// The one registry of leakwatch's error codes: every error leakwatch raises or reports has
+// a stable `code` listed here, the class it is raised as, and (in the README's table) what
+// it means. Codes of errors raised in Rust are listed too: src/error.rs gives each core
+// error kind one of them, and __test__/errors.test.mjs fails when src/error.rs, this map,
+// index.d.ts (LeakwatchErrorCode) and the README disagree. Programs branch on `code`;
+// messages are for people and may change.
 
-/** A mistake in how the command was called (exit status 2). */
-class UsageError extends Error {}
+const CODES = Object.freeze({
+  // Reading and analysing snapshot files (raised in Rust; promises reject with them).
+  ERR_LEAKWATCH_NOT_FOUND: Error,
+  ERR_LEAKWATCH_NOT_A_FILE: Error,
+  ERR_LEAKWATCH_IO: Error,
+  ERR_LEAKWATCH_TRUNCATED: Error,
+  ERR_LEAKWATCH_NOT_A_SNAPSHOT: Error,
+  ERR_LEAKWATCH_INCONSISTENT: Error,
+  ERR_LEAKWATCH_TOO_FEW_SNAPSHOTS: Error,
+  ERR_LEAKWATCH_OUT_OF_ORDER: Error,
+  ERR_LEAKWATCH_SAME_SNAPSHOT: Error,
+  ERR_LEAKWATCH_STREAM_FINISHED: Error,
+  ERR_LEAKWATCH_CHART_SIZE: Error,
+  ERR_LEAKWATCH_INTERNAL: Error,
+  // Writing snapshots (raised in JS, by the main thread or the watchdog).
+  ERR_LEAKWATCH_BUSY: Error,
+  ERR_LEAKWATCH_NO_MEMORY: Error,
+  ERR_LEAKWATCH_NO_DISK: Error,
+  ERR_LEAKWATCH_INCOMPLETE: Error,
+  ERR_LEAKWATCH_ALREADY_ENDED: Error,
+  // Calling leakwatch.
+  ERR_LEAKWATCH_INVALID_OPTION: TypeError,
+  ERR_LEAKWATCH_INVALID_ARG: TypeError,
+  ERR_LEAKWATCH_NO_RECORDS: Error,
+  ERR_LEAKWATCH_USAGE: Error,
+});
 
-module.exports = { UsageError };
+/**
+ * An error with a registered `code`; `props` become properties of the error (`file`,
+ * `offset`, …), except `cause`, which is passed as the standard error cause.
+ */
+function leakwatchError(code, message, props = {}) {
+  if (!Object.hasOwn(CODES, code)) throw new TypeError(`leakwatch: unregistered error code ${code}`);
+  const { cause, ...rest } = props;
+  const error = new CODES[code](message, cause === undefined ? undefined : { cause });
+  return Object.assign(error, rest, { code });
+}
+
+module.exports = { CODES, leakwatchError };

@@ -7,6 +7,7 @@ const { Worker } = require('node:worker_threads');
 const native = require('../binding.js');
 const dump = require('./dump');
 const { watchSignal } = require('./signals');
+const { leakwatchError } = require('./errors');
 
 class Snapshots {
   /** `emit(event, payload)`, `report(error)`, `config()` returns the current options. */
@@ -62,9 +63,8 @@ class Snapshots {
     if (message.type === 'snapshot') {
       this.afterDump({ file: message.file, bytes: message.bytes, durationMs: message.durationMs, trigger: 'signal', viaInspector: true, completedAt: new Date(message.completedAt) });
     } else if (message.type === 'error') {
-      const error = new Error(message.message);
-      error.code = message.code;
-      this.report(error);
+      // The worker's error crossed as {message, code}: the same code on this side.
+      this.report(Object.assign(new Error(message.message), { code: message.code }));
     }
   }
 
@@ -84,7 +84,7 @@ class Snapshots {
   /** heapdump's writeSnapshot([filename], [callback]): returns the file name. */
   writeSnapshot(filename, callback) {
     if (typeof filename === 'function') [filename, callback] = [undefined, filename];
-    if (callback !== undefined && typeof callback !== 'function') throw new TypeError('writeSnapshot: callback must be a function');
+    if (callback !== undefined && typeof callback !== 'function') throw leakwatchError('ERR_LEAKWATCH_INVALID_ARG', 'writeSnapshot: callback must be a function');
     const file = this.resolveName(filename);
     let error = null;
     try {
@@ -103,14 +103,14 @@ class Snapshots {
   }
 
   resolveName(filename) {
-    if (filename !== undefined && filename !== null && typeof filename !== 'string') throw new TypeError('writeSnapshot: filename must be a string');
+    if (filename !== undefined && filename !== null && typeof filename !== 'string') throw leakwatchError('ERR_LEAKWATCH_INVALID_ARG', 'writeSnapshot: filename must be a string');
     return filename ? path.resolve(filename) : dump.defaultFilename(this.directory());
   }
 
   /** One dump at a time across every trigger; throws ERR_LEAKWATCH_BUSY otherwise. */
   write(file, trigger) {
     if (!native.dumpBegin(false)) {
-      throw Object.assign(new Error('a heap snapshot is already being written'), { code: 'ERR_LEAKWATCH_BUSY' });
+      throw leakwatchError('ERR_LEAKWATCH_BUSY', 'a heap snapshot is already being written');
     }
     try {
       return this.writeLocked(file, trigger);

@@ -56,22 +56,12 @@ impl SnapshotSink for IdTableSink {
         Ok(())
     }
 
-    fn on_edge(&mut self, _record: &[u64]) -> Result<(), String> {
-        Ok(())
-    }
-
     fn wants_string(&mut self, index: u32) -> bool {
-        self.classes.as_ref().is_some_and(|c| c.wants_string(index))
+        ClassTable::wants(&self.classes, index)
     }
 
     fn on_string(&mut self, index: u32, value: &[u8]) -> Result<(), String> {
-        if let Some(classes) = &mut self.classes {
-            classes.on_string(index, value);
-        }
-        Ok(())
-    }
-
-    fn on_end(&mut self, _strings: u32) -> Result<(), String> {
+        ClassTable::keep(&mut self.classes, index, value);
         Ok(())
     }
 }
