@@ -187,9 +187,18 @@ test('ERR_LEAKWATCH_BUSY: one snapshot at a time', async () => {
 });
 
 test('ERR_LEAKWATCH_ALREADY_ENDED: a HeapDiff ends once', () => {
-  const diff = new leakwatch.HeapDiff();
-  diff.end();
-  throwsWith(() => diff.end(), 'ERR_LEAKWATCH_ALREADY_ENDED');
+  // Its temporary directory in this test's own scratch space, not in the shared /tmp
+  // that memwatch-compat.test.mjs watches for leftovers.
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    const diff = new leakwatch.HeapDiff();
+    diff.end();
+    throwsWith(() => diff.end(), 'ERR_LEAKWATCH_ALREADY_ENDED');
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
 });
 
 test('ERR_LEAKWATCH_INVALID_OPTION: configure refuses what it does not know (a TypeError)', () => {

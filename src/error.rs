@@ -34,12 +34,6 @@ impl From<AnalyzeFilesError> for Failure {
     }
 }
 
-impl From<PlotError> for Failure {
-    fn from(error: PlotError) -> Self {
-        Failure::Plot(error)
-    }
-}
-
 fn snapshot_code(kind: SnapshotErrorKind) -> &'static str {
     match kind {
         SnapshotErrorKind::Truncated => "ERR_LEAKWATCH_TRUNCATED",

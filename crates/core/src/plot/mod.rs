@@ -19,6 +19,7 @@ use layout::{
 };
 use prepare::{tick_fmt, Prepared};
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -202,16 +203,11 @@ where
     let legend_h = rows.len() as i32 * LEGEND_ROW + 8;
 
     // ---- mark labels: rows in the band above the plot ----
-    let marks: Vec<(f64, String, RGBColor)> = d
+    let marks: Vec<(f64, &str, RGBColor)> = d
         .leaks
         .iter()
-        .map(|(x, l)| (*x, if l.is_empty() { "leak".to_string() } else { l.clone() }, LEAK_COLOR))
-        .chain(
-            d.snapshots
-                .iter()
-                .enumerate()
-                .map(|(i, (x, l))| (*x, if l.is_empty() { format!("S{}", i + 1) } else { l.clone() }, SNAP_COLOR)),
-        )
+        .map(|(x, l)| (*x, l.as_str(), LEAK_COLOR))
+        .chain(d.snapshots.iter().map(|(x, l)| (*x, l.as_str(), SNAP_COLOR)))
         .collect();
     let (plot_left, plot_right) = (MARGIN + Y_LABEL_AREA, w - MARGIN - 8);
     let columns: Vec<i32> = marks.iter().map(|(x, _, _)| layout::to_px(*x, &d.x, plot_left, plot_right)).collect();
@@ -287,7 +283,7 @@ where
         } else {
             (Pos::new(HPos::Left, VPos::Center), x_px + LABEL_OFFSET)
         };
-        root.draw(&Text::new(text.clone(), (tx, ly), label_font.color(color).pos(pos))).map_err(err)?;
+        root.draw(&Text::new(*text, (tx, ly), label_font.color(color).pos(pos))).map_err(err)?;
     }
 
     if !d.has_samples {
@@ -300,7 +296,19 @@ where
         .map_err(err)?;
     }
 
-    // baseline (dashed), external, then heap on top
+    draw_data(&mut chart, d)?;
+
+    draw_legend(&legend_area, &legend, &rows, w, &label_font)
+}
+
+/// The samples: baseline (dashed), external, then heap on top.
+fn draw_data<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    d: &Prepared,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
     for run in &d.baseline {
         if run.len() == 1 {
             chart.draw_series(std::iter::once(Cross::new(run[0], 4, BASELINE_COLOR.stroke_width(2)))).map_err(err)?;
@@ -327,20 +335,32 @@ where
         .draw_series(d.heap.iter().filter(|p| p.2).map(|p| Circle::new((p.0, p.1), 4, HEAP_COLOR.stroke_width(2))))
         .map_err(err)?;
 
-    // ---- legend ----
+    Ok(())
+}
+
+/// The legend strip: rows laid out by [`layout::legend_rows`], each centred.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    legend: &[(LegendKind, &str)],
+    rows: &[Vec<(usize, i32)>],
+    width: i32,
+    font: &FontDesc,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
     for (r, row) in rows.iter().enumerate() {
-        let mut x = layout::row_start(row, w);
+        let mut x = layout::row_start(row, width);
         let y = 4 + r as i32 * LEGEND_ROW + LEGEND_ROW / 2;
         for &(i, iw) in row {
             let (kind, text) = &legend[i];
-            draw_swatch(&legend_area, kind, x, y)?;
-            legend_area
-                .draw(&Text::new(
-                    *text,
-                    (x + SWATCH + SWATCH_GAP, y),
-                    label_font.color(&TEXT_COLOR).pos(Pos::new(HPos::Left, VPos::Center)),
-                ))
-                .map_err(err)?;
+            draw_swatch(area, kind, x, y)?;
+            area.draw(&Text::new(
+                *text,
+                (x + SWATCH + SWATCH_GAP, y),
+                font.color(&TEXT_COLOR).pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(err)?;
             x += iw + LEGEND_GAP;
         }
     }

@@ -29,14 +29,20 @@ impl Prepared {
         let mut pts: Vec<&PlotPoint> = input.points.iter().filter(|p| p.t_ms.is_finite()).collect();
         pts.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
 
-        let fin_marks = |v: &[PlotMark]| -> Vec<(f64, String)> {
+        // Sorted by time; a mark without a label gets `default(position)`.
+        let fin_marks = |v: &[PlotMark], default: &dyn Fn(usize) -> String| -> Vec<(f64, String)> {
             let mut m: Vec<(f64, String)> =
                 v.iter().filter(|m| m.t_ms.is_finite()).map(|m| (m.t_ms, clean_label(&m.label, 28))).collect();
             m.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (i, (_, label)) in m.iter_mut().enumerate() {
+                if label.is_empty() {
+                    *label = default(i);
+                }
+            }
             m
         };
-        let leaks_ms = fin_marks(&input.leaks);
-        let snaps_ms = fin_marks(&input.snapshots);
+        let leaks_ms = fin_marks(&input.leaks, &|_| "leak".to_string());
+        let snaps_ms = fin_marks(&input.snapshots, &|i| format!("S{}", i + 1));
 
         // time origin: first sample, else first mark
         let t0 = pts
@@ -269,5 +275,20 @@ mod tests {
         };
         let runs: Vec<usize> = Prepared::new(&input).baseline.iter().map(Vec::len).collect();
         assert_eq!(runs, vec![2, 1]);
+    }
+
+    #[test]
+    fn marks_are_sorted_and_unlabelled_ones_named() {
+        let mark = |t_ms: f64, label: &str| PlotMark { t_ms, label: label.into() };
+        let input = PlotInput {
+            snapshots: vec![mark(3000.0, ""), mark(1000.0, "first"), mark(f64::NAN, "lost"), mark(2000.0, "")],
+            leaks: vec![mark(500.0, " \n ")],
+            ..PlotInput::default()
+        };
+        let d = Prepared::new(&input);
+        let labels: Vec<&str> = d.snapshots.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(labels, vec!["first", "S2", "S3"]);
+        assert_eq!(d.leaks[0].1, "leak");
+        assert_eq!(d.leaks[0].0, 0.0, "time counts from the first mark when there are no samples");
     }
 }
