@@ -87,18 +87,6 @@ impl ClassTable {
         }
     }
 
-    /// `wants_string` of a sink whose table exists once the header has been read.
-    pub fn wants(table: &Option<ClassTable>, index: u32) -> bool {
-        table.as_ref().is_some_and(|t| t.wants_string(index))
-    }
-
-    /// `on_string` of a sink whose table exists once the header has been read.
-    pub fn keep(table: &mut Option<ClassTable>, index: u32, value: &[u8]) {
-        if let Some(t) = table {
-            t.on_string(index, value);
-        }
-    }
-
     pub fn len(&self) -> usize {
         self.names.len()
     }

@@ -6,13 +6,15 @@
 //! only when the sink wants them. No generic JSON tree is ever built for the arrays,
 //! so memory is whatever the sink decides to keep.
 
+use super::classes::ClassTable;
 use super::error::{SnapshotError, SnapshotErrorKind};
 use super::meta::{Meta, MAX_FIELDS};
 
 /// Receives the contents of a snapshot as the parser meets them. A sink that refuses a
 /// header returns the message of a [`SnapshotErrorKind::NotASnapshot`]; a record or the
 /// end, of an [`SnapshotErrorKind::Inconsistent`]; the parser adds the byte offset.
-/// What a sink does not override is ignored: edges, strings and the end.
+/// What a sink does not override is ignored: edges, strings and the end; a sink that
+/// names classes only hands over its [`ClassTable`], which then gets the strings it needs.
 pub trait SnapshotSink {
     fn on_meta(&mut self, meta: &Meta, size_hint: Option<u64>) -> Result<(), String>;
     /// One node record, `meta.node.width` values.
@@ -21,12 +23,19 @@ pub trait SnapshotSink {
     fn on_edge(&mut self, _record: &[u64]) -> Result<(), String> {
         Ok(())
     }
+    /// The table that names this sink's classes, once the header has been read.
+    fn class_table(&mut self) -> Option<&mut ClassTable> {
+        None
+    }
     /// Whether string `index` should be decoded and passed to `on_string`.
-    fn wants_string(&mut self, _index: u32) -> bool {
-        false
+    fn wants_string(&mut self, index: u32) -> bool {
+        self.class_table().is_some_and(|table| table.wants_string(index))
     }
     /// A decoded string (UTF-8; lone surrogates become U+FFFD).
-    fn on_string(&mut self, _index: u32, _value: &[u8]) -> Result<(), String> {
+    fn on_string(&mut self, index: u32, value: &[u8]) -> Result<(), String> {
+        if let Some(table) = self.class_table() {
+            table.on_string(index, value);
+        }
         Ok(())
     }
     /// The whole input has been read; `strings` is the number of strings.

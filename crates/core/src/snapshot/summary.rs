@@ -106,13 +106,8 @@ impl SnapshotSink for SummarySink {
         Ok(())
     }
 
-    fn wants_string(&mut self, index: u32) -> bool {
-        ClassTable::wants(&self.classes, index)
-    }
-
-    fn on_string(&mut self, index: u32, value: &[u8]) -> Result<(), String> {
-        ClassTable::keep(&mut self.classes, index, value);
-        Ok(())
+    fn class_table(&mut self) -> Option<&mut ClassTable> {
+        self.classes.as_mut()
     }
 }
 
