@@ -35,7 +35,6 @@ export declare class Monitor {
   /** Should JS force a full GC now to confirm or clear a suspicion? */
   shouldProbe(nowMs: number, usedHeapSize: number): boolean
 }
-export type JsMonitor = Monitor
 
 /**
  * Read a snapshot from chunks pushed one at a time (e.g. from `v8.getHeapSnapshot()`),
@@ -95,6 +94,13 @@ export interface ChartPoint {
   external: number
   baseline?: number
   forced?: boolean
+}
+
+export interface ClassStat {
+  name: string
+  count: number
+  selfSize: number
+  retainedSize?: number
 }
 
 /** Leak detector settings; every field optional (defaults need no tuning). */
@@ -197,13 +203,6 @@ export interface HeapDiffTotals {
 /** Sizes as memwatch prints them ("1.78 mb"), shared by the CLI and reports. */
 export declare function humanSize(bytes: number): string
 
-export interface JsClassStat {
-  name: string
-  count: number
-  selfSize: number
-  retainedSize?: number
-}
-
 /** A leak verdict; JS turns the times into `start`/`end` Dates. */
 export interface MonitorLeak {
   kind: string
@@ -288,11 +287,19 @@ export declare function signalRearm(): boolean
  */
 export declare function signalWatch(signal: number, onSignal: ((arg: number) => void), stuckAfterMs: number, busyReportAfterMs: number): void
 
-/** Per-class count and self size of a `.heapsnapshot` file, computed off the main thread. */
-export declare function summarize(path: string, onProgress?: (((arg: [number, number]) => void)) | undefined | null): Promise<Summary>
+/**
+ * Per-class count and self size (and retained size with `{retained: true}`) of a
+ * `.heapsnapshot` file, computed off the main thread.
+ */
+export declare function summarize(path: string, options?: SummarizeOptions | undefined | null): Promise<Summary>
 
-/** Summary with retained sizes (full graph + dominator tree), off the main thread. */
-export declare function summarizeRetained(path: string, onProgress?: (((arg: [number, number]) => void)) | undefined | null): Promise<Summary>
+/** Options of `summarize`. */
+export interface SummarizeOptions {
+  /** Also compute retained sizes (full graph and dominator tree; more memory and time). */
+  retained?: boolean
+  /** Called with `[bytesRead, totalBytes]` while the file is read. */
+  progress?: (progress: [number, number]) => void
+}
 
 export interface Summary {
   file: string
@@ -301,7 +308,7 @@ export interface Summary {
   totalSize: number
   /** Largest odd node id: objects allocated later have larger ids. */
   maxJsId: number
-  classes: Array<JsClassStat>
+  classes: Array<ClassStat>
 }
 
 export interface SuspectGroup {

@@ -6,7 +6,9 @@
 
 const { parseArgs } = require('node:util');
 const commands = require('./lib/commands');
-const { UsageError } = require('./lib/errors');
+const { leakwatchError } = require('./lib/errors');
+
+const usage = (message) => leakwatchError('ERR_LEAKWATCH_USAGE', message);
 
 
 const GENERAL_HELP = `leakwatch — find memory leaks in Node.js applications
@@ -38,25 +40,25 @@ function main(argv) {
     return Promise.resolve(0);
   }
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (!command) throw new UsageError(`unknown command '${name}'`);
+  if (!command) throw usage(`unknown command '${name}'`);
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
   } catch (error) {
     // parseArgs' messages can span lines; always end with where to read the options.
-    throw new UsageError(`${name}: ${error.message.trimEnd()}\nRun 'leakwatch ${name} --help' for its options.`);
+    throw usage(`${name}: ${error.message.trimEnd()}\nRun 'leakwatch ${name} --help' for its options.`);
   }
   if (parsed.values.help) {
     process.stdout.write(command.help + '\n');
     return Promise.resolve(0);
   }
   const problem = command.check && command.check(parsed);
-  if (problem) throw new UsageError(`${name}: ${problem}\n\n${command.help}`);
+  if (problem) throw usage(`${name}: ${problem}\n\n${command.help}`);
   return Promise.resolve(command.run(parsed));
 }
 
 function fail(error) {
-  if (error instanceof UsageError) {
+  if (error && error.code === 'ERR_LEAKWATCH_USAGE') {
     process.stderr.write(`leakwatch: ${error.message}\n`);
     if (!/\n/.test(error.message)) process.stderr.write("Run 'leakwatch --help' for usage.\n");
     return 2;

@@ -9,10 +9,58 @@ import type {
   Summary,
   SuspectGroup,
   HeapDiffDetail,
-  JsClassStat,
+  ClassStat,
 } from './binding';
 
-export type { Analysis, AnalyzeOptions, HeapDiffResult, HeapDiffDetail, NodeRef, PathStep, Summary, SuspectGroup, JsClassStat as ClassStat };
+export type { Analysis, AnalyzeOptions, HeapDiffResult, HeapDiffDetail, NodeRef, PathStep, Summary, SuspectGroup, ClassStat };
+
+/** The `code` of every error leakwatch raises or reports (lib/errors.js; README "Error codes"). */
+export type LeakwatchErrorCode =
+  | 'ERR_LEAKWATCH_NOT_FOUND'
+  | 'ERR_LEAKWATCH_NOT_A_FILE'
+  | 'ERR_LEAKWATCH_IO'
+  | 'ERR_LEAKWATCH_TRUNCATED'
+  | 'ERR_LEAKWATCH_NOT_A_SNAPSHOT'
+  | 'ERR_LEAKWATCH_INCONSISTENT'
+  | 'ERR_LEAKWATCH_TOO_FEW_SNAPSHOTS'
+  | 'ERR_LEAKWATCH_OUT_OF_ORDER'
+  | 'ERR_LEAKWATCH_SAME_SNAPSHOT'
+  | 'ERR_LEAKWATCH_STREAM_FINISHED'
+  | 'ERR_LEAKWATCH_CHART_SIZE'
+  | 'ERR_LEAKWATCH_INTERNAL'
+  | 'ERR_LEAKWATCH_BUSY'
+  | 'ERR_LEAKWATCH_NO_MEMORY'
+  | 'ERR_LEAKWATCH_NO_DISK'
+  | 'ERR_LEAKWATCH_INCOMPLETE'
+  | 'ERR_LEAKWATCH_UNSAFE_DIR'
+  | 'ERR_LEAKWATCH_NOT_A_DIR'
+  | 'ERR_LEAKWATCH_NEEDS_FILE'
+  | 'ERR_LEAKWATCH_STREAM_TWICE'
+  | 'ERR_LEAKWATCH_ALREADY_ENDED'
+  | 'ERR_LEAKWATCH_INVALID_OPTION'
+  | 'ERR_LEAKWATCH_INVALID_ARG'
+  | 'ERR_LEAKWATCH_NO_RECORDS'
+  | 'ERR_LEAKWATCH_NO_SUCH_PID'
+  | 'ERR_LEAKWATCH_USAGE';
+
+/**
+ * An error from leakwatch. `code` is stable; the message is for people. Operating-system
+ * failures while writing a snapshot keep their own code (`ENOSPC`, `EACCES`, …).
+ */
+export interface LeakwatchError extends Error {
+  code: LeakwatchErrorCode | (string & {});
+  /** The file the error is about (snapshot, stats file, chart). */
+  file?: string;
+  /** Byte offset in `file` where a snapshot stopped making sense. */
+  offset?: number;
+}
+
+export interface SummarizeOptions {
+  /** Also compute retained sizes (full graph and dominator tree: more memory and time). */
+  retained?: boolean;
+  /** Called with [bytesRead, totalBytes] while the file is read. */
+  progress?: (progress: [number, number]) => void;
+}
 
 /** The `stats` event, after each full (mark-sweep-compact) GC. Times in nanoseconds as @airbnb/node-memwatch. */
 export interface StatsEvent {
@@ -169,7 +217,7 @@ export interface Leakwatch extends EventEmitter {
   on(event: 'leak', listener: (leak: LeakEvent) => void): this;
   on(event: 'snapshot', listener: (snapshot: SnapshotEvent) => void): this;
   on(event: 'growth', listener: (growth: GrowthEvent) => void): this;
-  on(event: 'error', listener: (error: Error & { code?: string }) => void): this;
+  on(event: 'error', listener: (error: LeakwatchError) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'stats', listener: (stats: StatsEvent) => void): this;
   once(event: 'leak', listener: (leak: LeakEvent) => void): this;
@@ -184,13 +232,13 @@ export interface Leakwatch extends EventEmitter {
   /** Force a full garbage collection (no --expose-gc needed). Triggers 'stats'. */
   gc(): void;
   /** heapdump's API: write a snapshot (synchronously) and return its file name; callback(err, filename). */
-  writeSnapshot(filename?: string, callback?: (error: (Error & { code?: string }) | null, filename: string) => void): string;
-  writeSnapshot(callback: (error: (Error & { code?: string }) | null, filename: string) => void): string;
+  writeSnapshot(filename?: string, callback?: (error: LeakwatchError | null, filename: string) => void): string;
+  writeSnapshot(callback: (error: LeakwatchError | null, filename: string) => void): string;
   writeSnapshotAsync(filename?: string): Promise<SnapshotEvent>;
-  /** Per-class count and self size of a snapshot file, off the main thread. */
-  summarize(file: string, options?: { progress?: (progress: [number, number]) => void }): Promise<Summary>;
-  /** Summary with retained sizes (full graph and dominator tree). */
-  summarizeRetained(file: string, options?: { progress?: (progress: [number, number]) => void }): Promise<Summary>;
+  /** Per-class count and self size (and retained size with `{retained: true}`) of a snapshot file, off the main thread. */
+  summarize(file: string, options?: SummarizeOptions): Promise<Summary>;
+  /** `summarize(file, {...options, retained: true})`, kept for compatibility. */
+  summarizeRetained(file: string, options?: Omit<SummarizeOptions, 'retained'>): Promise<Summary>;
   /** Per-class summary of this process's heap now, streamed from V8 without a file. */
   summarizeHeap(): Promise<Summary>;
   /** memwatch-style HeapDiff of two snapshot files, off the main thread. */
@@ -214,3 +262,5 @@ export declare const summarizeHeap: Leakwatch['summarizeHeap'];
 export declare const diffSnapshots: Leakwatch['diffSnapshots'];
 export declare const analyze: Leakwatch['analyze'];
 export declare const configure: Leakwatch['configure'];
+export declare const humanSize: Leakwatch['humanSize'];
+export declare const stop: Leakwatch['stop'];

@@ -12,11 +12,14 @@ const { RecordWriter } = require('./lib/records');
 const { GcMonitor } = require('./lib/monitor');
 const { Snapshots } = require('./lib/snapshots');
 const { HeapDiff } = require('./lib/heapdiff');
+const { leakwatchError } = require('./lib/errors');
 
 const MONITOR_EVENTS = new Set(['stats', 'leak']);
 // What goes into the statsFile (JSON lines, lib/records.js), for `leakwatch run` and `leakwatch plot`.
 const RECORDED_EVENTS = new Set(['start', 'stats', 'leak', 'snapshot', 'growth', 'error']);
-const PUBLIC_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarize', 'summarizeRetained', 'summarizeHeap', 'diffSnapshots', 'analyze', 'humanSize', 'stop'];
+// The methods that need the instance; the analyses are re-exported from lib/analysis as
+// they are. index.mjs and index.d.ts list the same names (__test__/api.test.mjs checks).
+const INSTANCE_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarizeHeap', 'stop'];
 
 class Leakwatch extends EventEmitter {
   constructor() {
@@ -34,14 +37,11 @@ class Leakwatch extends EventEmitter {
       config: () => this.options,
     });
     // Observe GCs only while someone listens: no listener, no cost.
-    this.onNewListener = (event) => {
-      if (MONITOR_EVENTS.has(event)) this.monitor.start();
-    };
-    this.onRemoveListener = () => this.updateMonitor();
     this.installListenerHooks();
     this.HeapDiff = HeapDiff;
     // Methods work detached too: `const { writeSnapshot } = require('leakwatch')`.
-    for (const name of PUBLIC_METHODS) this[name] = this[name].bind(this);
+    for (const name of INSTANCE_METHODS) this[name] = this[name].bind(this);
+    Object.assign(this, analysis);
     if (this.options.statsFile) this.openStatsFile();
     this.updateMonitor();
   }
@@ -50,7 +50,7 @@ class Leakwatch extends EventEmitter {
   configure(options = {}) {
     const next = { ...this.options, ...config.validate({ ...options }) };
     if (this.signalInstalled && options.signal !== undefined && options.signal !== false && options.signal !== this.installedSignal) {
-      throw new TypeError(`leakwatch already handles ${this.installedSignal}; the signal can only be chosen before it is installed (LEAKWATCH_SIGNAL)`);
+      throw leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', `leakwatch already handles ${this.installedSignal}; the signal can only be chosen before it is installed (LEAKWATCH_SIGNAL)`);
     }
     this.options = next;
     this.monitor.configure(config.detectorOptions(next));
@@ -61,9 +61,15 @@ class Leakwatch extends EventEmitter {
     return { ...this.options };
   }
 
+  #onNewListener = (event) => {
+    if (MONITOR_EVENTS.has(event)) this.monitor.start();
+  };
+
+  #onRemoveListener = () => this.updateMonitor();
+
   installListenerHooks() {
-    if (!this.listeners('newListener').includes(this.onNewListener)) this.on('newListener', this.onNewListener);
-    if (!this.listeners('removeListener').includes(this.onRemoveListener)) this.on('removeListener', this.onRemoveListener);
+    if (!this.listeners('newListener').includes(this.#onNewListener)) this.on('newListener', this.#onNewListener);
+    if (!this.listeners('removeListener').includes(this.#onRemoveListener)) this.on('removeListener', this.#onRemoveListener);
   }
 
   /**
@@ -152,14 +158,6 @@ class Leakwatch extends EventEmitter {
     return this.snapshots.writeSnapshotAsync(filename);
   }
 
-  summarize(file, options) {
-    return analysis.summarize(file, options);
-  }
-
-  summarizeRetained(file, options) {
-    return analysis.summarizeRetained(file, options);
-  }
-
   /**
    * Per-class summary of this process's heap right now, without writing a file: the
    * snapshot streams from V8 into the Rust reader chunk by chunk, keeping only totals.
@@ -184,18 +182,6 @@ class Leakwatch extends EventEmitter {
         }
       });
     });
-  }
-
-  diffSnapshots(before, after) {
-    return analysis.diffSnapshots(before, after);
-  }
-
-  analyze(files, options) {
-    return analysis.analyze(files, options);
-  }
-
-  humanSize(bytes) {
-    return analysis.humanSize(bytes);
   }
 
   /** Stop observing GCs and the watchdog (the signal thread stays, idle). */

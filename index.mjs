@@ -1,16 +1,22 @@
-// ESM entry: `import leakwatch from 'leakwatch'` and named imports.
+// ESM entry: `import leakwatch from 'leakwatch'` and named imports of the same object's
+// members (bound, so they work detached). Only re-exports; __test__/api.test.mjs checks
+// that these names, index.js's and index.d.ts's agree.
 import { createRequire } from 'node:module';
 
 const leakwatch = createRequire(import.meta.url)('./index.js');
 
 export default leakwatch;
-export const HeapDiff = leakwatch.HeapDiff;
-export const gc = leakwatch.gc.bind(leakwatch);
-export const writeSnapshot = leakwatch.writeSnapshot.bind(leakwatch);
-export const writeSnapshotAsync = leakwatch.writeSnapshotAsync.bind(leakwatch);
-export const summarize = leakwatch.summarize.bind(leakwatch);
-export const summarizeRetained = leakwatch.summarizeRetained.bind(leakwatch);
-export const summarizeHeap = leakwatch.summarizeHeap.bind(leakwatch);
-export const diffSnapshots = leakwatch.diffSnapshots.bind(leakwatch);
-export const analyze = leakwatch.analyze.bind(leakwatch);
-export const configure = leakwatch.configure.bind(leakwatch);
+export const {
+  HeapDiff,
+  configure,
+  gc,
+  writeSnapshot,
+  writeSnapshotAsync,
+  summarize,
+  summarizeRetained,
+  summarizeHeap,
+  diffSnapshots,
+  analyze,
+  humanSize,
+  stop,
+} = leakwatch;

@@ -224,7 +224,7 @@ test('diff table: totals, +N/-M columns, --top', { timeout: 30000 }, async () =>
 
 // ---- bad input --------------------------------------------------------------------
 
-/** Bad files, each with what the one-line message must say. */
+/** Bad files, each with what the one-line message must say and the error's code. */
 function badFiles() {
   const dir = fs.mkdtempSync(path.join(scratch, 'bad-'));
   const good = fs.readFileSync(snap.before);
@@ -236,15 +236,15 @@ function badFiles() {
   const dirPath = path.join(dir, 'a-directory.heapsnapshot');
   fs.mkdirSync(dirPath);
   return [
-    { what: 'empty file', file: write('empty.heapsnapshot', ''), byte: 0 },
-    { what: 'truncated after 10 bytes', file: write('trunc10.heapsnapshot', good.subarray(0, 10)), byte: true },
-    { what: 'truncated in the nodes array', file: write('trunc-mid.heapsnapshot', good.subarray(0, Math.floor(good.length / 3))), byte: Math.floor(good.length / 3) },
-    { what: 'truncated by one byte', file: write('trunc-1.heapsnapshot', good.subarray(0, good.length - 1)), byte: true },
-    { what: 'not JSON', file: write('text.heapsnapshot', 'this is not a heap snapshot\n'), byte: 0 },
-    { what: 'JSON that is not a snapshot', file: write('other.json', JSON.stringify({ hello: 'world', nodes: 'no' })), byte: true },
-    { what: 'a JSON array', file: write('array.json', '[1,2,3]'), byte: 0 },
-    { what: 'a directory', file: dirPath, byte: false, says: /director/ },
-    { what: 'a missing path', file: path.join(dir, 'missing.heapsnapshot'), byte: false, says: /no such file|not found|does not exist/i },
+    { what: 'empty file', file: write('empty.heapsnapshot', ''), byte: 0, code: 'ERR_LEAKWATCH_TRUNCATED' },
+    { what: 'truncated after 10 bytes', file: write('trunc10.heapsnapshot', good.subarray(0, 10)), byte: true, code: 'ERR_LEAKWATCH_TRUNCATED' },
+    { what: 'truncated in the nodes array', file: write('trunc-mid.heapsnapshot', good.subarray(0, Math.floor(good.length / 3))), byte: Math.floor(good.length / 3), code: 'ERR_LEAKWATCH_TRUNCATED' },
+    { what: 'truncated by one byte', file: write('trunc-1.heapsnapshot', good.subarray(0, good.length - 1)), byte: true, code: 'ERR_LEAKWATCH_TRUNCATED' },
+    { what: 'not JSON', file: write('text.heapsnapshot', 'this is not a heap snapshot\n'), byte: 0, code: 'ERR_LEAKWATCH_NOT_A_SNAPSHOT' },
+    { what: 'JSON that is not a snapshot', file: write('other.json', JSON.stringify({ hello: 'world', nodes: 'no' })), byte: true, code: 'ERR_LEAKWATCH_NOT_A_SNAPSHOT' },
+    { what: 'a JSON array', file: write('array.json', '[1,2,3]'), byte: 0, code: 'ERR_LEAKWATCH_NOT_A_SNAPSHOT' },
+    { what: 'a directory', file: dirPath, byte: false, says: /director/, code: 'ERR_LEAKWATCH_NOT_A_FILE' },
+    { what: 'a missing path', file: path.join(dir, 'missing.heapsnapshot'), byte: false, says: /no such file|not found|does not exist/i, code: 'ERR_LEAKWATCH_NOT_FOUND' },
   ];
 }
 
@@ -278,6 +278,23 @@ test('bad input through the JS API rejects with an Error naming the file', { tim
   for (const c of badFiles()) {
     await assert.rejects(leakwatch.summarize(c.file), (e) => e instanceof Error && e.message.includes(c.file), c.what);
     await assert.rejects(leakwatch.diffSnapshots(snap.before, c.file), (e) => e instanceof Error && e.message.includes(c.file), c.what);
+  }
+});
+
+test('bad input through the JS API: a stable code, the file, and the byte offset where it applies', { timeout: 30000 }, async () => {
+  for (const c of badFiles()) {
+    const expected = (e) => {
+      assert.equal(e.code, c.code, `${c.what}: ${e.message}`);
+      assert.equal(e.file, c.file, c.what);
+      if (typeof c.byte === 'number') assert.equal(e.offset, c.byte, c.what);
+      else if (c.byte === true) assert.ok(Number.isInteger(e.offset), `${c.what}: offset ${e.offset}`);
+      else assert.equal(e.offset, undefined, c.what);
+      return true;
+    };
+    await assert.rejects(leakwatch.summarize(c.file), expected, c.what);
+    await assert.rejects(leakwatch.summarize(c.file, { retained: true }), expected, c.what);
+    await assert.rejects(leakwatch.diffSnapshots(snap.before, c.file), expected, c.what);
+    await assert.rejects(leakwatch.analyze([snap.before, snap.after, c.file]), expected, c.what);
   }
 });
 

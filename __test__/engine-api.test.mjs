@@ -80,10 +80,20 @@ v8.writeHeapSnapshot(${JSON.stringify(b)});`;
 test('summarizeHeap streams this process heap from V8 into Rust without a file', async () => {
   class LiveThing {}
   globalThis.liveThings = Array.from({ length: 777 }, () => new LiveThing());
-  const before = fs.readdirSync(os.tmpdir()).length;
-  const summary = await leakwatch.summarizeHeap();
+  // A temp dir of this test's own: other test processes share the system one.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'leakwatch-live-heap-'));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  let summary;
+  try {
+    summary = await leakwatch.summarizeHeap();
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
   assert.equal(summary.classes.find((c) => c.name === 'LiveThing').count, 777);
   assert.equal(summary.file, '(live heap)');
-  assert.ok(fs.readdirSync(os.tmpdir()).length <= before, 'no temporary file left behind');
+  assert.deepEqual(fs.readdirSync(tmp), [], 'no temporary file left behind');
+  fs.rmdirSync(tmp);
   delete globalThis.liveThings;
 });

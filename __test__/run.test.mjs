@@ -116,7 +116,7 @@ describe('leakwatch run / plot / demo', { concurrency: true }, () => {
     assert.deepEqual(pngBytes.subarray(0, 8), PNG_SIGNATURE);
     assert.ok(pngBytes.length > 1000);
     assert.equal(missing.code, 1);
-    assert.equal(missing.stderr, `leakwatch: ${path.join(dir, 'no-such.jsonl')}: no such file\n`);
+    assert.equal(missing.stderr, `leakwatch: ${path.join(dir, 'no-such.jsonl')}: no such file (ERR_LEAKWATCH_NOT_FOUND)\n`);
     assert.ok(!fs.existsSync(path.join(dir, 'x.svg')));
     assert.equal(noOutput.code, 2);
   });

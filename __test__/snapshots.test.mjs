@@ -433,7 +433,7 @@ test('full disk: refused up front with ERR_LEAKWATCH_NO_DISK; when forced, a cle
       // The resource check sees less free disk than the used heap.
       const refused = await app.ask('write', 'written');
       assert.equal(refused.error.code, 'ERR_LEAKWATCH_NO_DISK');
-      assert.match(refused.error.message, /not enough free disk in .*disk for a heap snapshot: \d+ MB free, expected at least \d+ MB/);
+      assert.match(refused.error.message, /not enough free disk in .*disk for a heap snapshot: [\d.]+ (bytes|kb|mb|gb) free, expected at least [\d.]+ (bytes|kb|mb|gb)/);
       let since = app.messages.length;
       app.signal();
       assert.equal((await app.waitFor('error', { since })).code, 'ERR_LEAKWATCH_NO_DISK');

@@ -1,7 +1,7 @@
 'use strict';
 // The snapshot analyses as plain functions over the native binding: what the CLI needs,
 // without the in-process agent (signal handler, watchdog worker, GC observer) that
-// `require('leakwatch')` installs.
+// `require('leakwatch')` installs. index.js re-exports them as they are.
 
 const fs = require('node:fs');
 const native = require('../binding.js');
@@ -53,20 +53,25 @@ function pump(file, push) {
   });
 }
 
-/** Per-class summary of a snapshot file (off the main thread), or of a stream. */
+/**
+ * Per-class summary of a snapshot file (off the main thread), or of a stream; with
+ * `{retained: true}` retained sizes too (full graph and dominator tree: files only).
+ */
 async function summarize(file, options = {}) {
   file = String(file);
-  if (!isStream(file)) return native.summarize(file, options.progress);
+  if (options.retained) {
+    if (isStream(file)) throw needsFile(file, 'summary --retained');
+    return native.summarize(file, { retained: true, progress: options.progress });
+  }
+  if (!isStream(file)) return native.summarize(file, { retained: false, progress: options.progress });
   const reader = new native.SummaryStream();
   await pump(file, (chunk) => reader.push(chunk));
   return { ...reader.finish(), file: file === '-' ? '(stdin)' : file };
 }
 
-/** Summary with retained sizes (full graph and dominator tree): files only. */
+/** `summarize(file, {retained: true})`, kept for compatibility: files only. */
 function summarizeRetained(file, options = {}) {
-  file = String(file);
-  if (isStream(file)) return Promise.reject(needsFile(file, 'summary --retained'));
-  return native.summarizeRetained(file, options.progress);
+  return summarize(file, { ...options, retained: true });
 }
 
 /** memwatch-style HeapDiff of two snapshots (files off the main thread, or streams). */
@@ -83,11 +88,16 @@ async function diffSnapshots(before, after) {
 
 /** The three-snapshot technique over S1…Sn (n >= 3, in order, one process). */
 function analyze(files, options = {}) {
-  if (!Array.isArray(files)) return Promise.reject(new TypeError('analyze expects an array of snapshot files'));
+  if (!Array.isArray(files)) return Promise.reject(leakwatchError('ERR_LEAKWATCH_INVALID_ARG', 'analyze expects an array of snapshot files'));
   const names = files.map(String);
   const piped = names.find(isStream);
   if (piped !== undefined) return Promise.reject(needsFile(piped, 'analyze'));
   return native.analyze(names, options);
 }
 
-module.exports = { summarize, summarizeRetained, diffSnapshots, analyze, isStream, humanSize: native.humanSize };
+/** Sizes as memwatch prints them ("1.78 mb"): the one size format, used everywhere. */
+function humanSize(bytes) {
+  return native.humanSize(bytes);
+}
+
+module.exports = { summarize, summarizeRetained, diffSnapshots, analyze, humanSize };

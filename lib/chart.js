@@ -148,7 +148,7 @@ function plot(statsFile, output, options = {}) {
   const scan = options.scan || scanProcesses(statsFile);
   if (scan.records === 0) {
     const why = `no leakwatch records${scan.skipped ? ` (${scan.skipped} unreadable lines)` : ''}; expected the JSON-lines file written by 'leakwatch run' or LEAKWATCH_STATS_FILE`;
-    throw leakwatchError('ERR_LEAKWATCH_NO_RECORDS', `${statsFile}: ${why}`);
+    throw leakwatchError('ERR_LEAKWATCH_NO_RECORDS', `${statsFile}: ${why}`, { file: statsFile });
   }
   const width = options.width || DEFAULT_WIDTH;
   const input = chartInput(statsFile, scan, { ...options, width });
@@ -158,7 +158,7 @@ function plot(statsFile, output, options = {}) {
     // A fresh 0600 file renamed into place: never written through a planted symlink.
     writeFileAtomic(output, bytes);
   } catch (error) {
-    throw new Error(`${output}: cannot write the chart: ${error.code === 'ENOENT' ? 'no such directory' : error.message}`);
+    throw leakwatchError('ERR_LEAKWATCH_IO', `${output}: cannot write the chart: ${error.code === 'ENOENT' ? 'no such directory' : error.message}`, { file: output, cause: error });
   }
   const proc = scan.processes.get(options.pid === undefined ? mainPid(scan.processes) : options.pid);
   return {

@@ -2,6 +2,9 @@
 // Options: defaults, environment variables, and validation with clear messages.
 
 const { DEFAULT_MAX_BYTES } = require('./records');
+const { leakwatchError } = require('./errors');
+
+const invalid = (message) => leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', message);
 
 const DEFAULTS = Object.freeze({
   // Snapshots (heapdump)
@@ -35,7 +38,7 @@ function fromEnvironment(env) {
     try {
       Object.assign(options, JSON.parse(env.LEAKWATCH_OPTIONS));
     } catch (error) {
-      throw new TypeError(`LEAKWATCH_OPTIONS is not valid JSON: ${error.message}`);
+      throw invalid(`LEAKWATCH_OPTIONS is not valid JSON: ${error.message}`);
     }
   }
   if (env.LEAKWATCH_SNAPSHOT_DIR) options.snapshotDir = env.LEAKWATCH_SNAPSHOT_DIR;
@@ -50,12 +53,12 @@ function fromEnvironment(env) {
 }
 
 function validate(options) {
-  if (options === null || typeof options !== 'object') throw new TypeError('leakwatch options must be an object');
+  if (options === null || typeof options !== 'object') throw invalid('leakwatch options must be an object');
   for (const key of Object.keys(options)) {
-    if (!Object.hasOwn(DEFAULTS, key)) throw new TypeError(`unknown leakwatch option '${key}' (known: ${Object.keys(DEFAULTS).join(', ')})`);
+    if (!Object.hasOwn(DEFAULTS, key)) throw invalid(`unknown leakwatch option '${key}' (known: ${Object.keys(DEFAULTS).join(', ')})`);
   }
   const check = (key, ok, expected) => {
-    if (options[key] !== undefined && !ok(options[key])) throw new TypeError(`leakwatch option ${key} must be ${expected}, got ${JSON.stringify(options[key])}`);
+    if (options[key] !== undefined && !ok(options[key])) throw invalid(`leakwatch option ${key} must be ${expected}, got ${JSON.stringify(options[key])}`);
   };
   const nonNegative = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
   check('snapshotDir', (v) => typeof v === 'string' && v.length > 0, 'a directory path');

@@ -9,6 +9,7 @@ const path = require('node:path');
 const v8 = require('node:v8');
 const native = require('../binding.js');
 const secureFs = require('./secure-fs');
+const { leakwatchError } = require('./errors');
 
 const FILE_MODE = 0o600;
 // leakwatch's own default names; retention never touches any other file.
@@ -58,10 +59,9 @@ function removeQuietly(file) {
   }
 }
 
-function dumpError(message, code, cause) {
-  const error = new Error(message, cause ? { cause } : undefined);
-  error.code = code;
-  return error;
+/** An operating-system failure (ENOSPC, EACCES, …) keeps its own code, with our message. */
+function systemError(message, cause) {
+  return Object.assign(new Error(message, { cause }), { code: cause.code });
 }
 
 /** Memory the process may still use: the smaller of the cgroup's headroom and the host's. */
@@ -90,20 +90,20 @@ function availableMemory() {
  * memory or the free disk is below the used heap, the dump would fail or hurt the host.
  */
 function checkResources(dir, heapUsed = v8.getHeapStatistics().used_heap_size) {
-  const mb = (n) => `${Math.round(n / 1048576)} MB`;
+  const mb = native.humanSize; // the one size format
   const memory = availableMemory();
   if (memory < heapUsed) {
-    return dumpError(`not enough free memory for a heap snapshot: ${mb(memory)} available, the heap alone is ${mb(heapUsed)}`, 'ERR_LEAKWATCH_NO_MEMORY');
+    return leakwatchError('ERR_LEAKWATCH_NO_MEMORY', `not enough free memory for a heap snapshot: ${mb(memory)} available, the heap alone is ${mb(heapUsed)}`);
   }
   let stats;
   try {
     stats = fs.statfsSync(dir);
   } catch (error) {
-    return dumpError(`cannot write a heap snapshot to ${dir}: ${error.message}`, error.code, error);
+    return systemError(`cannot write a heap snapshot to ${dir}: ${error.message}`, error);
   }
   const free = stats.bavail * stats.bsize;
   if (free < heapUsed) {
-    return dumpError(`not enough free disk in ${dir} for a heap snapshot: ${mb(free)} free, expected at least ${mb(heapUsed)}`, 'ERR_LEAKWATCH_NO_DISK');
+    return leakwatchError('ERR_LEAKWATCH_NO_DISK', `not enough free disk in ${dir} for a heap snapshot: ${mb(free)} free, expected at least ${mb(heapUsed)}`);
   }
   return null;
 }
@@ -116,7 +116,7 @@ function assertComplete(file) {
     const tail = Buffer.alloc(Math.min(size, 64));
     fs.readSync(fd, tail, 0, tail.length, size - tail.length);
     if (!/\]\s*\}\s*$/.test(tail.toString('latin1'))) {
-      throw dumpError(`the heap snapshot is incomplete after ${size} bytes (is the disk full?)`, 'ERR_LEAKWATCH_INCOMPLETE');
+      throw leakwatchError('ERR_LEAKWATCH_INCOMPLETE', `the heap snapshot is incomplete after ${size} bytes (is the disk full?)`);
     }
     fs.fsyncSync(fd);
     return size;
@@ -210,7 +210,7 @@ function pathOfOpenFile(fd, partial) {
 /** Verify and rename; returns {file, bytes, durationMs} counted from `started`. */
 function completePartial(partial, file, started) {
   try {
-    if (!isOurs(partial)) throw dumpError(`cannot write heap snapshot ${file}: its partial file ${partial} was replaced by another`, 'ERR_LEAKWATCH_INCOMPLETE');
+    if (!isOurs(partial)) throw leakwatchError('ERR_LEAKWATCH_INCOMPLETE', `cannot write heap snapshot ${file}: its partial file ${partial} was replaced by another`);
     const bytes = assertComplete(partial);
     fs.renameSync(partial, file);
     created.delete(partial);
@@ -227,7 +227,7 @@ function abandonPartial(partial, file, error) {
   removeOurs(partial);
   native.dumpPartial(null);
   if (error.code && /^E[A-Z]+$/.test(error.code)) {
-    return dumpError(`cannot write heap snapshot ${file}: ${error.message}`, error.code, error);
+    return systemError(`cannot write heap snapshot ${file}: ${error.message}`, error);
   }
   return error;
 }

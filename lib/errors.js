@@ -1,25 +1,53 @@
 'use strict';
-// The one registry of error codes raised in JS.
+// The one registry of leakwatch's error codes: every error leakwatch raises or reports has
+// a stable `code` listed here, the class it is raised as, and (in the README's table) what
+// it means. Codes of errors raised in Rust are listed too: src/error.rs gives each core
+// error kind one of them, and __test__/errors.test.mjs fails when src/error.rs, this map,
+// index.d.ts (LeakwatchErrorCode) and the README disagree. Programs branch on `code`;
+// messages are for people and may change.
 
-/** code -> what it means (README lists them). */
-const CODES = {
-  ERR_LEAKWATCH_NO_RECORDS: 'a stats file holds no leakwatch records',
-  ERR_LEAKWATCH_NO_SUCH_PID: 'a stats file holds no records of the process asked for (--pid)',
-  ERR_LEAKWATCH_BUSY: 'a heap snapshot is already being written in this process',
-  ERR_LEAKWATCH_UNSAFE_DIR: 'an output directory that another user owns or can write to',
-  ERR_LEAKWATCH_NOT_A_DIR: 'an output path that exists and is not a directory',
-  ERR_LEAKWATCH_NEEDS_FILE: 'a command that needs random access was given a pipe or stdin',
-  ERR_LEAKWATCH_STREAM_TWICE: 'stdin named more than once',
-};
+const CODES = Object.freeze({
+  // Reading and analysing snapshot files (raised in Rust; promises reject with them).
+  ERR_LEAKWATCH_NOT_FOUND: Error,
+  ERR_LEAKWATCH_NOT_A_FILE: Error,
+  ERR_LEAKWATCH_IO: Error,
+  ERR_LEAKWATCH_TRUNCATED: Error,
+  ERR_LEAKWATCH_NOT_A_SNAPSHOT: Error,
+  ERR_LEAKWATCH_INCONSISTENT: Error,
+  ERR_LEAKWATCH_TOO_FEW_SNAPSHOTS: Error,
+  ERR_LEAKWATCH_OUT_OF_ORDER: Error,
+  ERR_LEAKWATCH_SAME_SNAPSHOT: Error,
+  ERR_LEAKWATCH_STREAM_FINISHED: Error,
+  ERR_LEAKWATCH_CHART_SIZE: Error,
+  ERR_LEAKWATCH_INTERNAL: Error,
+  // Writing snapshots (raised in JS, by the main thread or the watchdog).
+  ERR_LEAKWATCH_BUSY: Error,
+  ERR_LEAKWATCH_NO_MEMORY: Error,
+  ERR_LEAKWATCH_NO_DISK: Error,
+  ERR_LEAKWATCH_INCOMPLETE: Error,
+  // Output directories and input streams (leakwatch run/demo/plot, summary/diff of a pipe).
+  ERR_LEAKWATCH_UNSAFE_DIR: Error,
+  ERR_LEAKWATCH_NOT_A_DIR: Error,
+  ERR_LEAKWATCH_NEEDS_FILE: Error,
+  ERR_LEAKWATCH_STREAM_TWICE: Error,
+  ERR_LEAKWATCH_ALREADY_ENDED: Error,
+  // Calling leakwatch.
+  ERR_LEAKWATCH_INVALID_OPTION: TypeError,
+  ERR_LEAKWATCH_INVALID_ARG: TypeError,
+  ERR_LEAKWATCH_NO_RECORDS: Error,
+  ERR_LEAKWATCH_NO_SUCH_PID: Error,
+  ERR_LEAKWATCH_USAGE: Error,
+});
 
-/** An Error with a registered `code` (and any extra properties; `cause` as Error's own). */
+/**
+ * An error with a registered `code`; `props` become properties of the error (`file`,
+ * `offset`, …), except `cause`, which is passed as the standard error cause.
+ */
 function leakwatchError(code, message, props = {}) {
-  if (!Object.hasOwn(CODES, code)) throw new TypeError(`unregistered leakwatch error code ${code}`);
+  if (!Object.hasOwn(CODES, code)) throw new TypeError(`leakwatch: unregistered error code ${code}`);
   const { cause, ...rest } = props;
-  return Object.assign(new Error(message, cause ? { cause } : undefined), { code }, rest);
+  const error = new CODES[code](message, cause === undefined ? undefined : { cause });
+  return Object.assign(error, rest, { code });
 }
 
-/** A mistake in how the command was called (exit status 2). */
-class UsageError extends Error {}
-
-module.exports = { CODES, leakwatchError, UsageError };
+module.exports = { CODES, leakwatchError };

@@ -9,6 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 const native = require('../binding.js');
 const { writeSnapshotFile } = require('./dump');
+const { leakwatchError } = require('./errors');
 
 const pending = new Set();
 let exitHookInstalled = false;
@@ -49,7 +50,7 @@ class HeapDiff {
   }
 
   #takeAfter() {
-    if (this.#ended) throw new Error('attempt to end() a HeapDiff that was already ended');
+    if (this.#ended) throw leakwatchError('ERR_LEAKWATCH_ALREADY_ENDED', 'attempt to end() a HeapDiff that was already ended');
     this.#ended = true;
     try {
       return snapshotTo(this.#dir, 'after.heapsnapshot');

@@ -6,6 +6,7 @@
 // readRecords, streaming line by line, so a file of any size is read in bounded memory.
 
 const fs = require('node:fs');
+const { leakwatchError } = require('./errors');
 
 /** Rotate when the file would grow past this (statsFileMaxBytes); one rotated file is kept. */
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
@@ -176,12 +177,14 @@ function pump(fd, position, splitter, buffer) {
   }
 }
 
-/** An error naming the file in one line. */
+/** An error naming the file in one line, with a leakwatch code (the OS code as `cause`). */
 function readError(file, error) {
-  const why = { ENOENT: 'no such file', EISDIR: 'is a directory, expected a JSON-lines stats file', EACCES: 'permission denied' }[error.code];
-  const wrapped = new Error(`${file}: ${why || error.message}`);
-  wrapped.code = error.code;
-  return wrapped;
+  const [code, why] = {
+    ENOENT: ['ERR_LEAKWATCH_NOT_FOUND', 'no such file'],
+    EISDIR: ['ERR_LEAKWATCH_NOT_A_FILE', 'is a directory, expected a JSON-lines stats file'],
+    EACCES: ['ERR_LEAKWATCH_IO', 'permission denied'],
+  }[error.code] || ['ERR_LEAKWATCH_IO', error.message];
+  return leakwatchError(code, `${file}: ${why}`, { file, cause: error });
 }
 
 /**

@@ -5,6 +5,7 @@
 const { isMainThread } = require('node:worker_threads');
 const os = require('node:os');
 const native = require('../binding.js');
+const { leakwatchError } = require('./errors');
 
 // Two copies of leakwatch in one process must not both answer the signal.
 const OWNER = Symbol.for('leakwatch.signal-owner');
@@ -24,7 +25,7 @@ function watchSignal(signalName, onSignal, { stuckAfterMs, busyReportAfterMs }) 
   if (!isMainThread) return 'signals are handled by the main thread';
   if (process[OWNER]) return `another copy of leakwatch (${process[OWNER]}) already handles ${signalName}`;
   const signum = os.constants.signals[signalName];
-  if (!signum) throw new TypeError(`unknown signal '${signalName}'`);
+  if (!signum) throw leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', `unknown signal '${signalName}'`);
   // libuv installs its handler first, so the one signal-hook installs chains to it:
   // the app's own process.on(signal) listeners keep working alongside ours.
   process.on(signalName, leakwatchDumpSignal);

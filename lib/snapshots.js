@@ -63,9 +63,8 @@ class Snapshots {
     if (message.type === 'snapshot') {
       this.afterDump({ file: message.file, bytes: message.bytes, durationMs: message.durationMs, trigger: 'signal', viaInspector: true, completedAt: new Date(message.completedAt) });
     } else if (message.type === 'error') {
-      const error = new Error(message.message);
-      error.code = message.code;
-      this.report(error);
+      // The worker's error crossed as {message, code}: the same code on this side.
+      this.report(Object.assign(new Error(message.message), { code: message.code }));
     }
   }
 
@@ -89,7 +88,7 @@ class Snapshots {
   /** heapdump's writeSnapshot([filename], [callback]): returns the file name. */
   writeSnapshot(filename, callback) {
     if (typeof filename === 'function') [filename, callback] = [undefined, filename];
-    if (callback !== undefined && typeof callback !== 'function') throw new TypeError('writeSnapshot: callback must be a function');
+    if (callback !== undefined && typeof callback !== 'function') throw leakwatchError('ERR_LEAKWATCH_INVALID_ARG', 'writeSnapshot: callback must be a function');
     const file = this.resolveName(filename);
     let error = null;
     try {
@@ -108,7 +107,7 @@ class Snapshots {
   }
 
   resolveName(filename) {
-    if (filename !== undefined && filename !== null && typeof filename !== 'string') throw new TypeError('writeSnapshot: filename must be a string');
+    if (filename !== undefined && filename !== null && typeof filename !== 'string') throw leakwatchError('ERR_LEAKWATCH_INVALID_ARG', 'writeSnapshot: filename must be a string');
     return filename ? path.resolve(filename) : dump.defaultFilename(this.directory());
   }
 

@@ -2,10 +2,10 @@
 //! leakwatch's own shapes, memwatch's exact names for the HeapDiff shape.
 
 use leakwatch_core::format::human_size;
-use leakwatch_core::snapshot::{ClassStat, Group, HeapDiff, NodeRef, Summary, ThreeSnapshotReport};
+use leakwatch_core::snapshot::{ClassStat, FileAnalysis, Group, HeapDiff, NodeRef, Summary};
 use napi_derive::napi;
 
-#[napi(object)]
+#[napi(object, js_name = "ClassStat")]
 pub struct JsClassStat {
     pub name: String,
     pub count: f64,
@@ -200,31 +200,14 @@ fn to_js_group(g: Group) -> JsGroup {
     }
 }
 
-pub fn to_js_analysis(
-    files: &[std::path::PathBuf],
-    earlier: &[Summary],
-    (last_nodes, last_max_id): (u64, u32),
-    report: ThreeSnapshotReport,
-) -> JsAnalysis {
-    let mut snapshots: Vec<JsAnalyzedSnapshot> = earlier
-        .iter()
-        .zip(files)
-        .map(|(s, f)| JsAnalyzedSnapshot {
-            file: f.display().to_string(),
-            nodes: s.nodes as f64,
-            max_js_id: f64::from(s.max_js_id),
-        })
-        .collect();
-    if let Some(last) = files.last() {
-        snapshots.push(JsAnalyzedSnapshot {
-            file: last.display().to_string(),
-            nodes: last_nodes as f64,
-            max_js_id: f64::from(last_max_id),
-        });
-    }
+pub fn to_js_analysis(analysis: FileAnalysis) -> JsAnalysis {
+    let FileAnalysis { snapshots, report } = analysis;
     let (suspects, others): (Vec<Group>, Vec<Group>) = report.groups.into_iter().partition(|g| g.suspect);
     JsAnalysis {
-        snapshots,
+        snapshots: snapshots
+            .into_iter()
+            .map(|s| JsAnalyzedSnapshot { file: s.file, nodes: s.nodes as f64, max_js_id: f64::from(s.max_js_id) })
+            .collect(),
         id_range: vec![f64::from(report.id_range.0), f64::from(report.id_range.1)],
         suspects: suspects.into_iter().map(to_js_group).collect(),
         others: others.into_iter().map(to_js_group).collect(),

@@ -2,28 +2,28 @@
 //! All logic lives in `leakwatch-core`; nothing here may panic into Node.
 
 mod convert;
+mod error;
 mod monitor;
 mod plot;
 mod signals;
 
 use convert::{to_js_analysis, to_js_diff, to_js_summary, AnalyzeOptions, JsAnalysis, JsHeapDiff, JsSummary};
-use leakwatch_core::snapshot::{self, ChunkReader, IdTable, IdTableSink, SummarySink};
+use error::{guarded, Failure};
+use leakwatch_core::snapshot::{
+    self, ChunkReader, IdTable, IdTableSink, SnapshotError, SnapshotErrorKind, SummarySink,
+};
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
-/// Run `work`, turning both errors and panics into a JS error: a panic inside a
-/// libuv worker would otherwise abort the host process.
-fn guarded<T>(work: impl FnOnce() -> std::result::Result<T, String>) -> Result<T> {
-    match catch_unwind(AssertUnwindSafe(work)) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(message)) => Err(Error::new(Status::GenericFailure, message)),
-        Err(_) => {
-            Err(Error::new(Status::GenericFailure, "leakwatch: internal error (panic) while analysing a snapshot"))
-        }
-    }
+/// What a task computes off the main thread: a result or a failure that `resolve`
+/// turns into a coded JS error (building one needs the main thread's `Env`).
+type Outcome<T> = std::result::Result<T, Failure>;
+
+/// The promise's value, or its rejection with a coded error.
+fn settle<T, J>(env: &Env, outcome: Outcome<T>, convert: impl FnOnce(T) -> J) -> Result<J> {
+    outcome.map(convert).map_err(|failure| failure.into_js(env))
 }
 
 /// `(bytesRead, totalBytes)` callbacks while a file is read; weak, so it never keeps
@@ -57,48 +57,35 @@ pub struct SummarizeTask {
 }
 
 impl Task for SummarizeTask {
-    type Output = snapshot::Summary;
+    type Output = Outcome<snapshot::Summary>;
     type JsValue = JsSummary;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let path = &self.path;
-        let retained = self.retained;
-        guarded(|| {
-            with_progress(&self.progress, |p| {
-                if retained {
-                    snapshot::graph_file(path, p).map(|graph| snapshot::Analysed::new(graph).summary())
-                } else {
-                    snapshot::summarize_file(path, p)
-                }
-            })
-            .map_err(|e| e.to_string())
-        })
+        let (path, retained) = (&self.path, self.retained);
+        Ok(guarded(|| Ok(with_progress(&self.progress, |p| snapshot::summarize_file(path, retained, p))?)))
     }
 
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(to_js_summary(&self.path.display().to_string(), output))
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        settle(&env, output, |summary| to_js_summary(&self.path.display().to_string(), summary))
     }
 }
 
-/// Per-class count and self size of a `.heapsnapshot` file, computed off the main thread.
-// The callback type is spelled out: an alias would leave an undeclared type in the .d.ts.
-#[allow(clippy::type_complexity)]
-#[napi(ts_return_type = "Promise<Summary>")]
-pub fn summarize(
-    path: String,
-    on_progress: Option<ThreadsafeFunction<(f64, f64), (), (f64, f64), Status, false, true>>,
-) -> AsyncTask<SummarizeTask> {
-    AsyncTask::new(SummarizeTask { path: path.into(), retained: false, progress: on_progress })
+/// Options of `summarize`.
+#[napi(object, object_to_js = false)]
+pub struct SummarizeOptions {
+    /// Also compute retained sizes (full graph and dominator tree; more memory and time).
+    pub retained: Option<bool>,
+    /// Called with `[bytesRead, totalBytes]` while the file is read.
+    #[napi(ts_type = "(progress: [number, number]) => void")]
+    pub progress: Option<ProgressCallback>,
 }
 
-/// Summary with retained sizes (full graph + dominator tree), off the main thread.
-#[allow(clippy::type_complexity)]
+/// Per-class count and self size (and retained size with `{retained: true}`) of a
+/// `.heapsnapshot` file, computed off the main thread.
 #[napi(ts_return_type = "Promise<Summary>")]
-pub fn summarize_retained(
-    path: String,
-    on_progress: Option<ThreadsafeFunction<(f64, f64), (), (f64, f64), Status, false, true>>,
-) -> AsyncTask<SummarizeTask> {
-    AsyncTask::new(SummarizeTask { path: path.into(), retained: true, progress: on_progress })
+pub fn summarize(path: String, options: Option<SummarizeOptions>) -> AsyncTask<SummarizeTask> {
+    let (retained, progress) = options.map_or((false, None), |o| (o.retained.unwrap_or(false), o.progress));
+    AsyncTask::new(SummarizeTask { path: path.into(), retained, progress })
 }
 
 pub struct DiffTask {
@@ -106,16 +93,22 @@ pub struct DiffTask {
     after: PathBuf,
 }
 
+impl DiffTask {
+    fn run(&self) -> Outcome<snapshot::HeapDiff> {
+        guarded(|| Ok(snapshot::diff_files(&self.before, &self.after)?))
+    }
+}
+
 impl Task for DiffTask {
-    type Output = snapshot::HeapDiff;
+    type Output = Outcome<snapshot::HeapDiff>;
     type JsValue = JsHeapDiff;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        guarded(|| snapshot::diff_files(&self.before, &self.after).map_err(|e| e.to_string()))
+        Ok(self.run())
     }
 
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(to_js_diff(output))
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        settle(&env, output, to_js_diff)
     }
 }
 
@@ -126,9 +119,8 @@ pub fn diff_snapshots(before: String, after: String) -> AsyncTask<DiffTask> {
 }
 
 #[napi(catch_unwind)]
-pub fn diff_snapshots_sync(before: String, after: String) -> Result<JsHeapDiff> {
-    let mut task = DiffTask { before: before.into(), after: after.into() };
-    task.compute().map(to_js_diff)
+pub fn diff_snapshots_sync(env: Env, before: String, after: String) -> Result<JsHeapDiff> {
+    settle(&env, DiffTask { before: before.into(), after: after.into() }.run(), to_js_diff)
 }
 
 /// Read a snapshot from chunks pushed one at a time (e.g. from `v8.getHeapSnapshot()`),
@@ -152,26 +144,28 @@ impl SummaryStream {
     }
 
     #[napi(catch_unwind)]
-    pub fn push(&mut self, chunk: Either<&[u8], String>) -> Result<()> {
-        let reader = self.reader.as_mut().ok_or_else(|| Error::from_reason("SummaryStream already finished"))?;
+    pub fn push(&mut self, env: Env, chunk: Either<&[u8], String>) -> Result<()> {
         let bytes = match &chunk {
             Either::A(bytes) => *bytes,
             Either::B(text) => text.as_bytes(),
         };
-        let result = reader.push(bytes);
-        result.map_err(|e| {
+        let outcome = match self.reader.as_mut() {
+            None => Err(Failure::StreamFinished),
+            Some(reader) => reader.push(bytes).map_err(Failure::Stream),
+        };
+        if outcome.is_err() {
             self.reader = None;
-            Error::from_reason(format!("heap snapshot stream: not a valid heap snapshot: {e}"))
-        })
+        }
+        settle(&env, outcome, |()| ())
     }
 
     #[napi(catch_unwind)]
-    pub fn finish(&mut self) -> Result<JsSummary> {
-        let reader = self.reader.take().ok_or_else(|| Error::from_reason("SummaryStream already finished"))?;
-        let sink = reader
-            .finish()
-            .map_err(|e| Error::from_reason(format!("heap snapshot stream: not a valid heap snapshot: {e}")))?;
-        Ok(to_js_summary("(stream)", sink.into_summary()))
+    pub fn finish(&mut self, env: Env) -> Result<JsSummary> {
+        let outcome = match self.reader.take() {
+            None => Err(Failure::StreamFinished),
+            Some(reader) => reader.finish().map_err(Failure::Stream),
+        };
+        settle(&env, outcome, |sink| to_js_summary("(stream)", sink.into_summary()))
     }
 }
 
@@ -198,49 +192,62 @@ impl DiffStream {
     }
 
     #[napi(catch_unwind)]
-    pub fn push(&mut self, chunk: Either<&[u8], String>) -> Result<()> {
-        let which = if self.before.is_some() { "second" } else { "first" };
-        let reader = self.reader.as_mut().ok_or_else(|| Error::from_reason("DiffStream already finished"))?;
+    pub fn push(&mut self, env: Env, chunk: Either<&[u8], String>) -> Result<()> {
+        let which = self.which();
         let bytes = match &chunk {
             Either::A(bytes) => *bytes,
             Either::B(text) => text.as_bytes(),
         };
-        reader.push(bytes).map_err(|e| {
+        let outcome = match self.reader.as_mut() {
+            None => Err(Failure::StreamFinished),
+            Some(reader) => reader.push(bytes).map_err(|error| Failure::DiffStream { which, error }),
+        };
+        if outcome.is_err() {
             self.reader = None;
-            Error::from_reason(format!("{which} heap snapshot stream: not a valid heap snapshot: {e}"))
-        })
+        }
+        settle(&env, outcome, |()| ())
     }
 
     /// The first snapshot is complete: what is pushed next is the second.
     #[napi(catch_unwind)]
-    pub fn next_snapshot(&mut self) -> Result<()> {
-        if self.before.is_some() {
-            return Err(Error::from_reason("DiffStream: already reading the second snapshot"));
-        }
-        self.before = Some(Self::table(self.reader.take(), "first")?);
-        self.reader = Some(ChunkReader::new(IdTableSink::default()));
-        Ok(())
+    pub fn next_snapshot(&mut self, env: Env) -> Result<()> {
+        let outcome = if self.before.is_some() {
+            Err(Failure::StreamFinished)
+        } else {
+            Self::table(self.reader.take(), "first").map(|table| {
+                self.before = Some(table);
+                self.reader = Some(ChunkReader::new(IdTableSink::default()));
+            })
+        };
+        settle(&env, outcome, |()| ())
     }
 
     #[napi(catch_unwind)]
-    pub fn finish(&mut self) -> Result<JsHeapDiff> {
-        let before =
-            self.before.take().ok_or_else(|| Error::from_reason("DiffStream: nextSnapshot() was not called"))?;
-        let after = Self::table(self.reader.take(), "second")?;
-        Ok(to_js_diff(snapshot::diff_tables(&before, &after)))
+    pub fn finish(&mut self, env: Env) -> Result<JsHeapDiff> {
+        let outcome = match self.before.take() {
+            None => Err(Failure::StreamFinished),
+            Some(before) => Self::table(self.reader.take(), "second").map(|after| (before, after)),
+        };
+        settle(&env, outcome, |(before, after)| to_js_diff(snapshot::diff_tables(&before, &after)))
     }
 }
 
 impl DiffStream {
-    fn table(reader: Option<ChunkReader<IdTableSink>>, which: &str) -> Result<IdTable> {
-        let reader = reader.ok_or_else(|| Error::from_reason("DiffStream already finished"))?;
-        if reader.bytes_read() == 0 {
-            return Err(Error::from_reason(format!("{which} heap snapshot stream: empty, expected a heap snapshot")));
+    fn which(&self) -> &'static str {
+        if self.before.is_some() {
+            "second"
+        } else {
+            "first"
         }
-        let sink = reader
-            .finish()
-            .map_err(|e| Error::from_reason(format!("{which} heap snapshot stream: not a valid heap snapshot: {e}")))?;
-        Ok(sink.into_table())
+    }
+
+    fn table(reader: Option<ChunkReader<IdTableSink>>, which: &'static str) -> Outcome<IdTable> {
+        let reader = reader.ok_or(Failure::StreamFinished)?;
+        if reader.bytes_read() == 0 {
+            let error = SnapshotError::new(SnapshotErrorKind::Truncated, 0, "empty, expected a heap snapshot");
+            return Err(Failure::DiffStream { which, error });
+        }
+        reader.finish().map(IdTableSink::into_table).map_err(|error| Failure::DiffStream { which, error })
     }
 }
 
@@ -256,36 +263,15 @@ pub struct AnalyzeTask {
 }
 
 impl Task for AnalyzeTask {
-    type Output = (Vec<snapshot::Summary>, snapshot::ThreeSnapshotReport, (u64, u32));
+    type Output = Outcome<snapshot::FileAnalysis>;
     type JsValue = JsAnalysis;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let files = &self.files;
-        let options = &self.options;
-        guarded(|| {
-            let (last, earlier) = files.split_last().ok_or("analyze needs at least 3 snapshots")?;
-            if files.len() < 3 {
-                return Err(snapshot::AnalyzeError::TooFewSnapshots(files.len()).to_string());
-            }
-            let summaries = earlier
-                .iter()
-                .map(|f| snapshot::summarize_file(f, None).map_err(|e| e.to_string()))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            let analysed = snapshot::Analysed::new(snapshot::graph_file(last, None).map_err(|e| e.to_string())?);
-            let report = snapshot::suspects(&summaries, &analysed, options).map_err(|e| match e {
-                snapshot::AnalyzeError::OutOfOrder { earlier, later } => format!(
-                    "{} has lower object ids than {}: the snapshots are out of order or come from different processes (take them in order from one process)",
-                    files[later - 1].display(),
-                    files[earlier - 1].display()
-                ),
-                other => other.to_string(),
-            })?;
-            Ok((summaries, report, (analysed.graph.node_count() as u64, analysed.graph.max_js_id())))
-        })
+        Ok(guarded(|| Ok(snapshot::analyze_files(&self.files, &self.options)?)))
     }
 
-    fn resolve(&mut self, _env: Env, (summaries, report, last_nodes): Self::Output) -> Result<Self::JsValue> {
-        Ok(to_js_analysis(&self.files, &summaries, last_nodes, report))
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        settle(&env, output, to_js_analysis)
     }
 }
 

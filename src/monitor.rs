@@ -1,7 +1,7 @@
 //! The leak monitor as a JS class: JS forwards GC entries and heap figures, Rust keeps
 //! the counters and decides. Payload names follow memwatch and @airbnb/node-memwatch.
 
-use leakwatch_core::monitor::{DetectorConfig, GcKind, HeapSample, LeakVerdict, Monitor, Stats};
+use leakwatch_core::monitor::{self as core, DetectorConfig, GcKind, HeapSample, LeakVerdict, Stats};
 use napi_derive::napi;
 
 /// Leak detector settings; every field optional (defaults need no tuning).
@@ -191,16 +191,17 @@ pub struct FullGcResult {
     pub leaks: Vec<JsLeak>,
 }
 
-#[napi(js_name = "Monitor")]
-pub struct JsMonitor {
-    inner: Monitor,
+// Named as JS sees it, so that the generated types have no Rust-only alias.
+#[napi]
+pub struct Monitor {
+    inner: core::Monitor,
 }
 
 #[napi]
-impl JsMonitor {
+impl Monitor {
     #[napi(constructor, catch_unwind)]
     pub fn new(options: Option<DetectorOptions>, start_ms: f64) -> Self {
-        JsMonitor { inner: Monitor::new(to_config(&options.unwrap_or_default()), start_ms) }
+        Monitor { inner: core::Monitor::new(to_config(&options.unwrap_or_default()), start_ms) }
     }
 
     #[napi(catch_unwind)]

@@ -1,5 +1,6 @@
 //! Charts of memory over time: JS reads the JSON-lines file, Rust draws.
 
+use crate::error::Failure;
 use leakwatch_core::plot::{render, PlotFormat, PlotInput, PlotMark, PlotPoint};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -36,11 +37,17 @@ fn marks(list: Vec<ChartMark>) -> Vec<PlotMark> {
 
 /// Render the chart as "svg" or "png" bytes.
 #[napi(catch_unwind)]
-pub fn render_chart(input: ChartInput, format: String, width: Option<u32>, height: Option<u32>) -> Result<Buffer> {
+pub fn render_chart(
+    env: Env,
+    input: ChartInput,
+    format: String,
+    width: Option<u32>,
+    height: Option<u32>,
+) -> Result<Buffer> {
     let format = match format.as_str() {
         "svg" => PlotFormat::Svg,
         "png" => PlotFormat::Png,
-        other => return Err(Error::from_reason(format!("unknown chart format '{other}' (svg or png)"))),
+        other => return Err(Error::new(Status::InvalidArg, format!("unknown chart format '{other}' (svg or png)"))),
     };
     let input = PlotInput {
         title: input.title,
@@ -60,5 +67,7 @@ pub fn render_chart(input: ChartInput, format: String, width: Option<u32>, heigh
         sample_count: input.sample_count.map(|n| n as usize),
         forced_count: input.forced_count.map(|n| n as usize),
     };
-    render(&input, format, width.unwrap_or(1000), height.unwrap_or(560)).map(Buffer::from).map_err(Error::from_reason)
+    render(&input, format, width.unwrap_or(1000), height.unwrap_or(560))
+        .map(Buffer::from)
+        .map_err(|error| Failure::Plot(error).into_js(&env))
 }

@@ -23,9 +23,7 @@ Options:
   },
   async run({ positionals: [file], values }) {
     const top = values.top === undefined ? 25 : positiveInt(values.top);
-    const summary = values.retained
-      ? await leakwatch.summarizeRetained(file, { progress: require('../progress').progressReporter(file) })
-      : await leakwatch.summarize(file, { progress: require('../progress').progressReporter(file) });
+    const summary = await leakwatch.summarize(file, { retained: values.retained, progress: require('../progress').progressReporter(file) });
     if (values.json) {
       // --top applies to the JSON too when given; without it, every class is listed.
       const document = values.top === undefined || top === 0 ? summary : { ...summary, classes: summary.classes.slice(0, top) };

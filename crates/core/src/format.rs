@@ -1,4 +1,6 @@
-//! Human-readable sizes, in memwatch's style ("1.78 mb", "12.30 kb", "512 bytes").
+//! Human-readable sizes, in memwatch's style ("1.78 mb", "12.30 kb", "512 bytes"): the
+//! one size format of leakwatch. JS gets it as `humanSize` (the CLI, reports, charts,
+//! error messages); Rust uses it for the HeapDiff shape and the leak reason.
 
 const KB: f64 = 1024.0;
 const MB: f64 = 1024.0 * 1024.0;

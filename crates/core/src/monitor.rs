@@ -738,16 +738,9 @@ fn describe_leak(
     )
 }
 
-/// memwatch-style sizes: "1.9 mb", "105 kb", "300 bytes".
+/// A figure in bytes as leakwatch prints every size ([`crate::format::human_size`]).
 fn human_bytes(bytes: f64) -> String {
-    let magnitude = bytes.abs();
-    if magnitude >= MIB {
-        format!("{:.1} mb", bytes / MIB)
-    } else if magnitude >= KIB {
-        format!("{:.0} kb", bytes / KIB)
-    } else {
-        format!("{bytes:.0} bytes")
-    }
+    crate::format::human_size(bytes.round() as i128)
 }
 
 /// A memory size we can use: finite and not negative.

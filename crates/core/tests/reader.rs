@@ -6,7 +6,8 @@ mod common;
 
 use common::*;
 use leakwatch_core::snapshot::{
-    read_bytes, read_file, ChunkReader, GraphSink, IdTableSink, ReadError, SnapshotError, SummarySink,
+    read_bytes, read_file, ChunkReader, GraphSink, IdTableSink, ReadError, SnapshotError, SnapshotErrorKind,
+    SummarySink,
 };
 use std::time::{Duration, Instant};
 
@@ -195,6 +196,19 @@ fn expect_err(bytes: &[u8], needle: &str) -> SnapshotError {
     let e = err(bytes);
     assert!(e.message.contains(needle), "expected {needle:?} in error, got: {e}");
     e
+}
+
+/// Callers branch on the kind of error, never on its message.
+#[test]
+fn errors_say_what_kind_of_problem_it_is() {
+    let good = sample(true).build();
+    let kind = |bytes: &[u8]| err(bytes).kind;
+    assert_eq!(kind(&good[..good.len() / 2]), SnapshotErrorKind::Truncated);
+    assert_eq!(kind(&good[..good.len() - 1]), SnapshotErrorKind::Truncated);
+    assert_eq!(kind(b"[1,2,3]"), SnapshotErrorKind::NotASnapshot);
+    assert_eq!(kind(b"{\"nodes\":[]}"), SnapshotErrorKind::NotASnapshot);
+    let miscounted = replace_once(&good, "\"node_count\":1.5e+01", "\"node_count\":99");
+    assert_eq!(kind(&miscounted), SnapshotErrorKind::Inconsistent);
 }
 
 fn replace_once(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
@@ -462,7 +476,7 @@ fn read_file_errors_name_the_path() {
 
     let missing = dir.join("no-such.heapsnapshot");
     let e = read_file(&missing, SummarySink::new(), None).map(|_| ()).expect_err("missing file");
-    assert!(matches!(e, ReadError::Io { .. }));
+    assert!(matches!(e, ReadError::NotFound { .. }));
     let msg = e.to_string();
     assert!(msg.contains(&missing.display().to_string()) && msg.contains("no such file"), "{msg}");
 

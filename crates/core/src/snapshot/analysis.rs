@@ -254,10 +254,14 @@ pub struct ThreeSnapshotReport {
     pub groups: Vec<Group>,
 }
 
+/// The three-snapshot technique needs at least this many snapshots.
+pub const MIN_SNAPSHOTS: usize = 3;
+
+/// Why snapshots cannot be compared. Positions are 1-based, in the order given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnalyzeError {
     TooFewSnapshots(usize),
-    /// 1-based positions of two snapshots whose ids go backwards.
+    /// Two snapshots whose ids go backwards.
     OutOfOrder {
         earlier: usize,
         later: usize,
@@ -266,21 +270,42 @@ pub enum AnalyzeError {
     NothingBetween,
 }
 
-impl std::fmt::Display for AnalyzeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl AnalyzeError {
+    /// The rule on the number of snapshots, checked before anything is read.
+    pub fn check_count(snapshots: usize) -> Result<(), AnalyzeError> {
+        if snapshots < MIN_SNAPSHOTS {
+            return Err(AnalyzeError::TooFewSnapshots(snapshots));
+        }
+        Ok(())
+    }
+
+    /// The message, naming the snapshots by `name(position)`.
+    pub fn describe(&self, name: impl Fn(usize) -> String) -> String {
         match self {
-            AnalyzeError::TooFewSnapshots(n) => write!(f, "analyze needs at least 3 snapshots of one process, in the order they were taken (got {n})"),
-            AnalyzeError::OutOfOrder { earlier, later } => write!(
-                f,
-                "snapshot {later} has lower object ids than snapshot {earlier}: the snapshots are out of order or come from different processes (take them in order from one process)"
+            AnalyzeError::TooFewSnapshots(n) => format!(
+                "analyze needs at least {MIN_SNAPSHOTS} snapshots of one process, in the order they were taken (got {n})"
             ),
-            AnalyzeError::NothingBetween => write!(
-                f,
-                "no object was allocated between snapshot 1 and snapshot 2 (the same snapshot twice?): take them some time apart"
+            AnalyzeError::OutOfOrder { earlier, later } => format!(
+                "{} has lower object ids than {}: the snapshots are out of order or come from different processes (take them in order from one process)",
+                name(*later),
+                name(*earlier)
+            ),
+            AnalyzeError::NothingBetween => format!(
+                "no object was allocated between {} and {} (the same snapshot twice?): take them some time apart",
+                name(1),
+                name(2)
             ),
         }
     }
 }
+
+impl std::fmt::Display for AnalyzeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe(|k| format!("snapshot {k}")))
+    }
+}
+
+impl std::error::Error for AnalyzeError {}
 
 /// The three-snapshot technique. `earlier` are summaries of S1..S(n-1) in order; `last`
 /// is the full analysis of Sn.
@@ -289,9 +314,16 @@ pub fn suspects(
     last: &Analysed,
     options: &SuspectOptions,
 ) -> Result<ThreeSnapshotReport, AnalyzeError> {
-    if earlier.len() < 2 {
-        return Err(AnalyzeError::TooFewSnapshots(earlier.len() + 1));
-    }
+    AnalyzeError::check_count(earlier.len() + 1)?;
+    rank(earlier, last, options)
+}
+
+/// [`suspects`] once the number of snapshots has been checked.
+pub(crate) fn rank(
+    earlier: &[Summary],
+    last: &Analysed,
+    options: &SuspectOptions,
+) -> Result<ThreeSnapshotReport, AnalyzeError> {
     let mut max_ids: Vec<u32> = earlier.iter().map(|s| s.max_js_id).collect();
     max_ids.push(last.graph.max_js_id());
     for k in 1..max_ids.len() {

@@ -38,7 +38,7 @@ fn max_of(current: Option<u64>, value: u64) -> Option<u64> {
 impl EdgeChecks {
     pub fn new(meta: &Meta) -> Self {
         EdgeChecks {
-            edge_named: meta.edge_types.iter().map(|t| t != "element" && t != "hidden").collect(),
+            edge_named: meta.edge_named(),
             node_width: meta.node.width,
             kind: meta.edge.kind,
             name_or_index: meta.edge.name_or_index,

@@ -56,23 +56,8 @@ impl SnapshotSink for IdTableSink {
         Ok(())
     }
 
-    fn on_edge(&mut self, _record: &[u64]) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn wants_string(&mut self, index: u32) -> bool {
-        self.classes.as_ref().is_some_and(|c| c.wants_string(index))
-    }
-
-    fn on_string(&mut self, index: u32, value: &[u8]) -> Result<(), String> {
-        if let Some(classes) = &mut self.classes {
-            classes.on_string(index, value);
-        }
-        Ok(())
-    }
-
-    fn on_end(&mut self, _strings: u32) -> Result<(), String> {
-        Ok(())
+    fn class_table(&mut self) -> Option<&mut ClassTable> {
+        self.classes.as_mut()
     }
 }
 

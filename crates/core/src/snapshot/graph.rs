@@ -2,7 +2,7 @@
 //! edge, plus the strings. Indexes were validated by `Checked` while reading.
 
 use super::classes::{class_rule, ClassRule};
-use super::meta::{node_ordinal, EdgeLayout, Meta, NodeLayout};
+use super::meta::{is_js_object_id, node_ordinal, EdgeLayout, Meta, NodeLayout};
 use super::read::{EdgeSide, SplitSink};
 use super::scanner::SnapshotSink;
 
@@ -101,7 +101,7 @@ impl HeapGraph {
 
     /// Largest odd node id (JS objects have odd ids in V8).
     pub fn max_js_id(&self) -> u32 {
-        self.node_id.iter().copied().filter(|id| id % 2 == 1).max().unwrap_or(0)
+        self.node_id.iter().copied().filter(|&id| is_js_object_id(id)).max().unwrap_or(0)
     }
 
     /// Bytes held by the graph's arrays (for the memory figures in docs and benches).
@@ -200,7 +200,7 @@ impl SnapshotSink for GraphSink {
             edge_to: Vec::new(),
             strings: Strings::default(),
             class_rules: meta.node_types.iter().map(|t| class_rule(t)).collect(),
-            edge_named: meta.edge_types.iter().map(|t| t != "element" && t != "hidden").collect(),
+            edge_named: meta.edge_named(),
             weak_edge: meta.edge_type_index("weak").map(|i| i as u8),
         });
         self.layout = Some(meta.node.clone());
@@ -242,10 +242,6 @@ impl SnapshotSink for GraphSink {
             }
             g.strings.ends.push(g.strings.bytes.len());
         }
-        Ok(())
-    }
-
-    fn on_end(&mut self, _strings: u32) -> Result<(), String> {
         Ok(())
     }
 }

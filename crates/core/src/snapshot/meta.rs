@@ -93,6 +93,19 @@ impl Meta {
     pub fn edge_type_index(&self, name: &str) -> Option<usize> {
         self.edge_types.iter().position(|t| t == name)
     }
+
+    /// Per edge type: whether `name_or_index` is a string index (a name). Element and
+    /// hidden edges carry an index instead.
+    pub fn edge_named(&self) -> Vec<bool> {
+        self.edge_types.iter().map(|t| t != "element" && t != "hidden").collect()
+    }
+}
+
+/// V8 gives JS objects odd ids (and everything else even ones), so "allocated after
+/// snapshot S" is "odd id above S's largest odd id".
+#[inline]
+pub fn is_js_object_id(id: u32) -> bool {
+    id % 2 == 1
 }
 
 fn string_list(value: Option<&Value>) -> Option<Vec<String>> {

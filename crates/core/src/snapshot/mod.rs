@@ -12,20 +12,28 @@ pub mod read;
 pub mod scanner;
 pub mod summary;
 
-pub use analysis::{suspects, Analysed, AnalyzeError, Group, NodeRef, PathStep, SuspectOptions, ThreeSnapshotReport};
+pub use analysis::{
+    suspects, Analysed, AnalyzeError, Group, NodeRef, PathStep, SuspectOptions, ThreeSnapshotReport, MIN_SNAPSHOTS,
+};
 pub use classes::is_internal_class;
 pub use diff::{diff_tables, ClassChange, HeapDiff, IdTable, IdTableSink};
-pub use error::{ReadError, SnapshotError};
+pub use error::{ReadError, SnapshotError, SnapshotErrorKind};
 pub use graph::{GraphSink, HeapGraph};
 pub use read::{
     read_bytes, read_file, read_file_with, ChunkReader, EdgeSide, Progress, ReadMode, SplitSink, PARALLEL_MIN_BYTES,
 };
 pub use summary::{ClassStat, Summary, SummarySink};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-pub fn summarize_file(path: &Path, progress: Option<Progress>) -> Result<Summary, ReadError> {
-    read_file(path, SummarySink::new(), progress).map(SummarySink::into_summary)
+/// Per-class count and self size of a file, streamed in memory proportional to the
+/// number of classes; with `retained`, also retained sizes (full graph and dominators).
+pub fn summarize_file(path: &Path, retained: bool, progress: Option<Progress>) -> Result<Summary, ReadError> {
+    if retained {
+        graph_file(path, progress).map(|graph| Analysed::new(graph).summary())
+    } else {
+        read_file(path, SummarySink::new(), progress).map(SummarySink::into_summary)
+    }
 }
 
 pub fn id_table_file(path: &Path, progress: Option<Progress>) -> Result<IdTable, ReadError> {
@@ -40,9 +48,92 @@ pub fn diff_files(before: &Path, after: &Path) -> Result<HeapDiff, ReadError> {
 
 pub fn graph_file(path: &Path, progress: Option<Progress>) -> Result<HeapGraph, ReadError> {
     read_file(path, GraphSink::new(), progress).and_then(|sink| {
-        sink.into_graph().ok_or_else(|| ReadError::Invalid {
+        sink.into_graph().ok_or_else(|| ReadError::Snapshot {
             path: path.display().to_string(),
-            message: "no snapshot header".into(),
+            error: SnapshotError::at(0, "no snapshot header"),
         })
     })
+}
+
+/// One snapshot of an analysis: what identifies it in the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalyzedSnapshot {
+    pub file: String,
+    pub nodes: u64,
+    pub max_js_id: u32,
+}
+
+/// The three-snapshot technique over files: each snapshot, and the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileAnalysis {
+    pub snapshots: Vec<AnalyzedSnapshot>,
+    pub report: ThreeSnapshotReport,
+}
+
+/// Why [`analyze_files`] failed: a file could not be read, or the snapshots cannot be
+/// compared (`files` names them in the message).
+#[derive(Debug)]
+pub enum AnalyzeFilesError {
+    Read(ReadError),
+    Analyze { error: AnalyzeError, files: Vec<String> },
+}
+
+impl AnalyzeFilesError {
+    /// The file the problem is about: the unreadable one, or the later of two out of order.
+    pub fn file(&self) -> Option<&str> {
+        match self {
+            AnalyzeFilesError::Read(error) => Some(error.path()),
+            AnalyzeFilesError::Analyze { error, files } => {
+                let position = match error {
+                    AnalyzeError::TooFewSnapshots(_) => return None,
+                    AnalyzeError::OutOfOrder { later, .. } => *later,
+                    AnalyzeError::NothingBetween => 2,
+                };
+                files.get(position - 1).map(String::as_str)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for AnalyzeFilesError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnalyzeFilesError::Read(error) => error.fmt(f),
+            AnalyzeFilesError::Analyze { error, files } => {
+                f.write_str(&error.describe(|k| files.get(k - 1).cloned().unwrap_or_else(|| format!("snapshot {k}"))))
+            }
+        }
+    }
+}
+
+impl std::error::Error for AnalyzeFilesError {}
+
+impl From<ReadError> for AnalyzeFilesError {
+    fn from(error: ReadError) -> Self {
+        AnalyzeFilesError::Read(error)
+    }
+}
+
+/// The three-snapshot technique over S1..Sn (n >= [`MIN_SNAPSHOTS`], in the order they
+/// were taken, from one process): S1..S(n-1) are summarised (streamed), Sn is read as a
+/// full graph. The number of snapshots is checked before any file is read.
+pub fn analyze_files(files: &[PathBuf], options: &SuspectOptions) -> Result<FileAnalysis, AnalyzeFilesError> {
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let failed = |error| AnalyzeFilesError::Analyze { error, files: names.clone() };
+    AnalyzeError::check_count(files.len()).map_err(failed)?;
+    let (earlier, last) = files.split_at(files.len() - 1);
+    let summaries = earlier.iter().map(|f| summarize_file(f, false, None)).collect::<Result<Vec<_>, _>>()?;
+    let analysed = Analysed::new(graph_file(&last[0], None)?);
+    let report = analysis::rank(&summaries, &analysed, options).map_err(failed)?;
+    let mut snapshots: Vec<AnalyzedSnapshot> = summaries
+        .iter()
+        .zip(&names)
+        .map(|(s, file)| AnalyzedSnapshot { file: file.clone(), nodes: s.nodes, max_js_id: s.max_js_id })
+        .collect();
+    snapshots.push(AnalyzedSnapshot {
+        file: names[names.len() - 1].clone(),
+        nodes: analysed.graph.node_count() as u64,
+        max_js_id: analysed.graph.max_js_id(),
+    });
+    Ok(FileAnalysis { snapshots, report })
 }

@@ -1,9 +1,9 @@
 //! Reading a snapshot from a file (large buffered reads) or from pushed chunks.
 
 use super::checked::{Checked, EdgeChecks};
-use super::error::{ReadError, SnapshotError};
+use super::error::{ReadError, SnapshotError, SnapshotErrorKind};
 use super::meta::Meta;
-use super::scanner::{Parser, ReadPlan, SnapshotSink, SPLIT_MISMATCH};
+use super::scanner::{Parser, ReadPlan, SnapshotSink};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -58,17 +58,17 @@ pub fn read_file_with<S: SplitSink>(
     mode: ReadMode,
 ) -> Result<S, ReadError> {
     let name = path.display().to_string();
-    let io = |error: std::io::Error| ReadError::Io { path: name.clone(), error };
+    let io = |error: std::io::Error| ReadError::io(&name, error);
     let file = File::open(path).map_err(io)?;
     let metadata = file.metadata().map_err(io)?;
     if metadata.is_dir() {
-        return Err(ReadError::Invalid { path: name, message: "is a directory, expected a .heapsnapshot file".into() });
+        return Err(ReadError::NotAFile { path: name });
     }
     let total = metadata.len();
     if total == 0 {
         return Err(ReadError::Snapshot {
             path: name,
-            error: SnapshotError::at(0, "the file is empty, expected a heap snapshot"),
+            error: SnapshotError::new(SnapshotErrorKind::Truncated, 0, "the file is empty, expected a heap snapshot"),
         });
     }
     let parallel = match mode {
@@ -84,7 +84,7 @@ pub fn read_file_with<S: SplitSink>(
     let split = find_edge_split(&file, total);
     match read_parallel(file, path, total, sink, &mut progress, split) {
         // Not laid out the way V8 writes it: read again, edges in one piece.
-        Err(Failure::Snapshot(e)) if split.is_some() && e.message == SPLIT_MISMATCH => {
+        Err(Failure::Snapshot(e)) if split.is_some() && e.kind == SnapshotErrorKind::SplitMismatch => {
             let file = File::open(path).map_err(io)?;
             read_parallel(file, path, total, S::default(), &mut progress, None).map_err(|e| e.named(&name))
         }
@@ -139,9 +139,7 @@ fn read_parallel<S: SplitSink>(
         if main.is_err() && !past_cut {
             cancel.store(true, Ordering::Relaxed);
         }
-        let edges = edges
-            .join()
-            .unwrap_or_else(|_| Err(Failure::Snapshot(SnapshotError::at(0, "internal error while reading the edges"))));
+        let edges = edges.join().unwrap_or_else(|_| Err(Failure::Internal("the edge reader panicked")));
         match (main, edges) {
             (Err(a), Err(b)) => Err(Failure::earliest(a, b)),
             (Err(a), Ok(_)) | (Ok(()), Err(a)) => Err(a),
@@ -160,16 +158,18 @@ enum Failure {
     Snapshot(SnapshotError),
     /// Stopped because the other reader failed: that failure is the one to report.
     Cancelled,
+    Internal(&'static str),
 }
 
 impl Failure {
     fn named(self, path: &str) -> ReadError {
         match self {
-            Failure::Io(error) => ReadError::Io { path: path.to_string(), error },
+            Failure::Io(error) => ReadError::io(path, error),
             Failure::Snapshot(error) => ReadError::Snapshot { path: path.to_string(), error },
             Failure::Cancelled => {
-                ReadError::Invalid { path: path.to_string(), message: "reading was cancelled".into() }
+                ReadError::Internal { path: path.to_string(), message: "reading was cancelled".into() }
             }
+            Failure::Internal(message) => ReadError::Internal { path: path.to_string(), message: message.into() },
         }
     }
 
@@ -235,7 +235,11 @@ fn read_edges<E: EdgeSide>(
     let stopped = parser.stopped();
     let reader = parser.finish().map_err(Failure::Snapshot)?;
     if !stopped {
-        return Err(Failure::Snapshot(SnapshotError::at(total, "the file ends before the \"edges\" array")));
+        return Err(Failure::Snapshot(SnapshotError::new(
+            SnapshotErrorKind::Truncated,
+            total,
+            "the file ends before the \"edges\" array",
+        )));
     }
     Ok((reader.checks, reader.edges))
 }
@@ -261,18 +265,6 @@ impl<E: EdgeSide> SnapshotSink for EdgeReader<E> {
     fn on_edge(&mut self, record: &[u64]) -> Result<(), String> {
         self.checks.check(record)?;
         self.edges.on_edge(record);
-        Ok(())
-    }
-
-    fn wants_string(&mut self, _index: u32) -> bool {
-        false
-    }
-
-    fn on_string(&mut self, _index: u32, _value: &[u8]) -> Result<(), String> {
-        Ok(())
-    }
-
-    fn on_end(&mut self, _strings: u32) -> Result<(), String> {
         Ok(())
     }
 }

@@ -6,23 +6,42 @@
 //! only when the sink wants them. No generic JSON tree is ever built for the arrays,
 //! so memory is whatever the sink decides to keep.
 
-use super::error::SnapshotError;
+use super::classes::ClassTable;
+use super::error::{SnapshotError, SnapshotErrorKind};
 use super::meta::{Meta, MAX_FIELDS};
 
-/// Receives the contents of a snapshot as the parser meets them.
-/// Errors returned here are reported with the parser's current byte offset.
+/// Receives the contents of a snapshot as the parser meets them. A sink that refuses a
+/// header returns the message of a [`SnapshotErrorKind::NotASnapshot`]; a record or the
+/// end, of an [`SnapshotErrorKind::Inconsistent`]; the parser adds the byte offset.
+/// What a sink does not override is ignored: edges, strings and the end; a sink that
+/// names classes only hands over its [`ClassTable`], which then gets the strings it needs.
 pub trait SnapshotSink {
     fn on_meta(&mut self, meta: &Meta, size_hint: Option<u64>) -> Result<(), String>;
     /// One node record, `meta.node.width` values.
     fn on_node(&mut self, record: &[u64]) -> Result<(), String>;
     /// One edge record, `meta.edge.width` values.
-    fn on_edge(&mut self, record: &[u64]) -> Result<(), String>;
+    fn on_edge(&mut self, _record: &[u64]) -> Result<(), String> {
+        Ok(())
+    }
+    /// The table that names this sink's classes, once the header has been read.
+    fn class_table(&mut self) -> Option<&mut ClassTable> {
+        None
+    }
     /// Whether string `index` should be decoded and passed to `on_string`.
-    fn wants_string(&mut self, index: u32) -> bool;
+    fn wants_string(&mut self, index: u32) -> bool {
+        self.class_table().is_some_and(|table| table.wants_string(index))
+    }
     /// A decoded string (UTF-8; lone surrogates become U+FFFD).
-    fn on_string(&mut self, index: u32, value: &[u8]) -> Result<(), String>;
+    fn on_string(&mut self, index: u32, value: &[u8]) -> Result<(), String> {
+        if let Some(table) = self.class_table() {
+            table.on_string(index, value);
+        }
+        Ok(())
+    }
     /// The whole input has been read; `strings` is the number of strings.
-    fn on_end(&mut self, strings: u32) -> Result<(), String>;
+    fn on_end(&mut self, _strings: u32) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,10 +96,6 @@ pub struct ReadPlan {
     /// edges array.
     pub edge_split: Option<u64>,
 }
-
-/// Raised by the edge reader when the planned split is not a record boundary (a file
-/// not laid out the way V8 writes it): the caller reads the file again without a split.
-pub const SPLIT_MISMATCH: &str = "the planned split of the edges array is not between two records";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SkipMode {
@@ -212,7 +227,8 @@ impl<S: SnapshotSink> Parser<S> {
             return Ok(self.sink);
         }
         if self.state != State::Done {
-            return Err(self.error_here(0, format!("unexpected end of input: {}", self.expectation())));
+            let message = format!("unexpected end of input: {}", self.expectation());
+            return Err(SnapshotError::new(SnapshotErrorKind::Truncated, self.base, message));
         }
         for (section, name) in [(Section::Nodes, "nodes"), (Section::Edges, "edges"), (Section::Strings, "strings")] {
             if !self.seen[section as usize] {
@@ -221,7 +237,7 @@ impl<S: SnapshotSink> Parser<S> {
         }
         let strings = self.string_index;
         let offset = self.base;
-        self.sink.on_end(strings).map_err(|m| SnapshotError::at(offset, m))?;
+        self.sink.on_end(strings).map_err(|m| inconsistent(offset, m))?;
         Ok(self.sink)
     }
 
@@ -672,7 +688,12 @@ impl<S: SnapshotSink> Parser<S> {
             self.state = State::Stopped;
             return Ok(true);
         }
-        Err(self.error_here(pos, SPLIT_MISMATCH))
+        // A file not laid out the way V8 writes it: the caller reads it again without a split.
+        Err(SnapshotError::new(
+            SnapshotErrorKind::SplitMismatch,
+            self.base + pos as u64,
+            "the planned split of the edges array is not between two records",
+        ))
     }
 
     /// Only the edge reader (which stops after the edges) stops at the split.
@@ -688,7 +709,7 @@ impl<S: SnapshotSink> Parser<S> {
     #[inline(always)]
     fn deliver(&mut self, record: &[u64], pos: usize) -> Result<(), SnapshotError> {
         let result = if self.section == Section::Nodes { self.sink.on_node(record) } else { self.sink.on_edge(record) };
-        result.map_err(|m| self.error_here(pos, m))
+        result.map_err(|m| inconsistent(self.base + pos as u64, m))
     }
 
     fn emit_number(&mut self, pos: usize) -> Result<(), SnapshotError> {
@@ -722,7 +743,7 @@ impl<S: SnapshotSink> Parser<S> {
                 self.flush_surrogate();
                 if self.string_wanted {
                     let offset = self.base + i as u64;
-                    self.sink.on_string(self.string_index, &self.string).map_err(|m| SnapshotError::at(offset, m))?;
+                    self.sink.on_string(self.string_index, &self.string).map_err(|m| inconsistent(offset, m))?;
                 }
                 self.string_index =
                     self.string_index.checked_add(1).ok_or_else(|| self.error_here(i, "too many strings"))?;
@@ -813,6 +834,12 @@ impl<S: SnapshotSink> Parser<S> {
         let mut utf8 = [0u8; 4];
         self.string.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
     }
+}
+
+/// What a sink refuses is an inconsistency between parts of a well-formed snapshot.
+#[cold]
+fn inconsistent(offset: u64, message: String) -> SnapshotError {
+    SnapshotError::new(SnapshotErrorKind::Inconsistent, offset, message)
 }
 
 #[inline]

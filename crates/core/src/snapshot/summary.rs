@@ -2,7 +2,7 @@
 //! with the number of distinct classes, not with the heap.
 
 use super::classes::ClassTable;
-use super::meta::{Meta, NodeLayout};
+use super::meta::{is_js_object_id, Meta, NodeLayout};
 use super::scanner::SnapshotSink;
 use std::collections::HashMap;
 
@@ -95,7 +95,7 @@ impl SnapshotSink for SummarySink {
         self.total_size += size;
         self.nodes += 1;
         let id = record[layout.id] as u32;
-        if id % 2 == 1 && id > self.max_js_id {
+        if is_js_object_id(id) && id > self.max_js_id {
             self.max_js_id = id;
         }
         Ok(())
@@ -106,19 +106,8 @@ impl SnapshotSink for SummarySink {
         Ok(())
     }
 
-    fn wants_string(&mut self, index: u32) -> bool {
-        self.classes.as_ref().is_some_and(|c| c.wants_string(index))
-    }
-
-    fn on_string(&mut self, index: u32, value: &[u8]) -> Result<(), String> {
-        if let Some(classes) = &mut self.classes {
-            classes.on_string(index, value);
-        }
-        Ok(())
-    }
-
-    fn on_end(&mut self, _strings: u32) -> Result<(), String> {
-        Ok(())
+    fn class_table(&mut self) -> Option<&mut ClassTable> {
+        self.classes.as_mut()
     }
 }
 

@@ -8,9 +8,18 @@
 //! is needed. SVG output names the font family `sans-serif`, so viewers use
 //! their own sans font.
 
-use std::ops::Range;
+mod layout;
+mod prepare;
+
 use std::sync::Once;
 
+use layout::{
+    HEADER_SUB, HEADER_TITLE, LABEL_OFFSET, LEGEND_GAP, LEGEND_ROW, MARGIN, MARK_ROW, MAX_MARK_ROWS, SWATCH,
+    SWATCH_GAP, X_LABEL_AREA, Y_LABEL_AREA,
+};
+use prepare::{tick_fmt, Prepared};
+
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
@@ -62,12 +71,35 @@ pub const MIN_WIDTH: u32 = 320;
 pub const MIN_HEIGHT: u32 = 200;
 pub const MAX_SIDE: u32 = 8192;
 
+/// Why a chart could not be drawn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlotError {
+    SizeOutOfRange {
+        width: u32,
+        height: u32,
+    },
+    /// The drawing or PNG encoding failed (or panicked): a bug, not bad input.
+    Render(String),
+}
+
+impl std::fmt::Display for PlotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlotError::SizeOutOfRange { width, height } => write!(
+                f,
+                "chart size {width}x{height} out of range ({MIN_WIDTH}x{MIN_HEIGHT} .. {MAX_SIDE}x{MAX_SIDE})"
+            ),
+            PlotError::Render(message) => write!(f, "plot: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for PlotError {}
+
 /// Render the chart. Returns SVG text (UTF-8) or PNG bytes.
-pub fn render(input: &PlotInput, format: PlotFormat, width: u32, height: u32) -> Result<Vec<u8>, String> {
+pub fn render(input: &PlotInput, format: PlotFormat, width: u32, height: u32) -> Result<Vec<u8>, PlotError> {
     if !(MIN_WIDTH..=MAX_SIDE).contains(&width) || !(MIN_HEIGHT..=MAX_SIDE).contains(&height) {
-        return Err(format!(
-            "chart size {width}x{height} out of range ({MIN_WIDTH}x{MIN_HEIGHT} .. {MAX_SIDE}x{MAX_SIDE})"
-        ));
+        return Err(PlotError::SizeOutOfRange { width, height });
     }
     register_fonts();
     let data = Prepared::new(input);
@@ -77,7 +109,8 @@ pub fn render(input: &PlotInput, format: PlotFormat, width: u32, height: u32) ->
         PlotFormat::Svg => render_svg(&data, width, height),
         PlotFormat::Png => render_png(&data, width, height),
     }))
-    .unwrap_or_else(|_| Err("plot rendering panicked".to_string()))
+    .unwrap_or_else(|_| Err("rendering panicked".to_string()))
+    .map_err(PlotError::Render)
 }
 
 fn render_svg(data: &Prepared, width: u32, height: u32) -> Result<Vec<u8>, String> {
@@ -120,10 +153,8 @@ fn register_fonts() {
 }
 
 fn err(e: impl std::fmt::Display) -> String {
-    format!("plot: {e}")
+    e.to_string()
 }
-
-const MB: f64 = 1024.0 * 1024.0;
 
 const HEAP_COLOR: RGBColor = RGBColor(31, 100, 190);
 const EXTERNAL_COLOR: RGBColor = RGBColor(0, 150, 110);
@@ -133,215 +164,6 @@ const SNAP_COLOR: RGBColor = RGBColor(120, 120, 120);
 const TEXT_COLOR: RGBColor = RGBColor(30, 30, 30);
 const SUBTLE_COLOR: RGBColor = RGBColor(100, 100, 100);
 
-/// Input cleaned up: sorted, non-finite values dropped, converted to s / MB.
-struct Prepared {
-    title: String,
-    subtitle: String,
-    /// (s, MB, forced)
-    heap: Vec<(f64, f64, bool)>,
-    external: Vec<(f64, f64)>,
-    /// contiguous runs of baseline values (a `None` or NaN breaks the line)
-    baseline: Vec<Vec<(f64, f64)>>,
-    /// (s, label)
-    leaks: Vec<(f64, String)>,
-    snapshots: Vec<(f64, String)>,
-    x: Range<f64>,
-    y: Range<f64>,
-    has_samples: bool,
-}
-
-impl Prepared {
-    fn new(input: &PlotInput) -> Self {
-        let mut pts: Vec<&PlotPoint> = input.points.iter().filter(|p| p.t_ms.is_finite()).collect();
-        pts.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
-
-        let fin_marks = |v: &[PlotMark]| -> Vec<(f64, String)> {
-            let mut m: Vec<(f64, String)> =
-                v.iter().filter(|m| m.t_ms.is_finite()).map(|m| (m.t_ms, clean_label(&m.label, 28))).collect();
-            m.sort_by(|a, b| a.0.total_cmp(&b.0));
-            m
-        };
-        let leaks_ms = fin_marks(&input.leaks);
-        let snaps_ms = fin_marks(&input.snapshots);
-
-        // time origin: first sample, else first mark
-        let t0 = pts
-            .first()
-            .map(|p| p.t_ms)
-            .or_else(|| leaks_ms.iter().chain(&snaps_ms).map(|m| m.0).min_by(|a, b| a.total_cmp(b)))
-            .unwrap_or(0.0);
-        let sec = |t_ms: f64| (t_ms - t0) / 1000.0;
-        let mb = |b: f64| b / MB;
-
-        let heap: Vec<(f64, f64, bool)> = pts
-            .iter()
-            .filter(|p| p.used_heap_size.is_finite())
-            .map(|p| (sec(p.t_ms), mb(p.used_heap_size), p.forced))
-            .collect();
-        let external: Vec<(f64, f64)> =
-            pts.iter().filter(|p| p.external.is_finite()).map(|p| (sec(p.t_ms), mb(p.external))).collect();
-        let mut baseline: Vec<Vec<(f64, f64)>> = Vec::new();
-        let mut run: Vec<(f64, f64)> = Vec::new();
-        for p in &pts {
-            match p.baseline.filter(|b| b.is_finite()) {
-                Some(b) => run.push((sec(p.t_ms), mb(b))),
-                None => {
-                    if !run.is_empty() {
-                        baseline.push(std::mem::take(&mut run));
-                    }
-                }
-            }
-        }
-        if !run.is_empty() {
-            baseline.push(run);
-        }
-        let leaks: Vec<(f64, String)> = leaks_ms.into_iter().map(|(t, l)| (sec(t), l)).collect();
-        let snapshots: Vec<(f64, String)> = snaps_ms.into_iter().map(|(t, l)| (sec(t), l)).collect();
-
-        let has_samples = !heap.is_empty() || !external.is_empty();
-
-        // x range: all samples and marks, padded a little on the right
-        let xs = heap
-            .iter()
-            .map(|p| p.0)
-            .chain(external.iter().map(|p| p.0))
-            .chain(baseline.iter().flatten().map(|p| p.0))
-            .chain(leaks.iter().map(|m| m.0))
-            .chain(snapshots.iter().map(|m| m.0));
-        let (mut x_lo, mut x_hi) = min_max(xs).unwrap_or((0.0, 0.0));
-        x_lo = x_lo.min(0.0);
-        let span = x_hi - x_lo;
-        if span < 1e-9 {
-            // one instant: centre it
-            x_lo -= 1.0;
-            x_hi += 1.0;
-        } else {
-            // a little room so end points and hollow markers are not cut by the axes
-            x_hi += span * 0.03;
-            if x_lo >= 0.0 {
-                x_lo -= span * 0.01;
-            }
-        }
-
-        // y range: 0 .. max * 1.1
-        let ys =
-            heap.iter().map(|p| p.1).chain(external.iter().map(|p| p.1)).chain(baseline.iter().flatten().map(|p| p.1));
-        let (y_min, y_max) = min_max(ys).unwrap_or((0.0, 0.0));
-        let y_lo = y_min.min(0.0);
-        let y_hi = if y_max > y_lo { y_max + (y_max - y_lo) * 0.1 } else { y_lo + 1.0 };
-
-        let subtitle = if heap.is_empty() {
-            if has_samples {
-                format!("{} samples, no heap values", external.len())
-            } else {
-                String::new()
-            }
-        } else {
-            let (first, last) = (heap[0], heap[heap.len() - 1]);
-            let forced = input.forced_count.unwrap_or_else(|| heap.iter().filter(|p| p.2).count());
-            let samples = input.sample_count.unwrap_or(heap.len());
-            let delta = last.1 - first.1;
-            let mut s = format!(
-                "{} full-GC sample{} over {} s · heap after GC {} → {} MB ({}{} MB)",
-                samples,
-                if samples == 1 { "" } else { "s" },
-                fmt_num(last.0 - first.0),
-                fmt_num(first.1),
-                fmt_num(last.1),
-                if delta >= 0.0 { "+" } else { "−" },
-                fmt_num(delta.abs()),
-            );
-            if forced > 0 {
-                s.push_str(&format!(" · {forced} forced"));
-            }
-            if !leaks.is_empty() {
-                s.push_str(&format!(" · {} leak event(s)", leaks.len()));
-            }
-            s
-        };
-
-        let title = clean_label(&input.title, 120);
-        Prepared {
-            title: if title.is_empty() { "memory over time".into() } else { title },
-            subtitle,
-            heap,
-            external,
-            baseline,
-            leaks,
-            snapshots,
-            x: x_lo..x_hi,
-            y: y_lo..y_hi,
-            has_samples,
-        }
-    }
-}
-
-fn min_max(it: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
-    it.fold(None, |acc, v| match acc {
-        None => Some((v, v)),
-        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-    })
-}
-
-/// Control characters out, length capped (with an ellipsis).
-fn clean_label(s: &str, max_chars: usize) -> String {
-    let s: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    let s = s.trim();
-    if s.chars().count() > max_chars {
-        let mut t: String = s.chars().take(max_chars.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    } else {
-        s.to_string()
-    }
-}
-
-/// Compact number: 3 significant-ish digits.
-fn fmt_num(v: f64) -> String {
-    let a = v.abs();
-    if a >= 100.0 || a == 0.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.3}")
-    }
-}
-
-/// Tick label formatter whose precision depends on the axis span.
-fn tick_fmt(span: f64) -> impl Fn(&f64) -> String {
-    let decimals = if span >= 20.0 {
-        0
-    } else if span >= 2.0 {
-        1
-    } else if span >= 0.2 {
-        2
-    } else {
-        3
-    };
-    move |v: &f64| {
-        let s = format!("{:.*}", decimals, v);
-        // avoid "-0"
-        if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
-            s[1..].to_string()
-        } else {
-            s
-        }
-    }
-}
-
-// ---- layout constants (pixels) ----
-const MARGIN: i32 = 12;
-const Y_LABEL_AREA: i32 = 64;
-const X_LABEL_AREA: i32 = 44;
-const HEADER_TITLE: i32 = 30;
-const HEADER_SUB: i32 = 20;
-const MARK_ROW: i32 = 16;
-const MAX_MARK_ROWS: usize = 3;
-const LEGEND_ROW: i32 = 22;
-
 enum LegendKind {
     LineDot(RGBColor),
     Hollow(RGBColor),
@@ -349,14 +171,6 @@ enum LegendKind {
     Dashed(RGBColor),
     VLine(RGBColor),
     VDashed(RGBColor),
-}
-
-struct MarkLabel {
-    x_px: i32,
-    row: usize,
-    text: String,
-    right_aligned: bool,
-    color: RGBColor,
 }
 
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &Prepared) -> Result<(), String>
@@ -386,69 +200,25 @@ where
     }
 
     // ---- legend layout (bottom strip) ----
-    let mut legend: Vec<(LegendKind, &str)> = vec![(LegendKind::LineDot(HEAP_COLOR), "heap used after full GC")];
-    if d.heap.iter().any(|p| p.2) {
-        legend.push((LegendKind::Hollow(HEAP_COLOR), "forced GC"));
-    }
-    legend.push((LegendKind::Line(EXTERNAL_COLOR), "external"));
-    legend.push((LegendKind::Dashed(BASELINE_COLOR), "baseline trend"));
-    if !d.leaks.is_empty() {
-        legend.push((LegendKind::VLine(LEAK_COLOR), "leak detected"));
-    }
-    if !d.snapshots.is_empty() {
-        legend.push((LegendKind::VDashed(SNAP_COLOR), "heap snapshot"));
-    }
-    const SWATCH: i32 = 26;
-    const GAP: i32 = 22;
-    let avail = w - 2 * MARGIN;
-    let mut rows: Vec<Vec<(usize, i32)>> = vec![Vec::new()]; // (item index, width)
-    let mut row_w = 0;
-    for (i, (_, text)) in legend.iter().enumerate() {
-        let tw = text_width(root, text, &label_style);
-        let iw = SWATCH + 6 + tw;
-        let needed = if row_w == 0 { iw } else { row_w + GAP + iw };
-        if needed > avail && row_w > 0 {
-            rows.push(Vec::new());
-            row_w = iw;
-        } else {
-            row_w = needed;
-        }
-        rows.last_mut().expect("non-empty").push((i, iw));
-    }
+    let legend = legend_items(d);
+    let widths: Vec<i32> =
+        legend.iter().map(|(_, text)| SWATCH + SWATCH_GAP + text_width(root, text, &label_style)).collect();
+    let rows = layout::legend_rows(&widths, w - 2 * MARGIN);
     let legend_h = rows.len() as i32 * LEGEND_ROW + 8;
 
-    // ---- mark labels: assign rows in the band above the plot ----
-    let plot_left = MARGIN + Y_LABEL_AREA;
-    let plot_right = w - MARGIN - 8;
-    let to_px = |x: f64| -> i32 {
-        let f = (x - d.x.start) / (d.x.end - d.x.start);
-        plot_left + (f * (plot_right - plot_left) as f64).round() as i32
-    };
-    let mut labels: Vec<MarkLabel> = Vec::new();
-    let mut occupied: Vec<Vec<(i32, i32)>> = vec![Vec::new(); MAX_MARK_ROWS];
-    let mut place = |x: f64, text: &str, color: RGBColor, default: &str| {
-        let text = if text.is_empty() { default.to_string() } else { text.to_string() };
-        let x_px = to_px(x);
-        let tw = text_width(root, &text, &label_style);
-        let right_aligned = x_px + 3 + tw > w - MARGIN;
-        let (a, b) = if right_aligned { (x_px - 3 - tw, x_px) } else { (x_px, x_px + 3 + tw) };
-        for (row, occ) in occupied.iter_mut().enumerate() {
-            if occ.iter().all(|&(oa, ob)| b + 6 <= oa || a >= ob + 6) {
-                occ.push((a, b));
-                labels.push(MarkLabel { x_px, row, text, right_aligned, color });
-                return;
-            }
-        }
-        // no room: line is still drawn, label dropped
-    };
-    for (x, l) in &d.leaks {
-        place(*x, l, LEAK_COLOR, "leak");
-    }
-    for (i, (x, l)) in d.snapshots.iter().enumerate() {
-        place(*x, l, SNAP_COLOR, &format!("S{}", i + 1));
-    }
-    let mark_rows = labels.iter().map(|l| l.row + 1).max().unwrap_or(0) as i32;
-    let band = mark_rows * MARK_ROW;
+    // ---- mark labels: rows in the band above the plot ----
+    let marks: Vec<(f64, &str, RGBColor)> = d
+        .leaks
+        .iter()
+        .map(|(x, l)| (*x, l.as_str(), LEAK_COLOR))
+        .chain(d.snapshots.iter().map(|(x, l)| (*x, l.as_str(), SNAP_COLOR)))
+        .collect();
+    let (plot_left, plot_right) = (MARGIN + Y_LABEL_AREA, w - MARGIN - 8);
+    let columns: Vec<i32> = marks.iter().map(|(x, _, _)| layout::to_px(*x, &d.x, plot_left, plot_right)).collect();
+    let sized: Vec<(i32, i32)> =
+        marks.iter().zip(&columns).map(|((_, text, _), &x_px)| (x_px, text_width(root, text, &label_style))).collect();
+    let slots = layout::place_labels(&sized, w - MARGIN, MAX_MARK_ROWS);
+    let band = layout::label_rows_used(&slots) * MARK_ROW;
 
     // ---- chart ----
     let (chart_area, legend_area) = root.split_vertically(h - legend_h);
@@ -507,16 +277,17 @@ where
             .map_err(err)?;
     }
     // labels in the band above the plot, with a thin connector
-    for l in &labels {
-        let ly = plot_top - (l.row as i32 + 1) * MARK_ROW + MARK_ROW / 2;
-        root.draw(&PathElement::new(vec![(l.x_px, plot_top), (l.x_px, ly)], l.color.mix(0.6).stroke_width(1)))
+    for (((_, text, color), &x_px), slot) in marks.iter().zip(&columns).zip(&slots) {
+        let Some(slot) = slot else { continue };
+        let ly = plot_top - (slot.row as i32 + 1) * MARK_ROW + MARK_ROW / 2;
+        root.draw(&PathElement::new(vec![(x_px, plot_top), (x_px, ly)], color.mix(0.6).stroke_width(1)))
             .map_err(err)?;
-        let (pos, tx) = if l.right_aligned {
-            (Pos::new(HPos::Right, VPos::Center), l.x_px - 3)
+        let (pos, tx) = if slot.right_aligned {
+            (Pos::new(HPos::Right, VPos::Center), x_px - LABEL_OFFSET)
         } else {
-            (Pos::new(HPos::Left, VPos::Center), l.x_px + 3)
+            (Pos::new(HPos::Left, VPos::Center), x_px + LABEL_OFFSET)
         };
-        root.draw(&Text::new(l.text.clone(), (tx, ly), label_font.color(&l.color).pos(pos))).map_err(err)?;
+        root.draw(&Text::new(*text, (tx, ly), label_font.color(color).pos(pos))).map_err(err)?;
     }
 
     if !d.has_samples {
@@ -529,7 +300,19 @@ where
         .map_err(err)?;
     }
 
-    // baseline (dashed), external, then heap on top
+    draw_data(&mut chart, d)?;
+
+    draw_legend(&legend_area, &legend, &rows, w, &label_font)
+}
+
+/// The samples: baseline (dashed), external, then heap on top.
+fn draw_data<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    d: &Prepared,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
     for run in &d.baseline {
         if run.len() == 1 {
             chart.draw_series(std::iter::once(Cross::new(run[0], 4, BASELINE_COLOR.stroke_width(2)))).map_err(err)?;
@@ -556,25 +339,53 @@ where
         .draw_series(d.heap.iter().filter(|p| p.2).map(|p| Circle::new((p.0, p.1), 4, HEAP_COLOR.stroke_width(2))))
         .map_err(err)?;
 
-    // ---- legend ----
+    Ok(())
+}
+
+/// The legend strip: rows laid out by [`layout::legend_rows`], each centred.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    legend: &[(LegendKind, &str)],
+    rows: &[Vec<(usize, i32)>],
+    width: i32,
+    font: &FontDesc,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
     for (r, row) in rows.iter().enumerate() {
-        let total: i32 = row.iter().map(|(_, iw)| iw).sum::<i32>() + GAP * (row.len() as i32 - 1);
-        let mut x = (w - total) / 2;
+        let mut x = layout::row_start(row, width);
         let y = 4 + r as i32 * LEGEND_ROW + LEGEND_ROW / 2;
         for &(i, iw) in row {
             let (kind, text) = &legend[i];
-            draw_swatch(&legend_area, kind, x, y)?;
-            legend_area
-                .draw(&Text::new(
-                    *text,
-                    (x + SWATCH + 6, y),
-                    label_font.color(&TEXT_COLOR).pos(Pos::new(HPos::Left, VPos::Center)),
-                ))
-                .map_err(err)?;
-            x += iw + GAP;
+            draw_swatch(area, kind, x, y)?;
+            area.draw(&Text::new(
+                *text,
+                (x + SWATCH + SWATCH_GAP, y),
+                font.color(&TEXT_COLOR).pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(err)?;
+            x += iw + LEGEND_GAP;
         }
     }
     Ok(())
+}
+
+/// The legend's entries: what the chart shows.
+fn legend_items(d: &Prepared) -> Vec<(LegendKind, &'static str)> {
+    let mut legend = vec![(LegendKind::LineDot(HEAP_COLOR), "heap used after full GC")];
+    if d.heap.iter().any(|p| p.2) {
+        legend.push((LegendKind::Hollow(HEAP_COLOR), "forced GC"));
+    }
+    legend.push((LegendKind::Line(EXTERNAL_COLOR), "external"));
+    legend.push((LegendKind::Dashed(BASELINE_COLOR), "baseline trend"));
+    if !d.leaks.is_empty() {
+        legend.push((LegendKind::VLine(LEAK_COLOR), "leak detected"));
+    }
+    if !d.snapshots.is_empty() {
+        legend.push((LegendKind::VDashed(SNAP_COLOR), "heap snapshot"));
+    }
+    legend
 }
 
 fn draw_swatch<DB: DrawingBackend>(
@@ -586,7 +397,7 @@ fn draw_swatch<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let (a, b, mid) = (x, x + 26, x + 13);
+    let (a, b, mid) = (x, x + SWATCH, x + SWATCH / 2);
     match kind {
         LegendKind::LineDot(c) => {
             area.draw(&PathElement::new(vec![(a, y), (b, y)], c.stroke_width(2))).map_err(err)?;
@@ -620,22 +431,9 @@ fn text_width<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, fon
         .unwrap_or_else(|_| (text.chars().count() as f64 * font.font.get_size() * 0.55) as i32)
 }
 
-/// Truncate `text` with an ellipsis so it fits in `max_w` pixels.
+/// `text` cut to fit `max_w` pixels in `font`.
 fn fit_text<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, font: &TextStyle, max_w: i32) -> String {
-    if text_width(area, text, font) <= max_w {
-        return text.to_string();
-    }
-    let chars: Vec<char> = text.chars().collect();
-    let mut n = chars.len();
-    while n > 1 {
-        n -= 1;
-        let mut s: String = chars[..n].iter().collect();
-        s.push('…');
-        if text_width(area, &s, font) <= max_w {
-            return s;
-        }
-    }
-    "…".to_string()
+    layout::fit_text(text, max_w, |t| text_width(area, t, font))
 }
 
 #[cfg(test)]

@@ -1,0 +1,261 @@
+// Error codes: one test per code through the public interface (the JS `code` property;
+// the CLI's exit status and one-line message), and one list of codes: lib/errors.js,
+// src/error.rs, index.d.ts and the README must name the same codes. Tests assert codes,
+// never wording.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import ts from 'typescript';
+import { cli, root } from './helpers.mjs';
+
+const require = createRequire(import.meta.url);
+const leakwatch = require('leakwatch');
+const { CODES, leakwatchError } = require('../lib/errors.js');
+const native = require('../binding.js');
+
+let dir;
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leakwatch-errors-'));
+});
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const NODE_TYPES = ['hidden', 'array', 'string', 'object', 'code', 'closure', 'regexp', 'number', 'native', 'synthetic', 'concatenated string', 'sliced string', 'symbol', 'bigint', 'object shape'];
+const EDGE_TYPES = ['context', 'element', 'property', 'internal', 'hidden', 'shortcut', 'weak'];
+
+/**
+ * A tiny, valid heap snapshot: a root holding one `Thing` object with id `id` (odd: a JS
+ * object). `header` overrides fields of the snapshot header (to make it inconsistent).
+ */
+function snapshotFile(name, { id, header = {} }) {
+  const snapshot = {
+    snapshot: {
+      meta: {
+        node_fields: ['type', 'name', 'id', 'self_size', 'edge_count', 'trace_node_id', 'detachedness'],
+        node_types: [NODE_TYPES, 'string', 'number', 'number', 'number', 'number', 'number'],
+        edge_fields: ['type', 'name_or_index', 'to_node'],
+        edge_types: [EDGE_TYPES, 'string_or_number', 'node'],
+      },
+      node_count: 2,
+      edge_count: 1,
+      ...header,
+    },
+    nodes: [9, 0, 1, 0, 1, 0, 0, 3, 1, id, 16, 0, 0, 0],
+    edges: [2, 2, 7],
+    strings: ['', 'Thing', 'x'],
+  };
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, JSON.stringify(snapshot));
+  return file;
+}
+
+/** `promise` rejects with `code` (and `file`, when given); returns the error. */
+async function rejectsWith(promise, code, file) {
+  let caught;
+  await assert.rejects(promise, (error) => {
+    caught = error;
+    assert.ok(error instanceof Error, String(error));
+    assert.equal(error.code, code, error.message);
+    if (file !== undefined) assert.equal(error.file, file);
+    return true;
+  });
+  return caught;
+}
+
+function throwsWith(fn, code) {
+  assert.throws(fn, (error) => {
+    assert.equal(error.code, code, error.message);
+    return true;
+  });
+}
+
+test('the synthetic snapshot is valid: the cases below fail for the reason they name', async () => {
+  const summary = await leakwatch.summarize(snapshotFile('valid.heapsnapshot', { id: 11 }));
+  assert.equal(summary.classes.find((c) => c.name === 'Thing').count, 1);
+  assert.equal(summary.maxJsId, 11);
+});
+
+test('ERR_LEAKWATCH_NOT_FOUND: API and CLI', async () => {
+  const missing = path.join(dir, 'missing.heapsnapshot');
+  await rejectsWith(leakwatch.summarize(missing), 'ERR_LEAKWATCH_NOT_FOUND', missing);
+  const r = await cli(['summary', missing]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`^leakwatch: ${missing}: `));
+});
+
+test('ERR_LEAKWATCH_NOT_A_FILE: a directory', async () => {
+  await rejectsWith(leakwatch.diffSnapshots(dir, dir), 'ERR_LEAKWATCH_NOT_A_FILE', dir);
+  assert.equal((await cli(['summary', dir])).code, 1);
+});
+
+test('ERR_LEAKWATCH_IO: a file that cannot be opened (a symlink loop)', async () => {
+  const loop = path.join(dir, 'loop.heapsnapshot');
+  fs.symlinkSync(loop, loop);
+  await rejectsWith(leakwatch.summarize(loop), 'ERR_LEAKWATCH_IO', loop);
+  assert.equal((await cli(['summary', loop])).code, 1);
+});
+
+test('ERR_LEAKWATCH_TRUNCATED: the offset is where the file ends', async () => {
+  const whole = fs.readFileSync(snapshotFile('whole.heapsnapshot', { id: 11 }));
+  const file = path.join(dir, 'truncated.heapsnapshot');
+  fs.writeFileSync(file, whole.subarray(0, whole.length - 20));
+  const error = await rejectsWith(leakwatch.summarize(file), 'ERR_LEAKWATCH_TRUNCATED', file);
+  assert.equal(error.offset, whole.length - 20);
+  const r = await cli(['summary', file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`byte ${whole.length - 20}\\b`));
+});
+
+test('ERR_LEAKWATCH_NOT_A_SNAPSHOT: JSON of another shape', async () => {
+  const file = path.join(dir, 'package.json');
+  fs.writeFileSync(file, JSON.stringify({ name: 'x', nodes: 'no' }));
+  const error = await rejectsWith(leakwatch.summarize(file, { retained: true }), 'ERR_LEAKWATCH_NOT_A_SNAPSHOT', file);
+  assert.ok(Number.isInteger(error.offset));
+  assert.equal((await cli(['summary', '--retained', file])).code, 1);
+});
+
+test('ERR_LEAKWATCH_INCONSISTENT: a header that contradicts the arrays', async () => {
+  const file = snapshotFile('inconsistent.heapsnapshot', { id: 11, header: { node_count: 5 } });
+  const error = await rejectsWith(leakwatch.summarize(file), 'ERR_LEAKWATCH_INCONSISTENT', file);
+  assert.equal(error.offset, fs.statSync(file).size);
+  assert.equal((await cli(['summary', file])).code, 1);
+});
+
+test('ERR_LEAKWATCH_TOO_FEW_SNAPSHOTS: checked before any file is read', async () => {
+  // The files do not exist: the count is what fails, not the reading.
+  await rejectsWith(leakwatch.analyze([path.join(dir, 'a'), path.join(dir, 'b')]), 'ERR_LEAKWATCH_TOO_FEW_SNAPSHOTS');
+  await rejectsWith(leakwatch.analyze([]), 'ERR_LEAKWATCH_TOO_FEW_SNAPSHOTS');
+});
+
+test('ERR_LEAKWATCH_OUT_OF_ORDER: names the later snapshot', async () => {
+  const s1 = snapshotFile('o1.heapsnapshot', { id: 101 });
+  const s2 = snapshotFile('o2.heapsnapshot', { id: 51 });
+  const s3 = snapshotFile('o3.heapsnapshot', { id: 201 });
+  const error = await rejectsWith(leakwatch.analyze([s1, s2, s3]), 'ERR_LEAKWATCH_OUT_OF_ORDER', s2);
+  assert.ok(error.message.includes(s1) && error.message.includes(s2), error.message);
+  const r = await cli(['analyze', s1, s2, s3]);
+  assert.equal(r.code, 1);
+  assert.ok(r.stderr.startsWith('leakwatch: ') && r.stderr.includes(s2), r.stderr);
+});
+
+test('ERR_LEAKWATCH_SAME_SNAPSHOT: nothing allocated between S1 and S2', async () => {
+  const s1 = snapshotFile('same1.heapsnapshot', { id: 101 });
+  const s3 = snapshotFile('same3.heapsnapshot', { id: 201 });
+  await rejectsWith(leakwatch.analyze([s1, s1, s3]), 'ERR_LEAKWATCH_SAME_SNAPSHOT', s1);
+  assert.equal((await cli(['analyze', s1, s1, s3])).code, 1);
+});
+
+test('ERR_LEAKWATCH_STREAM_FINISHED: a finished stream takes no more chunks', () => {
+  const stream = new native.SummaryStream();
+  throwsWith(() => stream.push('not a snapshot'), 'ERR_LEAKWATCH_NOT_A_SNAPSHOT');
+  throwsWith(() => stream.push('{'), 'ERR_LEAKWATCH_STREAM_FINISHED');
+  throwsWith(() => stream.finish(), 'ERR_LEAKWATCH_STREAM_FINISHED');
+  const truncated = new native.SummaryStream();
+  truncated.push('{"snapshot":');
+  throwsWith(() => truncated.finish(), 'ERR_LEAKWATCH_TRUNCATED');
+});
+
+test('ERR_LEAKWATCH_CHART_SIZE and ERR_LEAKWATCH_NO_RECORDS: leakwatch plot', async () => {
+  const stats = path.join(dir, 'stats.jsonl');
+  fs.writeFileSync(stats, JSON.stringify({ event: 'stats', t: 1, pid: 1, used_heap_size: 1e6, external: 0 }) + '\n');
+  const input = { title: 't', points: [{ tMs: 0, usedHeapSize: 1, external: 0 }], leaks: [], snapshots: [] };
+  throwsWith(() => native.renderChart(input, 'svg', 10, 10), 'ERR_LEAKWATCH_CHART_SIZE');
+  const small = await cli(['plot', stats, '-o', path.join(dir, 'x.svg'), '--width', '10']);
+  assert.equal(small.code, 1, small.stderr);
+  assert.match(small.stderr, /^leakwatch: .*10x/);
+  const empty = path.join(dir, 'empty.jsonl');
+  fs.writeFileSync(empty, 'nothing useful\n');
+  const none = await cli(['plot', empty, '-o', path.join(dir, 'y.svg')]);
+  assert.equal(none.code, 1, none.stderr);
+  assert.ok(none.stderr.includes(empty));
+});
+
+test('ERR_LEAKWATCH_BUSY: one snapshot at a time', async () => {
+  const first = path.join(dir, 'first.heapsnapshot');
+  const second = path.join(dir, 'second.heapsnapshot');
+  let nested;
+  // 'snapshot' is emitted while the dump lock is still held.
+  leakwatch.once('snapshot', () => {
+    nested = leakwatch.writeSnapshotAsync(second);
+    nested.catch(() => {});
+  });
+  await leakwatch.writeSnapshotAsync(first);
+  await rejectsWith(nested, 'ERR_LEAKWATCH_BUSY');
+  assert.ok(!fs.existsSync(second));
+});
+
+test('ERR_LEAKWATCH_ALREADY_ENDED: a HeapDiff ends once', () => {
+  // Its temporary directory in this test's own scratch space, not in the shared /tmp
+  // that memwatch-compat.test.mjs watches for leftovers.
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    const diff = new leakwatch.HeapDiff();
+    diff.end();
+    throwsWith(() => diff.end(), 'ERR_LEAKWATCH_ALREADY_ENDED');
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+});
+
+test('ERR_LEAKWATCH_INVALID_OPTION: configure refuses what it does not know (a TypeError)', () => {
+  for (const bad of [{ bogus: 1 }, { maxSnapshots: -1 }, { signal: 'usr2' }]) {
+    assert.throws(() => leakwatch.configure(bad), (error) => error instanceof TypeError && error.code === 'ERR_LEAKWATCH_INVALID_OPTION');
+  }
+});
+
+test('ERR_LEAKWATCH_INVALID_ARG: arguments of the wrong type (a TypeError)', async () => {
+  await assert.rejects(leakwatch.analyze('a.heapsnapshot'), (error) => error instanceof TypeError && error.code === 'ERR_LEAKWATCH_INVALID_ARG');
+  assert.throws(() => leakwatch.writeSnapshot(42), (error) => error instanceof TypeError && error.code === 'ERR_LEAKWATCH_INVALID_ARG');
+});
+
+test('ERR_LEAKWATCH_USAGE: the CLI exits 2', async () => {
+  const r = await cli(['summary']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^leakwatch: summary: /);
+});
+
+test('leakwatchError builds registered codes only, with file/offset/cause properties', () => {
+  const cause = new Error('inner');
+  const error = leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', 'bad', { file: 'f', cause });
+  assert.ok(error instanceof TypeError);
+  assert.equal(error.code, 'ERR_LEAKWATCH_INVALID_OPTION');
+  assert.equal(error.file, 'f');
+  assert.equal(error.cause, cause);
+  assert.throws(() => leakwatchError('ERR_LEAKWATCH_NO_SUCH_CODE', 'x'), TypeError);
+});
+
+// ---- one list of codes ----------------------------------------------------------------
+
+const read = (file) => fs.readFileSync(path.join(root, file), 'utf8');
+const codesIn = (text) => new Set(text.match(/ERR_LEAKWATCH_[A-Z_]+/g) || []);
+const sorted = (set) => [...set].sort();
+
+test('src/error.rs, lib/errors.js, index.d.ts and the README list the same codes', () => {
+  const registry = new Set(Object.keys(CODES));
+  const rust = codesIn(read('src/error.rs'));
+  assert.ok(rust.size >= 10, 'src/error.rs maps the core errors');
+  for (const code of rust) assert.ok(registry.has(code), `${code} (src/error.rs) is missing from lib/errors.js`);
+
+  const dts = ts.createSourceFile('index.d.ts', read('index.d.ts'), ts.ScriptTarget.ES2022, true);
+  const union = dts.statements.find((s) => ts.isTypeAliasDeclaration(s) && s.name.text === 'LeakwatchErrorCode');
+  assert.ok(union && ts.isUnionTypeNode(union.type), 'index.d.ts declares the LeakwatchErrorCode union');
+  const typed = new Set(union.type.types.map((t) => t.literal.text));
+  assert.deepEqual(sorted(typed), sorted(registry), 'index.d.ts LeakwatchErrorCode');
+
+  const readme = read('README.md');
+  const table = readme.slice(readme.indexOf('## Error codes'));
+  const documented = new Set([...table.matchAll(/^\| `(ERR_LEAKWATCH_[A-Z_]+)` \|/gm)].map((m) => m[1]));
+  assert.deepEqual(sorted(documented), sorted(registry), 'README error code table');
+});
+
+test('every code leakwatch raises is registered', () => {
+  const registry = new Set(Object.keys(CODES));
+  const files = ['index.js', 'cli.js', ...fs.readdirSync(path.join(root, 'lib'), { recursive: true }).filter((f) => f.endsWith('.js')).map((f) => path.join('lib', f))];
+  for (const file of files) {
+    for (const code of codesIn(read(file))) assert.ok(registry.has(code), `${file} uses ${code}, which lib/errors.js does not list`);
+  }
+});

@@ -1,0 +1,128 @@
+//! The one conversion of core errors into JS errors. Each kind of failure gets one stable
+//! `code` here (listed again, for JS, in `lib/errors.js`: `__test__/errors.test.mjs`
+//! checks that the two lists agree), plus `file` and `offset` where they apply; the
+//! message stays human. Add a kind: one variant, one arm in `code`.
+
+use leakwatch_core::plot::PlotError;
+use leakwatch_core::snapshot::{AnalyzeError, AnalyzeFilesError, ReadError, SnapshotError, SnapshotErrorKind};
+use napi::bindgen_prelude::*;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Everything the binding can fail with.
+#[derive(Debug)]
+pub enum Failure {
+    Read(ReadError),
+    Analyze(AnalyzeFilesError),
+    /// A snapshot pushed in chunks (no file).
+    Stream(SnapshotError),
+    /// One of the two snapshots of a `DiffStream` ("first" or "second").
+    DiffStream {
+        which: &'static str,
+        error: SnapshotError,
+    },
+    /// `push`/`finish` on a stream reader that has already finished or failed, or
+    /// called out of order.
+    StreamFinished,
+    Plot(PlotError),
+    /// A bug in leakwatch: a panic caught at the boundary.
+    Panic,
+}
+
+impl From<ReadError> for Failure {
+    fn from(error: ReadError) -> Self {
+        Failure::Read(error)
+    }
+}
+
+impl From<AnalyzeFilesError> for Failure {
+    fn from(error: AnalyzeFilesError) -> Self {
+        Failure::Analyze(error)
+    }
+}
+
+fn snapshot_code(kind: SnapshotErrorKind) -> &'static str {
+    match kind {
+        SnapshotErrorKind::Truncated => "ERR_LEAKWATCH_TRUNCATED",
+        SnapshotErrorKind::NotASnapshot => "ERR_LEAKWATCH_NOT_A_SNAPSHOT",
+        SnapshotErrorKind::Inconsistent => "ERR_LEAKWATCH_INCONSISTENT",
+        SnapshotErrorKind::SplitMismatch => "ERR_LEAKWATCH_INTERNAL",
+    }
+}
+
+impl Failure {
+    /// The stable code: what programs branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::Read(error) | Failure::Analyze(AnalyzeFilesError::Read(error)) => match error {
+                ReadError::NotFound { .. } => "ERR_LEAKWATCH_NOT_FOUND",
+                ReadError::NotAFile { .. } => "ERR_LEAKWATCH_NOT_A_FILE",
+                ReadError::Io { .. } => "ERR_LEAKWATCH_IO",
+                ReadError::Snapshot { error, .. } => snapshot_code(error.kind),
+                ReadError::Internal { .. } => "ERR_LEAKWATCH_INTERNAL",
+            },
+            Failure::Stream(error) | Failure::DiffStream { error, .. } => snapshot_code(error.kind),
+            Failure::Panic => "ERR_LEAKWATCH_INTERNAL",
+            Failure::Analyze(AnalyzeFilesError::Analyze { error, .. }) => match error {
+                AnalyzeError::TooFewSnapshots(_) => "ERR_LEAKWATCH_TOO_FEW_SNAPSHOTS",
+                AnalyzeError::OutOfOrder { .. } => "ERR_LEAKWATCH_OUT_OF_ORDER",
+                AnalyzeError::NothingBetween => "ERR_LEAKWATCH_SAME_SNAPSHOT",
+            },
+            Failure::StreamFinished => "ERR_LEAKWATCH_STREAM_FINISHED",
+            Failure::Plot(PlotError::SizeOutOfRange { .. }) => "ERR_LEAKWATCH_CHART_SIZE",
+            Failure::Plot(PlotError::Render(_)) => "ERR_LEAKWATCH_INTERNAL",
+        }
+    }
+
+    fn file(&self) -> Option<&str> {
+        match self {
+            Failure::Read(error) => Some(error.path()),
+            Failure::Analyze(error) => error.file(),
+            _ => None,
+        }
+    }
+
+    fn offset(&self) -> Option<u64> {
+        match self {
+            Failure::Read(error) | Failure::Analyze(AnalyzeFilesError::Read(error)) => error.offset(),
+            Failure::Stream(error) | Failure::DiffStream { error, .. } => Some(error.offset),
+            _ => None,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Failure::Read(error) => error.to_string(),
+            Failure::Analyze(error) => error.to_string(),
+            Failure::Stream(error) => format!("heap snapshot stream: not a valid heap snapshot: {error}"),
+            Failure::DiffStream { which, error } => {
+                format!("{which} heap snapshot stream: not a valid heap snapshot: {error}")
+            }
+            Failure::StreamFinished => "stream reader already finished, or called out of order".into(),
+            Failure::Plot(error) => error.to_string(),
+            Failure::Panic => "leakwatch: internal error (panic) while analysing a snapshot".into(),
+        }
+    }
+
+    /// The JS error: an `Error` with `code`, and `file` / `offset` where they apply.
+    pub fn into_js(self, env: &Env) -> Error {
+        let build = || -> Result<Error> {
+            let mut error = env.create_error(Error::from_reason(self.message()))?;
+            error.set_named_property("code", self.code())?;
+            if let Some(file) = self.file() {
+                error.set_named_property("file", file)?;
+            }
+            if let Some(offset) = self.offset() {
+                error.set_named_property("offset", offset as f64)?;
+            }
+            Ok(Error::from(error.to_unknown()))
+        };
+        // Building can only fail while the environment is going away: the plain message then.
+        build().unwrap_or_else(|_| Error::from_reason(self.message()))
+    }
+}
+
+/// Run `work`, turning a panic into `Failure::Panic`: a panic inside a libuv worker
+/// would otherwise abort the host process.
+pub fn guarded<T>(work: impl FnOnce() -> std::result::Result<T, Failure>) -> std::result::Result<T, Failure> {
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or(Err(Failure::Panic))
+}
