@@ -5,7 +5,6 @@
 // (with --fail-on-leak), 130 interrupted.
 
 const { parseArgs } = require('node:util');
-const commands = require('./lib/commands');
 const { UsageError } = require('./lib/errors');
 
 
@@ -37,6 +36,9 @@ function main(argv) {
     process.stdout.write(require('./package.json').version + '\n');
     return Promise.resolve(0);
   }
+  // Loaded here, not at the top: help and version need no native addon, and a missing
+  // addon is reported by fail() like any other error.
+  const commands = require('./lib/commands');
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) throw new UsageError(`unknown command '${name}'`);
   let parsed;

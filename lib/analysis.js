@@ -3,7 +3,7 @@
 // without the in-process agent (signal handler, watchdog worker, GC observer) that
 // `require('leakwatch')` installs.
 
-const native = require('../binding.js');
+const native = require('./native');
 
 /** Per-class summary of a snapshot file, off the main thread. */
 function summarize(file, options = {}) {

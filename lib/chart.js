@@ -3,7 +3,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const native = require('../binding.js');
+const native = require('./native');
 
 /** The stats file's text, or an error that names the file in one line. */
 function readText(file) {

@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const v8 = require('node:v8');
-const native = require('../binding.js');
+const native = require('./native');
 
 const FILE_MODE = 0o600;
 // leakwatch's own default names; retention never touches any other file.

@@ -7,7 +7,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const native = require('../binding.js');
+const native = require('./native');
 const { plot } = require('./chart');
 const { formatAnalysis } = require('./report');
 
