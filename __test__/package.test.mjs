@@ -1,8 +1,10 @@
-// The published layout, as a user gets it: `npm pack` the main package and this platform's
-// package (npm/<platform>/ with the built binary copied in, as `napi artifacts` does in the
-// release workflow), install both tarballs into a fresh app with `npm install
-// --ignore-scripts --offline` and an empty cache (nothing may come from a registry, and no
-// install script may be needed), then use leakwatch there the three ways users do:
+// The published layout, as a user gets it: `npm pack` the main package with the
+// optionalDependencies `napi pre-publish` adds at release (one per napi.targets entry, named
+// as napi names them), and this platform's package (npm/<platform>/ with the built binary
+// copied in, as `napi artifacts` does in the release workflow); install both tarballs into a
+// fresh app with `npm install --ignore-scripts --offline` and an empty cache (nothing may
+// come from a registry, and no install script may be needed), then use leakwatch there the
+// three ways users do:
 // require, the `leakwatch` command, and a SIGUSR2 dump. Also the error on a platform
 // without a binary, through the real generated loader (process.platform/arch overridden
 // by a --require preload).
@@ -14,7 +16,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { root, until } from './helpers.mjs';
 
+import { parseTriple } from '@napi-rs/cli';
+
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+// What `napi pre-publish` puts in the published package.json: `${name}-${platformArchABI}`
+// at the package's version for every target (see resolveRootOptionalDependencies in
+// @napi-rs/cli).
+const PLATFORMS = pkg.napi.targets.map((t) => parseTriple(t).platformArchABI);
+const OPTIONAL = Object.fromEntries(PLATFORMS.map((p) => [`${pkg.name}-${p}`, pkg.version]));
 // This host in napi-rs's naming (the release workflow runs this test on every target).
 const ABI = { linux: process.report.getReport().header.glibcVersionRuntime ? '-gnu' : '-musl', win32: '-msvc' };
 const PLATFORM = `${process.platform}-${process.arch}${ABI[process.platform] ?? ''}`;
@@ -60,8 +69,16 @@ before(
     if (skip) return;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leakwatch-package-'));
     // --ignore-scripts: packing must not depend on `prepare` (which would build from source).
-    const [main] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], root));
-    fs.writeFileSync(path.join(dir, 'main-files.json'), JSON.stringify(main.files.map((f) => f.path)));
+    const [packed] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], root));
+    fs.writeFileSync(path.join(dir, 'main-files.json'), JSON.stringify(packed.files.map((f) => f.path)));
+    // The release's main package: the packed files, plus the optionalDependencies.
+    const stage = path.join(dir, 'stage');
+    fs.mkdirSync(stage);
+    assert.equal(run('tar', ['-xzf', path.join(dir, packed.filename), '-C', stage]).status, 0);
+    const manifest = path.join(stage, 'package', 'package.json');
+    fs.writeFileSync(manifest, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifest, 'utf8')), optionalDependencies: OPTIONAL }, null, 2));
+    fs.rmSync(path.join(dir, packed.filename));
+    const [main] = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', dir], path.join(stage, 'package')));
     const platformDir = path.join(dir, 'platform');
     fs.cpSync(path.join(root, 'npm', PLATFORM), platformDir, { recursive: true });
     fs.copyFileSync(path.join(root, BINARY), path.join(platformDir, BINARY));
@@ -89,16 +106,16 @@ after(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('one npm/<platform> package per target, each declared as an optional dependency', () => {
+test('one npm/<platform> package per napi target, as the loader expects them', () => {
   const dirs = fs.readdirSync(path.join(root, 'npm')).sort();
-  const optional = Object.keys(pkg.optionalDependencies).sort();
-  assert.deepEqual(optional, dirs.map((d) => `${pkg.name}-${d}`).sort());
-  assert.equal(dirs.length, pkg.napi.targets.length);
+  assert.deepEqual(dirs, [...PLATFORMS].sort());
+  // Added at release by `napi pre-publish`: committed, they would break `npm ci` until the
+  // platform packages exist on the registry (npm cannot lock a package it cannot fetch).
+  assert.equal(pkg.optionalDependencies, undefined);
   for (const d of dirs) {
     const p = JSON.parse(fs.readFileSync(path.join(root, 'npm', d, 'package.json'), 'utf8'));
     assert.equal(p.name, `${pkg.name}-${d}`);
     assert.equal(p.version, pkg.version, `${d}: same version as the main package`);
-    assert.equal(pkg.optionalDependencies[p.name], pkg.version);
     assert.equal(p.main, `${pkg.napi.binaryName}.${d}.node`);
     assert.deepEqual(p.files, [p.main]);
     const [platform, arch, abi] = d.split('-');
@@ -108,7 +125,7 @@ test('one npm/<platform> package per target, each declared as an optional depend
   }
   // The loader is the generated one and looks for exactly these packages.
   const loader = fs.readFileSync(path.join(root, 'binding.js'), 'utf8');
-  for (const name of optional) assert.ok(loader.includes(`require('${name}')`), `binding.js loads ${name}`);
+  for (const name of Object.keys(OPTIONAL)) assert.ok(loader.includes(`require('${name}')`), `binding.js loads ${name}`);
 });
 
 test('the main package has no install script and no binary', { skip }, () => {
@@ -116,6 +133,7 @@ test('the main package has no install script and no binary', { skip }, () => {
   assert.deepEqual(files.filter((f) => f.endsWith('.node')), []);
   for (const f of ['binding.js', 'index.js', 'cli.js', 'lib/native.js', 'examples/leaky-app.js']) assert.ok(files.includes(f), f);
   const installed = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', pkg.name, 'package.json'), 'utf8'));
+  assert.deepEqual(installed.optionalDependencies, OPTIONAL);
   for (const hook of ['preinstall', 'install', 'postinstall']) assert.equal(installed.scripts?.[hook], undefined, hook);
   assert.equal(fs.existsSync(path.join(app, 'node_modules', pkg.name, BINARY)), false);
 });
@@ -157,7 +175,7 @@ test('on a platform without a binary, the error names it and the two ways out', 
   const out = nodeInApp(REPORT_LOAD_ERROR, { preload, env: { FAKE_PLATFORM: 'linux-riscv64' } });
   assert.equal(out.code, 'ERR_LEAKWATCH_NO_BINARY');
   assert.equal(out.platform, 'linux-riscv64-gnu');
-  assert.deepEqual(out.supported, Object.keys(pkg.optionalDependencies).map((n) => n.slice(pkg.name.length + 1)));
+  assert.deepEqual(out.supported, PLATFORMS);
   assert.ok(out.message.includes('linux-riscv64-gnu'), out.message);
   for (const p of out.supported) assert.ok(out.message.includes(p), `names supported platform ${p}: ${out.message}`);
   assert.ok(out.message.includes('npm install') && out.message.includes('npm run build'), `says how to build from source: ${out.message}`);

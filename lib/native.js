@@ -4,6 +4,8 @@
 // an optional dependency). Every module takes the addon from here, so that when no binary
 // fits, the error names this platform and the ways out instead of the loader's generic one.
 
+const fs = require('node:fs');
+const path = require('node:path');
 const { leakwatchError } = require('./errors');
 
 /** The platform in napi-rs's naming: linux-x64-gnu, linux-arm64-musl, darwin-arm64, win32-x64-msvc. */
@@ -30,7 +32,16 @@ function loadFailure(error, packageName) {
 
 function noBinaryError(cause) {
   const pkg = require('../package.json');
-  const supported = Object.keys(pkg.optionalDependencies || {}).map((name) => name.slice(`${pkg.name}-`.length));
+  // The published package lists one optional dependency per platform (`napi pre-publish`
+  // adds them at release); a source checkout has the packages' folders under npm/.
+  let supported = [];
+  try {
+    supported = pkg.optionalDependencies
+      ? Object.keys(pkg.optionalDependencies).map((name) => name.slice(`${pkg.name}-`.length))
+      : fs.readdirSync(path.join(__dirname, '..', 'npm')).sort();
+  } catch {
+    // neither: a damaged install; the message still names this platform
+  }
   const platform = platformId();
   const packageName = `${pkg.name}-${platform}`;
   const fromSource =
