@@ -34,8 +34,9 @@ let dir;
 let app;
 
 function run(command, args, options = {}) {
-  // npm and npx are .cmd scripts on Windows.
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000, shell: process.platform === 'win32', ...options });
+  // npm and npx are .cmd scripts on Windows (their arguments here need no quoting).
+  const shell = process.platform === 'win32' && (command === 'npm' || command === 'npx');
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000, shell, ...options });
   if (result.error) throw result.error;
   return result;
 }
