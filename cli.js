@@ -5,11 +5,9 @@
 // (with --fail-on-leak), 130 interrupted.
 
 const { parseArgs } = require('node:util');
-const commands = require('./lib/commands');
 const { leakwatchError } = require('./lib/errors');
 
 const usage = (message) => leakwatchError('ERR_LEAKWATCH_USAGE', message);
-
 
 const GENERAL_HELP = `leakwatch — find memory leaks in Node.js applications
 
@@ -39,6 +37,9 @@ function main(argv) {
     process.stdout.write(require('./package.json').version + '\n');
     return Promise.resolve(0);
   }
+  // Loaded here, not at the top: help and version need no native addon, and a missing
+  // addon is reported by fail() like any other error.
+  const commands = require('./lib/commands');
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) throw usage(`unknown command '${name}'`);
   let parsed;

@@ -4,7 +4,7 @@
 // `require('leakwatch')` installs. index.js re-exports them as they are.
 
 const fs = require('node:fs');
-const native = require('../binding.js');
+const native = require('./native');
 const { leakwatchError } = require('./errors');
 
 /**

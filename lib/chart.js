@@ -7,7 +7,7 @@
 // share a pixel column are drawn as one line labelled with all of them).
 
 const path = require('node:path');
-const native = require('../binding.js');
+const native = require('./native');
 const { readRecords } = require('./records');
 const { leakwatchError } = require('./errors');
 const { writeFileAtomic } = require('./secure-fs');

@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const v8 = require('node:v8');
-const native = require('../binding.js');
+const native = require('./native');
 const secureFs = require('./secure-fs');
 const { leakwatchError } = require('./errors');
 

@@ -31,6 +31,8 @@ const CODES = Object.freeze({
   ERR_LEAKWATCH_NEEDS_FILE: Error,
   ERR_LEAKWATCH_STREAM_TWICE: Error,
   ERR_LEAKWATCH_ALREADY_ENDED: Error,
+  // Loading leakwatch: no native addon for this platform (or it would not load).
+  ERR_LEAKWATCH_NO_BINARY: Error,
   // Calling leakwatch.
   ERR_LEAKWATCH_INVALID_OPTION: TypeError,
   ERR_LEAKWATCH_INVALID_ARG: TypeError,

@@ -7,7 +7,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const native = require('../binding.js');
+const native = require('./native');
 const { writeSnapshotFile } = require('./dump');
 const { leakwatchError } = require('./errors');
 

@@ -6,7 +6,7 @@
 
 const v8 = require('node:v8');
 const { PerformanceObserver, constants, performance } = require('node:perf_hooks');
-const native = require('../binding.js');
+const native = require('./native');
 const { forceGc } = require('./gc');
 
 // perf_hooks kinds -> leakwatch's codes (see Monitor.recordGcs).

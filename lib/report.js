@@ -1,7 +1,7 @@
 'use strict';
 // Text renderings shared by the CLI commands and `leakwatch run`.
 
-const native = require('../binding.js');
+const native = require('./native');
 const { table } = require('./table');
 
 /** A retainer path, root first, one step per line, as DevTools reads it. */

@@ -4,7 +4,7 @@
 
 const { isMainThread } = require('node:worker_threads');
 const os = require('node:os');
-const native = require('../binding.js');
+const native = require('./native');
 const { leakwatchError } = require('./errors');
 
 // Two copies of leakwatch in one process must not both answer the signal.

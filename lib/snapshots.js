@@ -4,7 +4,7 @@
 
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
-const native = require('../binding.js');
+const native = require('./native');
 const dump = require('./dump');
 const { watchSignal } = require('./signals');
 const { leakwatchError } = require('./errors');

@@ -6,7 +6,7 @@
 const fs = require('node:fs');
 const inspector = require('node:inspector');
 const { parentPort, workerData } = require('node:worker_threads');
-const native = require('../binding.js');
+const native = require('./native');
 const dump = require('./dump');
 
 // Where and how to dump; the main thread sends updates when its options change.

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 'use strict';
-// `npm install` hook: build the native addon unless an up-to-date one is present.
-// Set LEAKWATCH_SKIP_BUILD=1 to skip, LEAKWATCH_FORCE_BUILD=1 to always build.
+// `prepare` hook: npm runs it for the repository's own `npm install` (and for git
+// installs), never for the published tarball, whose binary comes from a per-platform
+// package (see README, "Install"). Builds the native addon unless an up-to-date one is
+// present. Set LEAKWATCH_SKIP_BUILD=1 to skip, LEAKWATCH_FORCE_BUILD=1 to always build.
 
 const fs = require('node:fs');
 const path = require('node:path');

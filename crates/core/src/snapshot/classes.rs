@@ -16,10 +16,13 @@ pub fn class_rule(node_type: &str) -> ClassRule {
     match node_type {
         "object" | "native" => ClassRule::ByName,
         "hidden" => ClassRule::Fixed("(system)".into()),
-        "code" => ClassRule::Fixed("(compiled code)".into()),
+        "code" => ClassRule::Fixed(COMPILED_CODE.into()),
         other => ClassRule::Fixed(format!("({other})")),
     }
 }
+
+/// The group of V8's code objects (bytecode, JIT code, instruction streams).
+pub const COMPILED_CODE: &str = "(compiled code)";
 
 /// Engine-internal groups (`(string)`, `(array)`, `(system)`, `system / Context`, …)
 /// are looked at last.
