@@ -12,11 +12,12 @@ const config = require('./lib/config');
 const { GcMonitor } = require('./lib/monitor');
 const { Snapshots } = require('./lib/snapshots');
 const { HeapDiff } = require('./lib/heapdiff');
+const { Sampler } = require('./lib/sampler');
 
 const MONITOR_EVENTS = new Set(['stats', 'leak']);
 // What goes into the statsFile (JSON lines), for `leakwatch run` and `leakwatch plot`.
 const RECORDED_EVENTS = new Set(['start', 'stats', 'leak', 'snapshot', 'growth', 'error']);
-const PUBLIC_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarize', 'summarizeRetained', 'summarizeHeap', 'diffSnapshots', 'analyze', 'humanSize', 'stop'];
+const PUBLIC_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarize', 'summarizeRetained', 'summarizeHeap', 'diffSnapshots', 'analyze', 'humanSize', 'stop', 'sites'];
 
 class Leakwatch extends EventEmitter {
   constructor() {
@@ -28,8 +29,11 @@ class Leakwatch extends EventEmitter {
       report: (error) => this.report(error),
       options: config.detectorOptions(this.options),
     });
+    // Allocation sampling (leak sites). `onSurvival` is the detector's hook: it gets
+    // {atMs, cohorts:[{startMs, endMs, firstBytes, peakBytes, liveBytes}]} after each read.
+    this.sampler = new Sampler({ report: (error) => this.report(error) });
     this.snapshots = new Snapshots({
-      emit: (event, payload) => this.emitSafely(event, payload),
+      emit: (event, payload) => this.emitSafely(event, event === 'snapshot' ? this.withSamplingProfile(payload) : payload),
       report: (error) => this.report(error),
       config: () => this.options,
     });
@@ -44,6 +48,7 @@ class Leakwatch extends EventEmitter {
     for (const name of PUBLIC_METHODS) this[name] = this[name].bind(this);
     if (this.options.statsFile) this.openStatsFile();
     this.updateMonitor();
+    this.updateSampler();
   }
 
   /** Change options at run time (see index.d.ts for the list). Returns the options in force. */
@@ -57,7 +62,37 @@ class Leakwatch extends EventEmitter {
     if (options.statsFile !== undefined) this.openStatsFile();
     if (options.snapshotDir !== undefined || options.checkResources !== undefined) this.snapshots.updateWatchdog();
     this.updateMonitor();
+    if (options.sampling !== undefined || options.leakDetection !== undefined) this.updateSampler();
     return { ...this.options };
+  }
+
+  /** Allocation sampling runs with leak detection, or when asked for (see config.samplingOptions). */
+  updateSampler() {
+    const wanted = config.samplingOptions(this.options);
+    if (!wanted) return this.sampler.stop();
+    this.sampler.configure(wanted);
+    this.sampler.start();
+  }
+
+  /**
+   * Leak sites next to a snapshot: the profile as `<snapshot>.heapprofile` (DevTools'
+   * Memory panel loads it) and the top sites in the event. Never throws.
+   */
+  withSamplingProfile(info) {
+    if (!this.sampler.running) return info;
+    try {
+      const profile = this.sampler.writeProfileFor(info.file);
+      if (profile) info.profile = profile;
+    } catch (error) {
+      this.report(error);
+    }
+    info.sites = this.sampler.topSites();
+    return info;
+  }
+
+  /** Leak sites now (a fresh profile read unless the last is under a second old). */
+  sites(options) {
+    return this.sampler.sites(options);
   }
 
   installListenerHooks() {
@@ -103,6 +138,8 @@ class Leakwatch extends EventEmitter {
 
   /** Emit without letting a listener's exception escape into a timer or GC callback. */
   emitSafely(event, payload) {
+    // A leak verdict carries the allocation sites known at that time (latest read).
+    if (event === 'leak') payload.sites = this.sampler.topSites();
     if (this.statsFd !== null) this.record(event, payload);
     if (event === 'leak' && this.options.reportLeaks) process.stderr.write(`leakwatch: possible ${payload.kind} leak: ${payload.reason}\n`);
     try {
@@ -201,6 +238,7 @@ class Leakwatch extends EventEmitter {
   stop() {
     this.monitor.stop();
     this.snapshots.stop();
+    this.sampler.stop();
   }
 }
 

@@ -1,8 +1,9 @@
 //! Sites from saved `.heapprofile` files: the live bytes per allocation stack of one
 //! profile, or what grew between two profiles of one process.
 
-use super::frames::{headline, Frame};
+use super::frames::{headline, Frame, FrameKind};
 use super::profile::{HeapProfile, ProfileNode};
+use super::state::site_key;
 use super::state::Site;
 use rustc_hash::FxHashMap;
 
@@ -35,7 +36,9 @@ fn tally(profile: &HeapProfile, depth: usize, after_ordinal: Option<f64>) -> FxH
     while let Some((node, level)) = pending.pop() {
         path.truncate(level);
         path.push(Frame::from_call_frame(&node.call_frame));
-        let key: Vec<Frame> = path.iter().rev().take(depth).cloned().collect();
+        let refs: Vec<&Frame> = path.iter().collect();
+        let key: Vec<Frame> =
+            site_key(&refs, depth, |f| f.kind == FrameKind::Engine).iter().map(|&f| f.clone()).collect();
         if node.self_size > 0.0 {
             out.entry(key.clone()).or_default().bytes += node.self_size;
         }

@@ -24,7 +24,7 @@
 //! Memory: at most `max_sites` sites (each a short history of `window_reads` numbers),
 //! `max_cohorts` cohorts, and the frames the kept sites use.
 
-use super::frames::{headline, Frame};
+use super::frames::{headline, Frame, FrameKind};
 use super::profile::{HeapProfile, ProfileNode};
 use crate::survival::{CohortSurvival, SurvivalReading};
 use rustc_hash::FxHashMap;
@@ -199,7 +199,7 @@ impl SamplerState {
             path.truncate(level);
             let id = self.intern(Frame::from_call_frame(&node.call_frame));
             path.push(id);
-            let key: Box<[u32]> = path.iter().rev().take(depth).copied().collect();
+            let key: Box<[u32]> = site_key(&path, depth, |&id| self.frames[id as usize].kind == FrameKind::Engine);
             keys.insert(node.id, key);
             pending.extend(node.children.iter().rev().map(|c| (c, level + 1)));
         }
@@ -445,6 +445,19 @@ impl SamplerState {
             reads: self.read,
             sites,
         }
+    }
+}
+
+/// A site's frames from a root-first `path`: the allocating frame and its callers, at
+/// most `depth`. Engine frames at the allocating end (builtins such as
+/// `String.prototype.repeat`, `(V8 API)`) are left out, so an app function's
+/// allocations form one site whether or not a builtin made the object.
+pub(crate) fn site_key<T: Copy>(path: &[T], depth: usize, engine: impl Fn(&T) -> bool) -> Box<[T]> {
+    let key: Box<[T]> = path.iter().rev().skip_while(|f| engine(f)).take(depth).copied().collect();
+    if key.is_empty() {
+        path.iter().rev().take(depth).copied().collect()
+    } else {
+        key
     }
 }
 

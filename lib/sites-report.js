@@ -1,0 +1,47 @@
+'use strict';
+// Allocation sites for people: shared by `leakwatch sites`, `leakwatch run` and the demo.
+const path = require('node:path');
+const native = require('../binding.js');
+
+function shortFile(file) {
+  if (!path.isAbsolute(file)) return file;
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') ? relative : file;
+}
+
+/** `fn` at file:line:col, with the cwd stripped. */
+function where(frame) {
+  const file = frame.file || '';
+  return file ? `${shortFile(file)}:${frame.line}:${frame.column}` : '(engine)';
+}
+
+/** The first app caller above the site's own frame, if any. */
+function caller(site) {
+  const own = site.stack.findIndex((f) => f.kind === 'app');
+  return site.stack.slice(own + 1).find((f) => f.kind === 'app');
+}
+
+/** One line: "`leak` at examples/leaky-app.js:16:1, called from `tick` (…)". */
+function describeSite(site) {
+  const from = caller(site);
+  return `\`${site.functionName}\` at ${where(site)}${from ? `, called from \`${from.functionName}\` (${where(from)})` : ''}`;
+}
+
+/** Numbered sites with sizes and their folded stacks. */
+function formatSites(sites, { growth = false, indent = '  ', stackLines = 6 } = {}) {
+  if (!sites.length) return `${indent}(none)`;
+  return sites
+    .map((site, i) => {
+      const size = growth
+        ? `+${native.humanSize(site.growthBytes)} (now ${native.humanSize(site.liveBytes)})`
+        : site.growing
+          ? `${native.humanSize(site.windowBytes)} survived the window, +${native.humanSize(site.growthBytes)}`
+          : `${native.humanSize(site.liveBytes)} live`;
+      const stack = site.folded.slice(0, stackLines).map((line) => `${indent}     ${line}`);
+      if (site.folded.length > stackLines) stack.push(`${indent}     … ${site.folded.length - stackLines} more`);
+      return `${indent}${i + 1}. ${describeSite(site)}: ${size}, ${site.samples} samples\n${stack.join('\n')}`;
+    })
+    .join('\n');
+}
+
+module.exports = { formatSites, describeSite, where };
