@@ -14,3 +14,4 @@ export const summarizeHeap = leakwatch.summarizeHeap.bind(leakwatch);
 export const diffSnapshots = leakwatch.diffSnapshots.bind(leakwatch);
 export const analyze = leakwatch.analyze.bind(leakwatch);
 export const configure = leakwatch.configure.bind(leakwatch);
+export const sites = leakwatch.sites.bind(leakwatch);

@@ -10,9 +10,13 @@ const { spawn } = require('node:child_process');
 const native = require('../binding.js');
 const { plot } = require('./chart');
 const { formatAnalysis } = require('./report');
+const { runSiteLines } = require('./sites-report');
 
 const REGISTER = path.join(__dirname, '..', 'register.js');
 const POLL_MS = 200;
+// Allocation sampling under `leakwatch run`: a diagnostic run, so finer than the
+// in-production defaults (lib/sampler.js) to name leak sites within seconds.
+const RUN_SAMPLING = { interval: 32768, readPeriodMs: 2000 };
 
 /** Follows a JSON-lines file that another process appends to. */
 class RecordTail {
@@ -79,7 +83,7 @@ function runWatched({ command, args = [], outDir, snapshots = 3, everyMs = 30000
     LEAKWATCH_SNAPSHOT_DIR: outDir,
     // The app's own stderr stays the app's: leakwatch reports from here instead.
     LEAKWATCH_QUIET: '1',
-    LEAKWATCH_OPTIONS: JSON.stringify({ ...detector, reportLeaks: false }),
+    LEAKWATCH_OPTIONS: JSON.stringify({ sampling: RUN_SAMPLING, ...detector, reportLeaks: false }),
   };
   const started = Date.now();
   const child = spawn(command, args, { stdio: 'inherit', env });
@@ -216,6 +220,7 @@ function formatSummary(result) {
   } else if (result.snapshots.length < 3) {
     lines.push('  analysis: needs 3 snapshots (use --every to take them sooner)');
   }
+  lines.push(...runSiteLines(result));
   if (result.chart) lines.push(`  chart: ${result.chart}`);
   return lines.join('\n');
 }

@@ -45,3 +45,22 @@ function formatSites(sites, { growth = false, indent = '  ', stackLines = 6 } = 
 }
 
 module.exports = { formatSites, describeSite, where };
+
+/**
+ * For `leakwatch run`'s summary: the leak sites the app's sampler reported, from its
+ * newest snapshot record (or leak event) that had some. Returns summary lines.
+ */
+function runSiteLines(result, top = 3) {
+  const records = [...(result.snapshots || []), ...(result.leaks || [])].filter((r) => Array.isArray(r.sites) && r.sites.length);
+  const newest = records.sort((a, b) => (a.t || 0) - (b.t || 0)).pop();
+  if (!newest) return ['  leak sites: none reported by allocation sampling (yet)'];
+  const lines = [`  leak sites (allocation sampling, at ${newest.event === 'leak' ? 'the leak event' : 'the last snapshot'}):`];
+  const suspect = result.analysis && result.analysis.suspects[0];
+  newest.sites.slice(0, top).forEach((site, i) => {
+    const what = i === 0 && suspect ? `${suspect.name} … ` : '';
+    lines.push(`    ${what}allocated in ${describeSite(site)}: ${native.humanSize(site.windowBytes)} survived, +${native.humanSize(site.growthBytes)}`);
+  });
+  return lines;
+}
+
+module.exports.runSiteLines = runSiteLines;
