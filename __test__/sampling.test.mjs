@@ -146,7 +146,7 @@ test('object ids stay the same in snapshots taken before and after the sampler s
     const code = await new Promise((resolve) => child.on('close', resolve));
     assert.equal(code, 0, err);
     const result = JSON.parse(out.trim());
-    assert.ok(result.reads >= 5, `the sampler read ${result.reads} times`);
+    assert.ok(result.reads >= 3, `the sampler read ${result.reads} times`);
     assert.ok(result.userSaw > 0, "a user's session sees the shared profile");
     const before = markerId(path.join(dir, 'before.heapsnapshot'));
     const after = markerId(path.join(dir, 'after.heapsnapshot'));

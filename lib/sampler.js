@@ -9,7 +9,8 @@
 //   profiler goes away, which would break every snapshot comparison.
 // - Reading the profile is serialised on the main thread (V8 builds the whole tree and
 //   the inspector serialises it). Reads are rare (readPeriodMs), timed, and their pause
-//   is kept in `stats` so it can be checked.
+//   is kept in `stats` so it can be checked. Each read includes a full GC that V8's
+//   inspector forces, so the period stretches to 100x the last pause (<= ~1 % of time).
 // - The sampling profiler is one per isolate, shared by every session: a user's own
 //   startSampling is silently ignored by V8 while ours runs (they read our profile); a
 //   user's stopSampling stops ours too. We notice at the next read, restart and begin a
@@ -33,6 +34,11 @@ const DEFAULTS = Object.freeze({
 });
 // A fresh read for sites() only when the last one is older than this.
 const FRESH_MS = 1000;
+// V8's inspector forces a full GC inside every getSamplingProfile (its agent always
+// passes kSamplingForceGC), so a read pauses the main thread for about one full GC of
+// the heap. The next read waits at least this many times the last pause: reads take at
+// most ~1 % of wall time whatever the heap size (benches/sampling.bench.mjs).
+const READ_BACKOFF = 100;
 const NOT_STARTED = /not started/i;
 
 let sharedSession = null;
@@ -102,7 +108,7 @@ class Sampler {
       this.stop();
       this.start();
     } else if (this.running && periodChanged) {
-      clearInterval(this.timer);
+      clearTimeout(this.timer);
       this.timer = this.schedule();
     }
   }
@@ -122,8 +128,13 @@ class Sampler {
     this.ensureSampling();
   }
 
+  /** The next read: after the read period, or 100x the last pause if longer. */
   schedule() {
-    const timer = setInterval(() => this.tick(), this.options.readPeriodMs);
+    const delay = Math.max(this.options.readPeriodMs, READ_BACKOFF * (this.stats.lastReadMs || 0));
+    const timer = setTimeout(() => {
+      this.tick();
+      if (this.timer === timer) this.timer = this.schedule();
+    }, delay);
     timer.unref();
     return timer;
   }
@@ -131,7 +142,7 @@ class Sampler {
   /** Stop reading and stop V8's sampler if it is ours; the session stays connected. */
   stop() {
     if (!this.running) return;
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = null;
     if (this.owned) {
       try {

@@ -5,7 +5,7 @@
 //           operations per second and CPU per operation;
 //   quiet — a timer every 50 ms doing a little work: CPU ms per wall second;
 //   pause — a ~100 MB live heap of mixed objects, the profile read 10 times: main-thread
-//           pause per read (ms) and live samples.
+//           pause per read (ms), a forced full GC alone (ms), live samples.
 const { performance } = require('node:perf_hooks');
 
 const [workload, intervalArg, readArg] = process.argv.slice(2);
@@ -82,14 +82,22 @@ async function pause() {
   const keep = [];
   for (let i = 0; i < 600000; i++) keep.push({ i, s: `item-${i}-${'v'.repeat(i % 64)}`, a: [i, i * 2] });
   globalThis.keep = keep;
+  const { forceGc } = require('../../lib/gc');
   const reads = [];
+  const gcs = [];
   for (let r = 0; r < 10; r++) {
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const t = performance.now();
+    let t = performance.now();
     leakwatch.sampler.read();
     reads.push(performance.now() - t);
+    // V8's inspector forces a full GC inside every getSamplingProfile
+    // (kSamplingForceGC): time one alone, to tell it from the read's own work.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    t = performance.now();
+    forceGc();
+    gcs.push(performance.now() - t);
   }
-  return { readsMs: reads, samples: leakwatch.sampler.stats.lastSamples, heapMb: process.memoryUsage().heapUsed / 1048576 };
+  return { readsMs: reads, gcsMs: gcs, samples: leakwatch.sampler.stats.lastSamples, heapMb: process.memoryUsage().heapUsed / 1048576 };
 }
 
 (async () => {
