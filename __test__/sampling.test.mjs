@@ -161,3 +161,31 @@ test('sites() rejects with a code when sampling is off', async () => {
   const { default: leakwatch } = await import('../index.js');
   await assert.rejects(leakwatch.sites(), { code: 'ERR_LEAKWATCH_SAMPLING_OFF' });
 });
+
+test('each read hands the detector a survival reading through onSurvival', async () => {
+  const { createRequire } = await import('node:module');
+  const { Sampler } = createRequire(import.meta.url)('../lib/sampler.js');
+  const readings = [];
+  const sampler = new Sampler({ onSurvival: (r) => readings.push(r), options: { interval: 16384, readPeriodMs: 3600000 } });
+  sampler.start();
+  try {
+    const kept = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 20000; i++) kept.push({ i, text: `kept-${round}-${i}` });
+      sampler.read();
+    }
+    assert.equal(readings.length, 3);
+    const last = readings[2];
+    assert.deepEqual(Object.keys(last).sort(), ['atMs', 'cohorts']);
+    assert.equal(last.cohorts.length, 3);
+    for (const c of last.cohorts) assert.deepEqual(Object.keys(c).sort(), ['endMs', 'firstBytes', 'liveBytes', 'peakBytes', 'startMs']);
+    // Kept allocations: each interval's cohort holds bytes, and still holds most of them
+    // later (the array's outgrown backing stores die).
+    assert.ok(last.cohorts[1].firstBytes > 0 && last.cohorts[1].liveBytes >= 0.5 * last.cohorts[1].firstBytes, JSON.stringify(last.cohorts));
+    assert.ok(last.cohorts[0].endMs <= last.cohorts[1].startMs + 1e-6 && last.atMs === last.cohorts[2].endMs);
+    assert.deepEqual(sampler.survival(), last);
+    kept.length = 0;
+  } finally {
+    sampler.stop();
+  }
+});
