@@ -189,3 +189,39 @@ test('each read hands the detector a survival reading through onSurvival', async
     sampler.stop();
   }
 });
+
+test("another session's sampling: leakwatch waits while it runs, and restarts after someone stops its own", async () => {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  const { Sampler } = require('../lib/sampler.js');
+  const inspector = require('node:inspector');
+  const user = new inspector.Session();
+  globalThis.keepUserSession = user; // never disconnected: that would renumber object ids
+  user.connect();
+  const post = (method, params = {}) => {
+    let out;
+    user.post(method, params, (error, result) => (out = { error, result }));
+    return out;
+  };
+  const reported = [];
+  const sampler = new Sampler({ report: (e) => reported.push(e.code), options: { interval: 16384, readPeriodMs: 3600000 } });
+  try {
+    // The user's profiler runs first: leakwatch does not read a profile of unknown settings.
+    assert.ok(!post('HeapProfiler.startSampling', { samplingInterval: 4096 }).error);
+    sampler.start();
+    assert.equal(sampler.read(), null);
+    assert.deepEqual(reported, ['ERR_LEAKWATCH_SAMPLING_FOREIGN']);
+    // It stops: leakwatch starts its own at the next read.
+    assert.ok(!post('HeapProfiler.stopSampling').error);
+    assert.ok(sampler.read() !== null);
+    // The user stops leakwatch's (shared) profiler: noticed, restarted, a new epoch.
+    assert.ok(!post('HeapProfiler.stopSampling').error);
+    assert.equal(sampler.read(), null);
+    assert.deepEqual(reported, ['ERR_LEAKWATCH_SAMPLING_FOREIGN', 'ERR_LEAKWATCH_SAMPLING_RESTARTED']);
+    assert.equal(sampler.stats.restarts, 1);
+    assert.ok(sampler.read() !== null);
+    assert.ok(!post('HeapProfiler.getSamplingProfile').error, 'the user sees the shared profile');
+  } finally {
+    sampler.stop();
+  }
+});
