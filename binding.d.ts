@@ -36,6 +36,21 @@ export declare class Monitor {
   shouldProbe(nowMs: number, usedHeapSize: number): boolean
 }
 
+/** The live sampler's state: fed one profile per read. */
+export declare class Sampler {
+  constructor(options: SamplerOptions | undefined | null, startMs: number)
+  /** Take one read (the profile as JSON text) at `atMs`; returns the cohorts' survival. */
+  ingest(profile: string, atMs: number): SurvivalReading
+  /** The cohorts' survival as of the latest read. */
+  survival(): SurvivalReading
+  /** Leak sites (growing), or with `all` every stack with live samples. */
+  ranking(limit: number, all: boolean): SiteRanking
+  /** Forget everything (the profiler restarted: ordinals begin again). */
+  reset(atMs: number): void
+  /** [reads, sites, cohorts, frames]: the size of the sampler's own state. */
+  footprint(): Array<number>
+}
+
 /**
  * Read a snapshot from chunks pushed one at a time (e.g. from `v8.getHeapSnapshot()`),
  * keeping only per-class totals: memory grows with distinct classes, not the heap.
@@ -44,6 +59,44 @@ export declare class SummaryStream {
   constructor()
   push(chunk: Uint8Array | string): void
   finish(): Summary
+}
+
+/**
+ * One frame of an allocation stack. `line`/`column` are 1-based and locate the
+ * function's definition (V8 does not record the allocating statement).
+ */
+export interface AllocationFrame {
+  functionName: string
+  url: string
+  file: string
+  line: number
+  column: number
+  /** "app" | "internal" | "dependency" | "engine" */
+  kind: string
+  /** `file:line:column` ('' for engine frames). */
+  location: string
+}
+
+/** An allocation site: the stack that allocated samples still alive. */
+export interface AllocationSite {
+  /** The function that names the site: the first app frame from the allocating end. */
+  functionName: string
+  file: string
+  line: number
+  column: number
+  location: string
+  /** Estimated live bytes allocated by this stack. */
+  liveBytes: number
+  /** Of those, allocated since the window began (and outlived a read period). */
+  windowBytes: number
+  /** Growth since the window began (or between two profiles). */
+  growthBytes: number
+  samples: number
+  growing: boolean
+  /** Allocating frame first, then its callers; nothing dropped. */
+  stack: Array<AllocationFrame>
+  /** The stack for people: app frames one per line, other runs folded into one line. */
+  folded: Array<string>
 }
 
 export interface Analysis {
@@ -101,6 +154,14 @@ export interface ClassStat {
   count: number
   selfSize: number
   retainedSize?: number
+}
+
+export interface CohortSurvival {
+  startMs: number
+  endMs: number
+  firstBytes: number
+  peakBytes: number
+  liveBytes: number
 }
 
 /** Leak detector settings; every field optional (defaults need no tuning). */
@@ -270,8 +331,31 @@ export interface PathStep {
   node: NodeRef
 }
 
+/**
+ * Sites of one `.heapprofile` (by live bytes), or of two (what grew from the first to
+ * the second). `names` label errors; `contents` are the files' bytes.
+ */
+export declare function profileSites(names: Array<string>, contents: Array<Buffer>, stackDepth: number, limit: number): ProfileSites
+
+export interface ProfileSites {
+  totalBytes: number
+  samples: number
+  sites: Array<AllocationSite>
+}
+
 /** Render the chart as "svg" or "png" bytes. */
 export declare function renderChart(input: ChartInput, format: string, width?: number | undefined | null, height?: number | undefined | null): Buffer
+
+export interface SamplerOptions {
+  /** The samplingInterval asked of V8, bytes. */
+  interval?: number
+  /** Frames per site (the allocating one and its callers). */
+  stackDepth?: number
+  /** Reads in the sliding window growth is judged over. */
+  windowReads?: number
+  maxCohorts?: number
+  maxSites?: number
+}
 
 /**
  * Put leakwatch's handler back after libuv replaced it or reset it to the default.
@@ -286,6 +370,13 @@ export declare function signalRearm(): boolean
  * call per `busy_report_after_ms`, so a storm stays bounded).
  */
 export declare function signalWatch(signal: number, onSignal: ((arg: number) => void), stuckAfterMs: number, busyReportAfterMs: number): void
+
+export interface SiteRanking {
+  atMs: number
+  windowStartMs: number
+  reads: number
+  sites: Array<AllocationSite>
+}
 
 /**
  * Per-class count and self size (and retained size with `{retained: true}`) of a
@@ -309,6 +400,11 @@ export interface Summary {
   /** Largest odd node id: objects allocated later have larger ids. */
   maxJsId: number
   classes: Array<ClassStat>
+}
+
+export interface SurvivalReading {
+  atMs: number
+  cohorts: Array<CohortSurvival>
 }
 
 export interface SuspectGroup {

@@ -37,6 +37,14 @@ export type LeakwatchErrorCode =
   | 'ERR_LEAKWATCH_NEEDS_FILE'
   | 'ERR_LEAKWATCH_STREAM_TWICE'
   | 'ERR_LEAKWATCH_ALREADY_ENDED'
+  | 'ERR_LEAKWATCH_SAMPLING_OFF'
+  | 'ERR_LEAKWATCH_SAMPLING_UNAVAILABLE'
+  | 'ERR_LEAKWATCH_SAMPLING_FOREIGN'
+  | 'ERR_LEAKWATCH_SAMPLING_RESTARTED'
+  | 'ERR_LEAKWATCH_SAMPLING_FAILED'
+  | 'ERR_LEAKWATCH_PROFILE_TRUNCATED'
+  | 'ERR_LEAKWATCH_PROFILE_INVALID'
+  | 'ERR_LEAKWATCH_NOT_A_PROFILE'
   | 'ERR_LEAKWATCH_NO_BINARY'
   | 'ERR_LEAKWATCH_INVALID_OPTION'
   | 'ERR_LEAKWATCH_INVALID_ARG'
@@ -120,6 +128,70 @@ export interface LeakEvent {
   forcedGcs: number;
   baselineStart: number;
   baselineEnd: number;
+  /** Top leak sites from allocation sampling at the time of the verdict (empty when sampling is off or has not seen growth yet). */
+  sites: AllocationSite[];
+}
+
+/** One frame of an allocation stack. `line`/`column` are 1-based and locate the function's definition, not the allocating statement. */
+export interface AllocationFrame {
+  functionName: string;
+  url: string;
+  file: string;
+  line: number;
+  column: number;
+  kind: 'app' | 'internal' | 'dependency' | 'engine';
+  /** `file:line:column` ('' for engine frames). */
+  location: string;
+}
+
+/**
+ * An allocation site: a stack whose sampled allocations are still alive. Sizes are
+ * estimates from V8's sampling heap profiler (each sample scaled to the bytes it stands for).
+ */
+export interface AllocationSite {
+  /** The function that names the site: the first app frame from the allocating end (functions V8 inlined appear as their caller). */
+  functionName: string;
+  file: string;
+  line: number;
+  column: number;
+  location: string;
+  /** Estimated live bytes allocated by this stack. */
+  liveBytes: number;
+  /** Of those, allocated since the window began and alive a read period later. */
+  windowBytes: number;
+  /** Growth since the window began (or between two profiles). */
+  growthBytes: number;
+  samples: number;
+  growing: boolean;
+  /** Allocating frame first, then callers; node:internal and node_modules frames kept. */
+  stack: AllocationFrame[];
+  /** The stack for people: app frames one per line, other runs folded into one line. */
+  folded: string[];
+}
+
+export interface SiteRanking {
+  /** Time of the read (ms, performance.now() clock). */
+  atMs: number;
+  windowStartMs: number;
+  reads: number;
+  sites: AllocationSite[];
+}
+
+/** The survival of each cohort of sampled allocations at one read (the leak detector's input). */
+export interface SurvivalReading {
+  atMs: number;
+  cohorts: Array<{ startMs: number; endMs: number; firstBytes: number; peakBytes: number; liveBytes: number }>;
+}
+
+export interface SamplingOptions {
+  /** Bytes between samples on average (V8's samplingInterval). Default 131072. */
+  interval?: number;
+  /** Frames per site: the allocating function and its callers. Default 8 (V8 honours it from Node 26; older versions keep 128 and leakwatch cuts). */
+  stackDepth?: number;
+  /** Time between profile reads (each pauses the main thread briefly). Default 10000. */
+  readPeriodMs?: number;
+  /** Reads in the window growth is judged over. Default 6. */
+  windowReads?: number;
 }
 
 export interface SnapshotEvent {
@@ -130,6 +202,10 @@ export interface SnapshotEvent {
   completedAt: Date;
   /** Taken through the inspector by the watchdog while the main thread was stuck. */
   viaInspector?: boolean;
+  /** The sampling heap profile written next to the snapshot (`.heapprofile`, DevTools' Memory panel loads it), when sampling is on. */
+  profile?: string;
+  /** Top leak sites at the time of the dump, when sampling is on. */
+  sites?: AllocationSite[];
 }
 
 export interface GrowthEvent {
@@ -202,6 +278,8 @@ export interface Options {
   maxWindowMs?: number;
   /** Minimum ms between forced confirmation GCs; 0 never forces one (default 8000). */
   probeIntervalMs?: number;
+  /** Allocation sampling for leak sites: on with leakDetection unless false; true or options turn it on. */
+  sampling?: boolean | SamplingOptions;
 }
 
 export declare class HeapDiff {
@@ -248,7 +326,9 @@ export interface Leakwatch extends EventEmitter {
   analyze(files: string[], options?: AnalyzeOptions): Promise<Analysis>;
   /** Sizes as memwatch prints them: "1.78 mb". */
   humanSize(bytes: number): string;
-  /** Stop observing GCs and stop the watchdog. */
+  /** Leak sites now (a fresh profile read unless the last is under a second old); `all` lists every live stack. Rejects with ERR_LEAKWATCH_SAMPLING_OFF when sampling is off. */
+  sites(options?: { limit?: number; all?: boolean }): Promise<SiteRanking>;
+  /** Stop observing GCs, the watchdog and allocation sampling. */
   stop(): void;
 }
 
@@ -265,3 +345,4 @@ export declare const analyze: Leakwatch['analyze'];
 export declare const configure: Leakwatch['configure'];
 export declare const humanSize: Leakwatch['humanSize'];
 export declare const stop: Leakwatch['stop'];
+export declare const sites: Leakwatch['sites'];

@@ -13,13 +13,14 @@ const { GcMonitor } = require('./lib/monitor');
 const { Snapshots } = require('./lib/snapshots');
 const { HeapDiff } = require('./lib/heapdiff');
 const { leakwatchError } = require('./lib/errors');
+const { Sampler } = require('./lib/sampler');
 
 const MONITOR_EVENTS = new Set(['stats', 'leak']);
 // What goes into the statsFile (JSON lines, lib/records.js), for `leakwatch run` and `leakwatch plot`.
 const RECORDED_EVENTS = new Set(['start', 'stats', 'leak', 'snapshot', 'growth', 'error']);
 // The methods that need the instance; the analyses are re-exported from lib/analysis as
 // they are. index.mjs and index.d.ts list the same names (__test__/api.test.mjs checks).
-const INSTANCE_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarizeHeap', 'stop'];
+const INSTANCE_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarizeHeap', 'stop', 'sites'];
 
 class Leakwatch extends EventEmitter {
   constructor() {
@@ -31,8 +32,11 @@ class Leakwatch extends EventEmitter {
       report: (error) => this.report(error),
       options: config.detectorOptions(this.options),
     });
+    // Allocation sampling (leak sites). `onSurvival` is the detector's hook: it gets
+    // {atMs, cohorts:[{startMs, endMs, firstBytes, peakBytes, liveBytes}]} after each read.
+    this.sampler = new Sampler({ report: (error) => this.report(error) });
     this.snapshots = new Snapshots({
-      emit: (event, payload) => this.emitSafely(event, payload),
+      emit: (event, payload) => this.emitSafely(event, event === 'snapshot' ? this.withSamplingProfile(payload) : payload),
       report: (error) => this.report(error),
       config: () => this.options,
     });
@@ -44,6 +48,7 @@ class Leakwatch extends EventEmitter {
     Object.assign(this, analysis);
     if (this.options.statsFile) this.openStatsFile();
     this.updateMonitor();
+    this.updateSampler();
   }
 
   /** Change options at run time (see index.d.ts for the list). Returns the options in force. */
@@ -58,6 +63,7 @@ class Leakwatch extends EventEmitter {
     else if (options.statsFileMaxBytes !== undefined && this.stats) this.stats.maxBytes = next.statsFileMaxBytes;
     if (options.snapshotDir !== undefined || options.checkResources !== undefined) this.snapshots.updateWatchdog();
     this.updateMonitor();
+    if (options.sampling !== undefined || options.leakDetection !== undefined) this.updateSampler();
     return { ...this.options };
   }
 
@@ -66,6 +72,35 @@ class Leakwatch extends EventEmitter {
   };
 
   #onRemoveListener = () => this.updateMonitor();
+
+  /** Allocation sampling runs with leak detection, or when asked for (see config.samplingOptions). */
+  updateSampler() {
+    const wanted = config.samplingOptions(this.options);
+    if (!wanted) return this.sampler.stop();
+    this.sampler.configure(wanted);
+    this.sampler.start();
+  }
+
+  /**
+   * Leak sites next to a snapshot: the profile as `<snapshot>.heapprofile` (DevTools'
+   * Memory panel loads it) and the top sites in the event. Never throws.
+   */
+  withSamplingProfile(info) {
+    if (!this.sampler.running) return info;
+    try {
+      const profile = this.sampler.writeProfileFor(info.file);
+      if (profile) info.profile = profile;
+    } catch (error) {
+      this.report(error);
+    }
+    info.sites = this.sampler.topSites();
+    return info;
+  }
+
+  /** Leak sites now (a fresh profile read unless the last is under a second old). */
+  sites(options) {
+    return this.sampler.sites(options);
+  }
 
   installListenerHooks() {
     if (!this.listeners('newListener').includes(this.#onNewListener)) this.on('newListener', this.#onNewListener);
@@ -110,6 +145,8 @@ class Leakwatch extends EventEmitter {
 
   /** Emit without letting a listener's exception escape into a timer or GC callback. */
   emitSafely(event, payload) {
+    // A leak verdict carries the allocation sites known at that time (latest read).
+    if (event === 'leak') payload.sites = this.sampler.topSites();
     if (this.stats !== null) this.record(event, payload);
     if (event === 'leak' && this.options.reportLeaks) process.stderr.write(`leakwatch: possible ${payload.kind} leak: ${payload.reason}\n`);
     try {
@@ -188,6 +225,7 @@ class Leakwatch extends EventEmitter {
   stop() {
     this.monitor.stop();
     this.snapshots.stop();
+    this.sampler.stop();
   }
 }
 

@@ -19,4 +19,5 @@ export const {
   analyze,
   humanSize,
   stop,
+  sites,
 } = leakwatch;

@@ -28,6 +28,9 @@ const DEFAULTS = Object.freeze({
   minGrowthRatio: undefined,
   maxWindowMs: undefined,
   probeIntervalMs: undefined,
+  // Allocation sampling (leak sites): on with leakDetection unless false; true or
+  // {interval, stackDepth, readPeriodMs, windowReads} turns it on (see lib/sampler.js).
+  sampling: undefined,
 });
 
 const DETECTOR_KEYS = ['warmupMs', 'minDurationMs', 'minSamples', 'minGrowthBytes', 'minGrowthRatio', 'maxWindowMs', 'probeIntervalMs'];
@@ -70,6 +73,8 @@ function validate(options) {
   check('statsFileMaxBytes', (v) => Number.isInteger(v) && v >= 0, 'a whole number of bytes (0 = never rotate)');
   for (const key of ['watchdog', 'checkResources', 'growthReport', 'leakDetection', 'reportLeaks']) check(key, (v) => typeof v === 'boolean', 'true or false');
   for (const key of DETECTOR_KEYS) check(key, nonNegative, 'a non-negative number');
+  check('sampling', (v) => typeof v === 'boolean' || (v !== null && typeof v === 'object' && !Array.isArray(v)), 'true, false or an object {interval, stackDepth, readPeriodMs, windowReads}');
+  if (options.sampling && typeof options.sampling === 'object') require('./sampler').validateOptions(options.sampling);
   return options;
 }
 
@@ -79,4 +84,12 @@ function detectorOptions(config) {
   return out;
 }
 
-module.exports = { DEFAULTS, fromEnvironment, validate, detectorOptions };
+/** Whether allocation sampling runs, and with which options (undefined: off). */
+function samplingOptions(config) {
+  if (config.sampling === false) return undefined;
+  if (config.sampling === true) return {};
+  if (config.sampling && typeof config.sampling === 'object') return config.sampling;
+  return config.leakDetection ? {} : undefined;
+}
+
+module.exports = { DEFAULTS, fromEnvironment, validate, detectorOptions, samplingOptions };

@@ -33,6 +33,16 @@ const CODES = Object.freeze({
   ERR_LEAKWATCH_ALREADY_ENDED: Error,
   // Loading leakwatch: no native addon for this platform (or it would not load).
   ERR_LEAKWATCH_NO_BINARY: Error,
+  // Allocation sampling (lib/sampler.js).
+  ERR_LEAKWATCH_SAMPLING_OFF: Error,
+  ERR_LEAKWATCH_SAMPLING_UNAVAILABLE: Error,
+  ERR_LEAKWATCH_SAMPLING_FOREIGN: Error,
+  ERR_LEAKWATCH_SAMPLING_RESTARTED: Error,
+  ERR_LEAKWATCH_SAMPLING_FAILED: Error,
+  // .heapprofile files (raised in Rust: crates/core/src/sampling/profile.rs).
+  ERR_LEAKWATCH_PROFILE_TRUNCATED: Error,
+  ERR_LEAKWATCH_PROFILE_INVALID: Error,
+  ERR_LEAKWATCH_NOT_A_PROFILE: Error,
   // Calling leakwatch.
   ERR_LEAKWATCH_INVALID_OPTION: TypeError,
   ERR_LEAKWATCH_INVALID_ARG: TypeError,

@@ -33,6 +33,10 @@ const MIN_RESEND_MS = 5000;
 const MAX_PROCESSES = 256;
 /** Per-process charts besides memory.svg. */
 const MAX_CHARTS = 8;
+const { runSiteLines } = require('./sites-report');
+// Allocation sampling under `leakwatch run`: a diagnostic run, so finer than the
+// in-production defaults (lib/sampler.js) to name leak sites within seconds.
+const RUN_SAMPLING = { interval: 32768, readPeriodMs: 2000 };
 
 function nodeOptionsWithRegister(existing) {
   const quoted = /\s/.test(REGISTER) ? `"${REGISTER}"` : REGISTER;
@@ -82,6 +86,7 @@ class WatchedProcess {
     this.lastHeap = undefined;
     this.leaks = 0;
     this.firstLeak = null;
+    this.latestSites = null; // {event, sites} of the newest leak/snapshot record with sites
     this.snapshots = [];
     this.requested = 0;
     this.requestedAt = 0;
@@ -148,7 +153,7 @@ function runWatched({
     LEAKWATCH_SNAPSHOT_DIR: outDir,
     // The app's own stderr stays the app's: leakwatch reports from here instead.
     LEAKWATCH_QUIET: '1',
-    LEAKWATCH_OPTIONS: JSON.stringify({ ...detector, reportLeaks: false }),
+    LEAKWATCH_OPTIONS: JSON.stringify({ sampling: RUN_SAMPLING, ...detector, reportLeaks: false }),
   };
   const started = Date.now();
   const child = spawn(command, args, { stdio: 'inherit', env });
@@ -231,6 +236,9 @@ function runWatched({
     }
     const p = processes.get(pid);
     if (!p) return;
+    if ((record.event === 'leak' || record.event === 'snapshot') && Array.isArray(record.sites) && record.sites.length) {
+      p.latestSites = { event: record.event, sites: record.sites.slice(0, 10) };
+    }
     if (record.event === 'stats') {
       p.addSample(record);
     } else if (record.event === 'leak') {
@@ -444,13 +452,21 @@ function analysisSection(result) {
   return lines;
 }
 
+/** What allocation sampling names as leak sites, for each process that was analysed. */
+function sitesSection(result) {
+  if (result.notLoaded) return [];
+  const several = result.processes.length > 1;
+  const shown = result.processes.filter((p) => p.target || p.latestSites);
+  return shown.flatMap((p) => runSiteLines({ latest: p.latestSites, analysis: p.analysis, of: several ? ` (pid ${p.pid})` : '' }));
+}
+
 function chartSection(result) {
   if (!result.chart) return [];
   return [`  chart: ${result.chart}${result.charts.length ? `; per process: ${result.charts.map((c) => c.file).join(', ')}` : ''}`];
 }
 
 /** Sections of the summary, in order; a new one is added here. */
-const SUMMARY_SECTIONS = [outcomeSection, notLoadedSection, processesSection, snapshotsSection, analysisSection, chartSection];
+const SUMMARY_SECTIONS = [outcomeSection, notLoadedSection, processesSection, snapshotsSection, analysisSection, sitesSection, chartSection];
 
 function formatSummary(result) {
   return SUMMARY_SECTIONS.flatMap((section) => section(result)).join('\n');

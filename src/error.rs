@@ -4,6 +4,7 @@
 //! message stays human. Add a kind: one variant, one arm in `code`.
 
 use leakwatch_core::plot::PlotError;
+use leakwatch_core::sampling::ProfileError;
 use leakwatch_core::snapshot::{AnalyzeError, AnalyzeFilesError, ReadError, SnapshotError, SnapshotErrorKind};
 use napi::bindgen_prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -24,6 +25,14 @@ pub enum Failure {
     /// called out of order.
     StreamFinished,
     Plot(PlotError),
+    /// A `.heapprofile` (or a profile read from the inspector) that cannot be used; `name`
+    /// is the file, or what the profile was.
+    Profile {
+        name: String,
+        error: ProfileError,
+    },
+    /// An argument of the wrong shape from JS.
+    InvalidArg(&'static str),
     /// A bug in leakwatch: a panic caught at the boundary.
     Panic,
 }
@@ -70,6 +79,12 @@ impl Failure {
             Failure::StreamFinished => "ERR_LEAKWATCH_STREAM_FINISHED",
             Failure::Plot(PlotError::SizeOutOfRange { .. }) => "ERR_LEAKWATCH_CHART_SIZE",
             Failure::Plot(PlotError::Render(_)) => "ERR_LEAKWATCH_INTERNAL",
+            Failure::Profile { error, .. } => match error {
+                ProfileError::Truncated { .. } => "ERR_LEAKWATCH_PROFILE_TRUNCATED",
+                ProfileError::InvalidJson { .. } => "ERR_LEAKWATCH_PROFILE_INVALID",
+                ProfileError::NotAProfile { .. } => "ERR_LEAKWATCH_NOT_A_PROFILE",
+            },
+            Failure::InvalidArg(_) => "ERR_LEAKWATCH_INVALID_ARG",
         }
     }
 
@@ -77,6 +92,7 @@ impl Failure {
         match self {
             Failure::Read(error) => Some(error.path()),
             Failure::Analyze(error) => error.file(),
+            Failure::Profile { name, .. } => Some(name),
             _ => None,
         }
     }
@@ -99,6 +115,8 @@ impl Failure {
             }
             Failure::StreamFinished => "stream reader already finished, or called out of order".into(),
             Failure::Plot(error) => error.to_string(),
+            Failure::Profile { name, error } => format!("{name}: {error}"),
+            Failure::InvalidArg(message) => (*message).to_string(),
             Failure::Panic => "leakwatch: internal error (panic) while analysing a snapshot".into(),
         }
     }

@@ -5,6 +5,7 @@ mod convert;
 mod error;
 mod monitor;
 mod plot;
+mod sampling;
 mod signals;
 
 use convert::{to_js_analysis, to_js_diff, to_js_summary, AnalyzeOptions, JsAnalysis, JsHeapDiff, JsSummary};

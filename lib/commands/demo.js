@@ -2,6 +2,7 @@
 const path = require('node:path');
 const { runWatched, formatSummary } = require('../run');
 const { makeTempDir } = require('../secure-fs');
+const { describeSite } = require('../sites-report');
 
 const APP = path.join(__dirname, '..', '..', 'examples', 'leaky-app.js');
 
@@ -25,6 +26,8 @@ path, and the chart. Equivalent to:
     process.stderr.write(`leakwatch: ${formatSummary(result)}\n`);
     const found = result.analysis && result.analysis.suspects.some((s) => s.name === 'SimpleClass');
     process.stderr.write(found ? "leakwatch: demo: found the culprit: SimpleClass objects kept in 'leakyData'.\n" : 'leakwatch: demo: the culprit was not identified (see above).\n');
+    const site = [...result.snapshots, ...result.leaks].flatMap((r) => r.sites || []).find((s) => s.growing);
+    if (site) process.stderr.write(`leakwatch: demo: allocated in ${describeSite(site)}.\n`);
     return found ? 0 : 1;
   },
 };

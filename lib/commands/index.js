@@ -7,4 +7,5 @@ module.exports = {
   plot: require('./plot'),
   run: require('./run'),
   demo: require('./demo'),
+  sites: require('./sites'),
 };

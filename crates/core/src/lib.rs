@@ -5,5 +5,6 @@
 pub mod format;
 pub mod monitor;
 pub mod plot;
+pub mod sampling;
 pub mod snapshot;
 pub mod survival;
