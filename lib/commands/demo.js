@@ -26,7 +26,8 @@ path, and the chart. Equivalent to:
     process.stderr.write(`leakwatch: ${formatSummary(result)}\n`);
     const found = result.analysis && result.analysis.suspects.some((s) => s.name === 'SimpleClass');
     process.stderr.write(found ? "leakwatch: demo: found the culprit: SimpleClass objects kept in 'leakyData'.\n" : 'leakwatch: demo: the culprit was not identified (see above).\n');
-    const site = [...result.snapshots, ...result.leaks].flatMap((r) => r.sites || []).find((s) => s.growing);
+    const latest = result.main && result.main.latestSites;
+    const site = latest && latest.sites.find((s) => s.growing);
     if (site) process.stderr.write(`leakwatch: demo: allocated in ${describeSite(site)}.\n`);
     return found ? 0 : 1;
   },
