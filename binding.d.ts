@@ -110,6 +110,12 @@ export declare function diffSnapshotsSync(before: string, after: string): HeapDi
  */
 export declare function dumpBegin(forSignal: boolean): boolean
 
+/**
+ * The watchdog could not dump (a debugger holds the main thread, or it never paused):
+ * give the request back to the main thread, which serves it when its loop runs again.
+ */
+export declare function dumpDefer(): void
+
 export declare function dumpEnd(): void
 
 export interface FullGcResult {

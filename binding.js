@@ -842,6 +842,7 @@ module.exports.analyze = nativeBinding.analyze
 module.exports.diffSnapshots = nativeBinding.diffSnapshots
 module.exports.diffSnapshotsSync = nativeBinding.diffSnapshotsSync
 module.exports.dumpBegin = nativeBinding.dumpBegin
+module.exports.dumpDefer = nativeBinding.dumpDefer
 module.exports.dumpEnd = nativeBinding.dumpEnd
 module.exports.humanSize = nativeBinding.humanSize
 module.exports.nextDumpSequence = nativeBinding.nextDumpSequence

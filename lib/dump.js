@@ -3,6 +3,7 @@
 // name renamed only when the file is complete, resource checks first, retention after.
 
 const fs = require('node:fs');
+const inspector = require('node:inspector');
 const os = require('node:os');
 const path = require('node:path');
 const v8 = require('node:v8');
@@ -183,6 +184,40 @@ function writeSnapshotFile(file, { check = true } = {}) {
   return completePartial(partial, file, started);
 }
 
+// The main-thread dump function the watchdog runs (through the debugger) while the main
+// thread is stuck: installed at load time under this global Symbol.for key.
+const WATCHDOG_DUMP_KEY = 'leakwatch.watchdog-dump';
+// Slots of the Int32Array the main thread and the watchdog share: the watchdog's session
+// is connected; a debugger (inspector server) is active; the watchdog let go at exit.
+const WATCHDOG_STATE = Object.freeze({ CONNECTED: 0, DEBUGGER: 1, EXIT_ACK: 2, LENGTH: 3 });
+
+/** What the watchdog evaluates on the paused main thread. Never throws: returns a result. */
+function watchdogDump(file, check) {
+  try {
+    const info = writeSnapshotFile(file, { check });
+    return { ok: true, ...info, completedAt: Date.now(), inspectorUrl: inspector.url() || null };
+  } catch (error) {
+    return { ok: false, message: String(error && error.message), code: error && error.code };
+  }
+}
+
+function installWatchdogDump() {
+  const key = Symbol.for(WATCHDOG_DUMP_KEY);
+  if (!Object.hasOwn(globalThis, key)) Object.defineProperty(globalThis, key, { value: watchdogDump, configurable: true });
+}
+
+// One object per isolate, kept alive from load time: its id must be the same in every
+// snapshot of the process. The analyses look for this class name (the Rust core's
+// ID_SENTINEL_CLASS) and refuse to compare snapshots in which its id changed: some
+// inspector session (a debugger that detached) made V8 renumber every object.
+class LeakwatchIdSentinel {}
+const ID_SENTINEL_KEY = 'leakwatch.id-sentinel';
+
+function installIdSentinel() {
+  const key = Symbol.for(ID_SENTINEL_KEY);
+  if (!Object.hasOwn(globalThis, key)) Object.defineProperty(globalThis, key, { value: new LeakwatchIdSentinel(), configurable: true });
+}
+
 /**
  * Keep at most `max` of leakwatch's own snapshots in `dir`, deleting the oldest;
  * files in `keep` (the one the next growth report compares against) stay.
@@ -214,4 +249,4 @@ function enforceRetention(dir, max, keep = new Set()) {
   return removed;
 }
 
-module.exports = { defaultFilename, writeSnapshotFile, beginPartial, completePartial, abandonPartial, enforceRetention, checkResources, assertComplete, partialName, FILE_MODE, OWN_NAME };
+module.exports = { WATCHDOG_DUMP_KEY, WATCHDOG_STATE, installWatchdogDump, installIdSentinel, defaultFilename, writeSnapshotFile, beginPartial, completePartial, abandonPartial, enforceRetention, checkResources, assertComplete, partialName, FILE_MODE, OWN_NAME };

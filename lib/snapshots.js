@@ -2,6 +2,7 @@
 // Snapshots on demand: heapdump's writeSnapshot, the dump signal, the watchdog for a
 // stuck main thread, and the growth report against this process's previous dump.
 
+const inspector = require('node:inspector');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const native = require('../binding.js');
@@ -18,6 +19,8 @@ class Snapshots {
     this.growthQueue = Promise.resolve();
     this.watchdog = null;
     this.signalNote = null;
+    this.watchdogState = null;
+    dump.installIdSentinel();
   }
 
   directory() {
@@ -37,8 +40,12 @@ class Snapshots {
   }
 
   startWatchdog() {
+    dump.installWatchdogDump();
+    const state = new Int32Array(new SharedArrayBuffer(dump.WATCHDOG_STATE.LENGTH * 4));
+    this.watchdogState = state;
+    this.noteDebugger();
     const worker = new Worker(path.join(__dirname, 'watchdog-worker.js'), {
-      workerData: { dir: this.directory(), checkResources: this.config().checkResources },
+      workerData: { dir: this.directory(), checkResources: this.config().checkResources, state },
       // The watchdog must not inherit the app's preloads (leakwatch/register included).
       execArgv: [],
       env: { ...process.env, NODE_OPTIONS: '' },
@@ -50,6 +57,18 @@ class Snapshots {
     // After the listeners: adding a 'message' listener would ref the worker again.
     worker.unref();
     this.watchdog = worker;
+    // The watchdog's inspector session stays connected for the life of the process (object
+    // ids); at exit it must let go, or Node prints "Waiting for the debugger to disconnect".
+    process.on('exit', () => {
+      if (!Atomics.load(state, dump.WATCHDOG_STATE.CONNECTED)) return;
+      worker.postMessage('exit');
+      Atomics.wait(state, dump.WATCHDOG_STATE.EXIT_ACK, 0, 200);
+    });
+  }
+
+  /** Tell the watchdog whether a debugger is active (it then never pauses the main thread). */
+  noteDebugger() {
+    if (this.watchdogState) Atomics.store(this.watchdogState, dump.WATCHDOG_STATE.DEBUGGER, inspector.url() ? 1 : 0);
   }
 
   /** Options changed: the watchdog dumps where the main thread would. */
@@ -60,7 +79,8 @@ class Snapshots {
 
   onWatchdogMessage(message) {
     if (message.type === 'snapshot') {
-      this.afterDump({ file: message.file, bytes: message.bytes, durationMs: message.durationMs, trigger: 'signal', viaInspector: true, completedAt: new Date(message.completedAt) });
+      const { file, bytes, durationMs, pauseMs, completedAt } = message;
+      this.afterDump({ file, bytes, durationMs, pauseMs, trigger: 'signal', viaInspector: true, completedAt: new Date(completedAt) });
     } else if (message.type === 'error') {
       const error = new Error(message.message);
       error.code = message.code;
@@ -70,6 +90,7 @@ class Snapshots {
 
   /** The signal thread asked the main thread for a dump. Never throws. */
   onSignal() {
+    this.noteDebugger();
     if (!native.dumpBegin(true)) return; // the watchdog took it, or no request pending
     try {
       if (this.config().signal === false) return;
