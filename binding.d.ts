@@ -282,6 +282,16 @@ export interface SuspectGroup {
   userClass: boolean
   grewEveryStep: boolean
   counts: Array<number>
+  /**
+   * Objects of the class allocated between S1 and S2 still alive in each snapshot (0 in
+   * S1; in S2, all allocated after S1).
+   */
+  survivors: Array<number>
+  /**
+   * Four or more snapshots: the survivors shrank materially after S3 (a cache evicting,
+   * sessions expiring): not a leak suspect.
+   */
+  survivorsShrank: boolean
   representative: NodeRef
   retainerPath: Array<PathStep>
 }

@@ -81,6 +81,8 @@ export interface SnapshotEvent {
   completedAt: Date;
   /** Taken through the inspector by the watchdog while the main thread was stuck. */
   viaInspector?: boolean;
+  /** Watchdog dumps: ms from the request until the main thread was paused in the debugger. */
+  pauseMs?: number;
 }
 
 export interface GrowthEvent {

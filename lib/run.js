@@ -68,7 +68,11 @@ function isAlive(pid) {
  * Run `command args` under watch. Resolves with what was found:
  * {code, signal, statsFile, chart, snapshots, leaks, analysis, interrupted}.
  */
-function runWatched({ command, args = [], outDir, snapshots = 3, everyMs = 30000, durationMs = 0, snapshotOnLeak = true, log = (line) => process.stderr.write(`leakwatch: ${line}\n`), detector = {} }) {
+// Four by default: with a fourth snapshot the analysis sees whether what survived from the
+// S1→S2 window stays (a leak) or shrinks (a cache evicting, sessions expiring).
+const DEFAULT_SNAPSHOTS = 4;
+
+function runWatched({ command, args = [], outDir, snapshots = DEFAULT_SNAPSHOTS, everyMs = 30000, durationMs = 0, snapshotOnLeak = true, log = (line) => process.stderr.write(`leakwatch: ${line}\n`), detector = {} }) {
   fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const statsFile = path.join(outDir, 'stats.jsonl');
   fs.writeFileSync(statsFile, '', { mode: 0o600 });
@@ -230,4 +234,4 @@ function exitLikeApp(result) {
   else process.exitCode = result.code ?? 1;
 }
 
-module.exports = { runWatched, formatSummary, exitLikeApp, RecordTail };
+module.exports = { runWatched, formatSummary, exitLikeApp, RecordTail, DEFAULT_SNAPSHOTS };

@@ -22,6 +22,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const native = require('../binding.js');
 const dump = require('./dump');
 const { WATCHDOG_DUMP_KEY, WATCHDOG_STATE } = require('./dump');
+const { leakwatchError } = require('./errors');
 
 // Where and how to dump; the main thread sends updates when its options change.
 const settings = { dir: workerData.dir, checkResources: workerData.checkResources };
@@ -63,7 +64,7 @@ function nextEvent(event, ms) {
 }
 
 function coded(message, code) {
-  return Object.assign(new Error(message), { code });
+  return leakwatchError(code, message);
 }
 
 /**

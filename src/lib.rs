@@ -15,14 +15,51 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 /// Run `work`, turning both errors and panics into a JS error: a panic inside a
-/// libuv worker would otherwise abort the host process.
-fn guarded<T>(work: impl FnOnce() -> std::result::Result<T, String>) -> Result<T> {
+/// libuv worker would otherwise abort the host process. The one place where errors
+/// become JS errors: a typed core error's stable `code` (see [`convert::error_code`]) is
+/// kept in `code` for the task's `reject` (napi's own Error carries only a status).
+fn guarded<T>(code: &mut Option<&'static str>, work: impl FnOnce() -> std::result::Result<T, Failure>) -> Result<T> {
     match catch_unwind(AssertUnwindSafe(work)) {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(message)) => Err(Error::new(Status::GenericFailure, message)),
+        Ok(Err(failure)) => {
+            *code = failure.code;
+            Err(Error::new(Status::GenericFailure, failure.message))
+        }
         Err(_) => {
             Err(Error::new(Status::GenericFailure, "leakwatch: internal error (panic) while analysing a snapshot"))
         }
+    }
+}
+
+/// An error on its way to JS: the message, and the stable code of a typed core error.
+struct Failure {
+    code: Option<&'static str>,
+    message: String,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure { code: None, message }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        Failure { code: None, message: message.to_string() }
+    }
+}
+
+impl From<snapshot::ReadError> for Failure {
+    fn from(error: snapshot::ReadError) -> Self {
+        Failure { code: convert::error_code(&error), message: error.to_string() }
+    }
+}
+
+/// The JS error for `error`, with `code` as its `code` property when there is one.
+fn with_code(env: &Env, code: Option<&'static str>, error: Error) -> Error {
+    match code {
+        Some(code) => Error::from(JsError::from(Error::new(code.to_string(), error.reason.clone())).into_unknown(*env)),
+        None => error,
     }
 }
 
@@ -54,6 +91,7 @@ pub struct SummarizeTask {
     path: PathBuf,
     retained: bool,
     progress: Option<ProgressCallback>,
+    code: Option<&'static str>,
 }
 
 impl Task for SummarizeTask {
@@ -63,20 +101,25 @@ impl Task for SummarizeTask {
     fn compute(&mut self) -> Result<Self::Output> {
         let path = &self.path;
         let retained = self.retained;
-        guarded(|| {
-            with_progress(&self.progress, |p| {
+        let progress = &self.progress;
+        guarded(&mut self.code, || {
+            with_progress(progress, |p| {
                 if retained {
                     snapshot::graph_file(path, p).map(|graph| snapshot::Analysed::new(graph).summary())
                 } else {
                     snapshot::summarize_file(path, p)
                 }
             })
-            .map_err(|e| e.to_string())
+            .map_err(Failure::from)
         })
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
         Ok(to_js_summary(&self.path.display().to_string(), output))
+    }
+
+    fn reject(&mut self, env: Env, error: Error) -> Result<Self::JsValue> {
+        Err(with_code(&env, self.code, error))
     }
 }
 
@@ -88,7 +131,7 @@ pub fn summarize(
     path: String,
     on_progress: Option<ThreadsafeFunction<(f64, f64), (), (f64, f64), Status, false, true>>,
 ) -> AsyncTask<SummarizeTask> {
-    AsyncTask::new(SummarizeTask { path: path.into(), retained: false, progress: on_progress })
+    AsyncTask::new(SummarizeTask { path: path.into(), retained: false, progress: on_progress, code: None })
 }
 
 /// Summary with retained sizes (full graph + dominator tree), off the main thread.
@@ -98,12 +141,13 @@ pub fn summarize_retained(
     path: String,
     on_progress: Option<ThreadsafeFunction<(f64, f64), (), (f64, f64), Status, false, true>>,
 ) -> AsyncTask<SummarizeTask> {
-    AsyncTask::new(SummarizeTask { path: path.into(), retained: true, progress: on_progress })
+    AsyncTask::new(SummarizeTask { path: path.into(), retained: true, progress: on_progress, code: None })
 }
 
 pub struct DiffTask {
     before: PathBuf,
     after: PathBuf,
+    code: Option<&'static str>,
 }
 
 impl Task for DiffTask {
@@ -111,24 +155,29 @@ impl Task for DiffTask {
     type JsValue = JsHeapDiff;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        guarded(|| snapshot::diff_files(&self.before, &self.after).map_err(|e| e.to_string()))
+        let (before, after) = (&self.before, &self.after);
+        guarded(&mut self.code, || snapshot::diff_files(before, after).map_err(Failure::from))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
         Ok(to_js_diff(output))
+    }
+
+    fn reject(&mut self, env: Env, error: Error) -> Result<Self::JsValue> {
+        Err(with_code(&env, self.code, error))
     }
 }
 
 /// memwatch-style HeapDiff of two snapshot files, off the main thread.
 #[napi(ts_return_type = "Promise<HeapDiffResult>")]
 pub fn diff_snapshots(before: String, after: String) -> AsyncTask<DiffTask> {
-    AsyncTask::new(DiffTask { before: before.into(), after: after.into() })
+    AsyncTask::new(DiffTask { before: before.into(), after: after.into(), code: None })
 }
 
 #[napi(catch_unwind)]
-pub fn diff_snapshots_sync(before: String, after: String) -> Result<JsHeapDiff> {
-    let mut task = DiffTask { before: before.into(), after: after.into() };
-    task.compute().map(to_js_diff)
+pub fn diff_snapshots_sync(env: Env, before: String, after: String) -> Result<JsHeapDiff> {
+    let mut task = DiffTask { before: before.into(), after: after.into(), code: None };
+    task.compute().map(to_js_diff).map_err(|error| with_code(&env, task.code, error))
 }
 
 /// Read a snapshot from chunks pushed one at a time (e.g. from `v8.getHeapSnapshot()`),
@@ -184,6 +233,7 @@ pub fn human_size(bytes: f64) -> String {
 pub struct AnalyzeTask {
     files: Vec<PathBuf>,
     options: snapshot::SuspectOptions,
+    code: Option<&'static str>,
 }
 
 impl Task for AnalyzeTask {
@@ -193,23 +243,24 @@ impl Task for AnalyzeTask {
     fn compute(&mut self) -> Result<Self::Output> {
         let files = &self.files;
         let options = &self.options;
-        guarded(|| {
+        guarded(&mut self.code, || {
             let (last, earlier) = files.split_last().ok_or("analyze needs at least 3 snapshots")?;
             if files.len() < 3 {
-                return Err(snapshot::AnalyzeError::TooFewSnapshots(files.len()).to_string());
+                return Err(snapshot::AnalyzeError::TooFewSnapshots(files.len()).to_string().into());
             }
-            let summaries = earlier
-                .iter()
-                .map(|f| snapshot::summarize_file(f, None).map_err(|e| e.to_string()))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            let analysed = snapshot::Analysed::new(snapshot::graph_file(last, None).map_err(|e| e.to_string())?);
+            let summaries = snapshot::summarize_series(earlier)?;
+            let analysed = snapshot::Analysed::new(snapshot::graph_file(last, None)?);
+            let name = |k: usize| files[k - 1].display().to_string();
             let report = snapshot::suspects(&summaries, &analysed, options).map_err(|e| match e {
-                snapshot::AnalyzeError::OutOfOrder { earlier, later } => format!(
+                snapshot::AnalyzeError::OutOfOrder { earlier, later } => Failure::from(format!(
                     "{} has lower object ids than {}: the snapshots are out of order or come from different processes (take them in order from one process)",
-                    files[later - 1].display(),
-                    files[earlier - 1].display()
-                ),
-                other => other.to_string(),
+                    name(later),
+                    name(earlier)
+                )),
+                snapshot::AnalyzeError::Renumbered { earlier, later, earlier_id, later_id } => {
+                    Failure::from(snapshot::ReadError::Renumbered { earlier: name(earlier), later: name(later), earlier_id, later_id })
+                }
+                other => Failure::from(other.to_string()),
             })?;
             Ok((summaries, report, (analysed.graph.node_count() as u64, analysed.graph.max_js_id())))
         })
@@ -217,6 +268,10 @@ impl Task for AnalyzeTask {
 
     fn resolve(&mut self, _env: Env, (summaries, report, last_nodes): Self::Output) -> Result<Self::JsValue> {
         Ok(to_js_analysis(&self.files, &summaries, last_nodes, report))
+    }
+
+    fn reject(&mut self, env: Env, error: Error) -> Result<Self::JsValue> {
+        Err(with_code(&env, self.code, error))
     }
 }
 
@@ -231,5 +286,6 @@ pub fn analyze(files: Vec<String>, options: Option<AnalyzeOptions>) -> AsyncTask
             min_count: options.min_count.map_or(defaults.min_count, |n| n as u64),
             min_retained: options.min_retained.map_or(defaults.min_retained, |n| n as u64),
         },
+        code: None,
     })
 }

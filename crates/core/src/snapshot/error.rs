@@ -27,9 +27,27 @@ impl std::error::Error for SnapshotError {}
 /// An error with the file it concerns, as the CLI and the JS API report it.
 #[derive(Debug)]
 pub enum ReadError {
-    Io { path: String, error: std::io::Error },
-    Snapshot { path: String, error: SnapshotError },
-    Invalid { path: String, message: String },
+    Io {
+        path: String,
+        error: std::io::Error,
+    },
+    Snapshot {
+        path: String,
+        error: SnapshotError,
+    },
+    Invalid {
+        path: String,
+        message: String,
+    },
+    /// The same long-lived object (leakwatch's id sentinel) has different ids in two
+    /// snapshots of one process: V8 renumbered every object in between (an inspector
+    /// session went away), so comparing the two by id would give wrong answers.
+    Renumbered {
+        earlier: String,
+        later: String,
+        earlier_id: u32,
+        later_id: u32,
+    },
 }
 
 impl fmt::Display for ReadError {
@@ -40,6 +58,12 @@ impl fmt::Display for ReadError {
                 write!(f, "{path}: not a valid heap snapshot: {error}")
             }
             ReadError::Invalid { path, message } => write!(f, "{path}: {message}"),
+            ReadError::Renumbered { earlier, later, earlier_id, later_id } => write!(
+                f,
+                "{later}: V8 renumbered every object since {earlier} (leakwatch's id sentinel was @{earlier_id}, is @{later_id}), \
+                 so the two cannot be compared by object id. Likely cause: an inspector session (a debugger, or a profiler \
+                 that enabled the heap profiler) detached between the two snapshots. Take new snapshots, in order, after it detached."
+            ),
         }
     }
 }
