@@ -5,8 +5,8 @@
 // - idle dumps (main thread free) vs watchdog dumps of a main thread stuck in a busy loop;
 // - the raw inspector steps of the watchdog's route from a worker of its own: the cost of
 //   Debugger.enable / disable, and how long Debugger.pause takes to stop a busy loop;
-// - a CPU workload's speed before any dump, while the debugger is enabled, and after the
-//   watchdog's dumps (the debugger disabled again).
+// - a CPU workload's speed before any dump, after the main thread's own dumps (control),
+//   after the watchdog's dumps (the debugger disabled again), and while it is enabled.
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
@@ -75,6 +75,8 @@ async function main() {
   // Idle dumps: the main thread writes them itself.
   out.idle = [];
   for (let r = 0; r < RUNS; r++) out.idle.push((await leakwatch.writeSnapshotAsync()).durationMs);
+  // The control for "after": the same CPU loop after dumps that never touched the debugger.
+  out.afterIdle = workload(1000).perMs;
   // Stuck dumps: the signal arrives while the main thread spins until the file is there.
   out.stuck = [];
   out.pause = [];
