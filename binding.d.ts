@@ -296,6 +296,15 @@ export interface SuspectGroup {
   retainerPath: Array<PathStep>
 }
 
+/** Give the unnamed file `fd` the name `path` (fails with EEXIST if `path` exists). */
+export declare function tmpfileLink(fd: number, path: string): void
+
+/**
+ * An unnamed 0600 file open for writing in `dir`, or null where the system or the file
+ * system cannot make one (the caller then uses a named partial file).
+ */
+export declare function tmpfileOpen(dir: string): number | null
+
 /**
  * Called by the watchdog worker: it will be handed requests the main thread cannot take.
  * Weak: the worker stays alive through its message port, and exits with the process.

@@ -851,5 +851,7 @@ module.exports.signalRearm = nativeBinding.signalRearm
 module.exports.signalWatch = nativeBinding.signalWatch
 module.exports.summarize = nativeBinding.summarize
 module.exports.summarizeRetained = nativeBinding.summarizeRetained
+module.exports.tmpfileLink = nativeBinding.tmpfileLink
+module.exports.tmpfileOpen = nativeBinding.tmpfileOpen
 module.exports.watchdogRegister = nativeBinding.watchdogRegister
 module.exports.watchdogUnregister = nativeBinding.watchdogUnregister

@@ -176,3 +176,34 @@ test('ids renumbered behind leakwatch (a session enabled the heap profiler, then
     await close(app);
   }
 });
+
+test('a process killed in the middle of a dump leaves no file at all (no partial, no 0-byte file)', { timeout: 60_000 }, async () => {
+  const cwd = fs.mkdtempSync(path.join(scratch, 'killed-'));
+  const app = startApp(cwd);
+  try {
+    await app.waitFor('ready');
+    await app.ask('grow', 'grown', { count: 400_000 }); // a dump of this heap takes a while
+    process.kill(app.child.pid, 'SIGUSR2');
+    // The dump is under way once the process has a file open in its directory.
+    const writing = () => {
+      try {
+        return fs.readdirSync(`/proc/${app.child.pid}/fd`).some((fd) => {
+          try {
+            return fs.readlinkSync(`/proc/${app.child.pid}/fd/${fd}`).startsWith(cwd + path.sep);
+          } catch {
+            return false;
+          }
+        });
+      } catch {
+        return false;
+      }
+    };
+    await until(writing, 20_000, 'the dump to start', 2);
+    assert.deepEqual(fs.readdirSync(cwd), [], 'nothing is visible while the dump is written');
+    app.child.kill('SIGKILL');
+    await app.exit;
+    assert.deepEqual(fs.readdirSync(cwd), [], 'a process that dies mid-dump leaves nothing behind');
+  } finally {
+    await close(app);
+  }
+});

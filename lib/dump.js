@@ -1,7 +1,9 @@
 'use strict';
-// Writing heap snapshot files safely: mode 0600 from the first byte, a hidden partial
-// name renamed only when the file is complete, resource checks first, retention after.
+// Writing heap snapshot files safely: mode 0600 from the first byte, no name until the
+// file is complete (an unnamed O_TMPFILE file, or a hidden partial name), resource checks
+// first, retention after.
 
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const inspector = require('node:inspector');
 const os = require('node:os');
@@ -104,23 +106,26 @@ function assertComplete(file) {
 
 /**
  * Node's v8.writeHeapSnapshot() returns early on a write error (ENOSPC, EIO) without
- * closing its file descriptor. Unlinking the partial file alone would then keep its
+ * closing its file descriptor. Dropping the partial file alone would then keep its
  * blocks allocated until the process exits, so a full disk would stay full. Close any
- * descriptor of this process still open on `file` (Linux: /proc/self/fd); a no-op
- * elsewhere. Only our own partial file matches, which nothing else has open.
+ * descriptor of this process still open on the partial's inode (Linux: /proc/self/fd),
+ * except `keep`; a no-op elsewhere. Only our own partial file matches.
  */
-function closeLeakedDescriptors(file) {
+function closeLeakedDescriptors(partial, keep) {
+  let target;
   let fds;
   try {
+    target = fs.statSync(partial.path);
     fds = fs.readdirSync('/proc/self/fd');
   } catch {
     return;
   }
   for (const entry of fds) {
     const fd = Number(entry);
+    if (fd === keep) continue;
     try {
-      const target = fs.readlinkSync(`/proc/self/fd/${entry}`);
-      if (target === file || target === `${file} (deleted)`) fs.closeSync(fd);
+      const stat = fs.statSync(`/proc/self/fd/${entry}`);
+      if (stat.ino === target.ino && stat.dev === target.dev) fs.closeSync(fd);
     } catch {
       // closed meanwhile, or the readdir's own descriptor
     }
@@ -128,30 +133,65 @@ function closeLeakedDescriptors(file) {
 }
 
 /**
- * The steps every snapshot write shares, whoever produces the bytes (V8 on this thread,
- * or the inspector from the watchdog): check resources and create the partial file 0600;
- * then either complete it (verify, rename) or abandon it (no file left behind).
+ * The steps every snapshot write shares: check resources and create the partial file
+ * 0600; then either complete it (verify, name it) or abandon it (no file left behind).
+ *
+ * The partial is an unnamed file in the target directory where the system allows it
+ * (Linux O_TMPFILE, through native.tmpfileOpen): V8 writes it through /proc/self/fd/N
+ * and it gets its name only once complete, so no partial file is ever visible, even if
+ * the process dies mid-dump (the kernel frees it). Elsewhere, a hidden 0600 partial name
+ * renamed when complete. Returns {path, fd} (fd is null for a named partial).
  */
 function beginPartial(file, { check = true, heapUsed } = {}) {
   if (check) {
     const refusal = checkResources(path.dirname(file), heapUsed);
     if (refusal) throw refusal;
   }
-  const partial = partialName(file);
+  let fd = null;
+  try {
+    fd = native.tmpfileOpen(path.dirname(file));
+  } catch (error) {
+    throw abandonPartial({ path: null, fd: null }, file, error);
+  }
+  if (fd !== null) return { path: `/proc/self/fd/${fd}`, fd };
+  const partial = { path: partialName(file), fd: null };
   try {
     // Created 0600 first: V8 truncates and reuses an existing file, keeping the mode.
-    fs.closeSync(fs.openSync(partial, 'wx', FILE_MODE));
+    fs.closeSync(fs.openSync(partial.path, 'wx', FILE_MODE));
   } catch (error) {
-    throw abandonPartial(partial, file, error);
+    throw abandonPartial({ path: null, fd: null }, file, error);
   }
   return partial;
 }
 
-/** Verify and rename; returns {file, bytes, durationMs} counted from `started`. */
+/** Give a complete unnamed file the name `file`, replacing an existing file as rename does. */
+function linkInPlace(fd, file) {
+  try {
+    native.tmpfileLink(fd, file);
+  } catch (error) {
+    if (error.code !== 'EEXIST') throw error;
+    const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}`);
+    native.tmpfileLink(fd, temporary);
+    try {
+      fs.renameSync(temporary, file);
+    } catch (renameError) {
+      removeQuietly(temporary);
+      throw renameError;
+    }
+  }
+}
+
+/** Verify and name the file; returns {file, bytes, durationMs} counted from `started`. */
 function completePartial(partial, file, started) {
   try {
-    const bytes = assertComplete(partial);
-    fs.renameSync(partial, file);
+    const bytes = assertComplete(partial.path);
+    if (partial.fd !== null) {
+      linkInPlace(partial.fd, file);
+      closeLeakedDescriptors(partial, partial.fd);
+      fs.closeSync(partial.fd);
+    } else {
+      fs.renameSync(partial.path, file);
+    }
     return { file, bytes, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
   } catch (error) {
     throw abandonPartial(partial, file, error);
@@ -160,8 +200,16 @@ function completePartial(partial, file, started) {
 
 /** Remove what is left of a failed write; returns the error to report. */
 function abandonPartial(partial, file, error) {
-  closeLeakedDescriptors(partial);
-  removeQuietly(partial);
+  if (partial.path) closeLeakedDescriptors(partial, partial.fd);
+  if (partial.fd !== null) {
+    try {
+      fs.closeSync(partial.fd); // an unnamed file: closing its last descriptor frees it
+    } catch {
+      // already closed
+    }
+  } else if (partial.path) {
+    removeQuietly(partial.path);
+  }
   if (error.code && /^E[A-Z]+$/.test(error.code)) {
     return dumpError(`cannot write heap snapshot ${file}: ${error.message}`, error.code, error);
   }
@@ -177,7 +225,7 @@ function writeSnapshotFile(file, { check = true } = {}) {
   const started = process.hrtime.bigint();
   const partial = beginPartial(file, { check });
   try {
-    v8.writeHeapSnapshot(partial);
+    v8.writeHeapSnapshot(partial.path);
   } catch (error) {
     throw abandonPartial(partial, file, error);
   }

@@ -2,6 +2,7 @@
 //! All logic lives in `leakwatch-core`; nothing here may panic into Node.
 
 mod convert;
+mod files;
 mod monitor;
 mod plot;
 mod signals;
@@ -58,7 +59,7 @@ impl From<snapshot::ReadError> for Failure {
 /// The JS error for `error`, with `code` as its `code` property when there is one.
 fn with_code(env: &Env, code: Option<&'static str>, error: Error) -> Error {
     match code {
-        Some(code) => Error::from(JsError::from(Error::new(code.to_string(), error.reason.clone())).into_unknown(*env)),
+        Some(code) => Error::from(JsError::from(Error::new(code, error.reason.clone())).into_unknown(*env)),
         None => error,
     }
 }

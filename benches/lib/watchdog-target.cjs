@@ -113,8 +113,7 @@ async function main() {
     const answer = probe.ask('pause');
     // Busy for 1.5 s: the pause stops this very loop; the answer is read after it.
     const end = now() + 1500;
-    let spins = 0;
-    while (now() < end) spins++;
+    while (now() < end);
     out.rawPause.push(await answer);
   }
   await probe.ask('disable');
