@@ -25,9 +25,9 @@ before(() => {
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 /** The fixture app; stdout JSON lines collected in `messages`. */
-function startApp(cwd) {
+function startApp(cwd, execArgv = []) {
   const app = { messages: [], stderr: '' };
-  app.child = spawn(process.execPath, [APP], { cwd, env: { ...process.env, NODE_OPTIONS: '', LW_PATH: LEAKWATCH, LEAKWATCH_QUIET: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  app.child = spawn(process.execPath, [...execArgv, APP], { cwd, env: { ...process.env, NODE_OPTIONS: '', LW_PATH: LEAKWATCH, LEAKWATCH_QUIET: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
   let buffered = '';
   app.child.stdout.setEncoding('utf8').on('data', (chunk) => {
     buffered += chunk;
@@ -203,6 +203,32 @@ test('a process killed in the middle of a dump leaves no file at all (no partial
     app.child.kill('SIGKILL');
     await app.exit;
     assert.deepEqual(fs.readdirSync(cwd), [], 'a process that dies mid-dump leaves nothing behind');
+  } finally {
+    await close(app);
+  }
+});
+
+test('with a debugger active (node --inspect) the watchdog does not pause the main thread: the dump waits, with a coded error', { timeout: 60_000 }, async () => {
+  const cwd = fs.mkdtempSync(path.join(scratch, 'inspect-'));
+  const app = startApp(cwd, ['--inspect=127.0.0.1:0']);
+  try {
+    await app.waitFor('ready');
+    const since = app.messages.length;
+    app.command('busy', { ms: 4000 });
+    await app.waitFor('busy-start', since);
+    process.kill(app.child.pid, 'SIGUSR2');
+    await until(() => /the watchdog does not pause/.test(app.stderr), 3500, 'the notice on stderr while the loop runs');
+    assert.deepEqual(fs.readdirSync(cwd), [], 'no dump while the main thread is stuck under a debugger');
+    const { end } = await app.waitFor('busy-end', since);
+    const error = await app.waitFor('error', since);
+    assert.equal(error.code, 'ERR_LEAKWATCH_DEBUGGER_ATTACHED');
+    // The main thread serves the request itself once its loop is free.
+    const info = await app.waitFor('snapshot', since);
+    assert.equal(info.viaInspector, false);
+    assert.ok(info.completedAt >= end);
+    assert.ok(fs.existsSync(info.file));
+    app.command('exit');
+    assert.deepEqual(await app.exit, { code: 0, signal: null });
   } finally {
     await close(app);
   }
