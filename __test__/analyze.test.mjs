@@ -234,6 +234,13 @@ for (const [mode, cls] of [
   });
 }
 
+test('leakwatch run --help says it takes 4 snapshots by default and why', async () => {
+  const { code, stdout } = await cli(['run', '--help']);
+  assert.equal(code, 0);
+  assert.match(stdout, /--snapshots N +how many snapshots to take \(default 4;/);
+  assert.match(stdout, /cache evicting/);
+});
+
 test('leakwatch run: the same cache without its bound: its entries are the suspect, with the cache on the path', { timeout: 70000 }, async () => {
   const r = await runCacheApp('unbounded');
   assert.equal(r.code, 0, r.stderr);
