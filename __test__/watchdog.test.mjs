@@ -233,3 +233,28 @@ test('with a debugger active (node --inspect) the watchdog does not pause the ma
     await close(app);
   }
 });
+
+test("an app that goes idle right after its stuck loop still gets the watchdog dump's 'snapshot' event, then exits", { timeout: 60_000 }, async () => {
+  const cwd = fs.mkdtempSync(path.join(scratch, 'natural-'));
+  const script = `
+    const lw = require(${JSON.stringify(LEAKWATCH)});
+    lw.configure({ snapshotDir: ${JSON.stringify(cwd)}, growthReport: false });
+    lw.on('snapshot', (info) => console.log(JSON.stringify({ file: info.file, viaInspector: info.viaInspector, pauseMs: info.pauseMs })));
+    setTimeout(() => {
+      process.kill(process.pid, 'SIGUSR2');
+      const end = Date.now() + 5000;
+      while (Date.now() < end);
+    }, 800);`;
+  const child = spawn(process.execPath, ['-e', script], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const status = await new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  assert.deepEqual(status, { code: 0, signal: null }, stderr);
+  const lines = stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  assert.equal(lines.length, 1, `one 'snapshot' event before exit; stdout: ${stdout}; stderr: ${stderr}`);
+  assert.equal(lines[0].viaInspector, true);
+  assert.ok(lines[0].pauseMs >= 0);
+  assert.ok(fs.existsSync(lines[0].file));
+});

@@ -239,19 +239,26 @@ const WATCHDOG_DUMP_KEY = 'leakwatch.watchdog-dump';
 // is connected; a debugger (inspector server) is active; the watchdog let go at exit.
 const WATCHDOG_STATE = Object.freeze({ CONNECTED: 0, DEBUGGER: 1, EXIT_ACK: 2, LENGTH: 3 });
 
-/** What the watchdog evaluates on the paused main thread. Never throws: returns a result. */
-function watchdogDump(file, check) {
-  try {
-    const info = writeSnapshotFile(file, { check });
-    return { ok: true, ...info, completedAt: Date.now(), inspectorUrl: inspector.url() || null };
-  } catch (error) {
-    return { ok: false, message: String(error && error.message), code: error && error.code };
-  }
-}
-
-function installWatchdogDump() {
+/**
+ * Install what the watchdog evaluates on the paused main thread: write the file (the same
+ * steps as every dump), then hand the outcome to `done(error, info)` from setImmediate, so
+ * the app's listeners run after the pause, from the event loop, and the process cannot exit
+ * before the 'snapshot' event. Never throws into the evaluation; returns a small result.
+ */
+function installWatchdogDump(done) {
   const key = Symbol.for(WATCHDOG_DUMP_KEY);
-  if (!Object.hasOwn(globalThis, key)) Object.defineProperty(globalThis, key, { value: watchdogDump, configurable: true });
+  if (Object.hasOwn(globalThis, key)) return;
+  const watchdogDump = (file, check, pauseMs) => {
+    try {
+      const info = writeSnapshotFile(file, { check });
+      setImmediate(done, null, { ...info, durationMs: info.durationMs + pauseMs, pauseMs, completedAt: new Date() });
+      return { ok: true, file: info.file, inspectorUrl: inspector.url() || null };
+    } catch (error) {
+      setImmediate(done, error);
+      return { ok: false };
+    }
+  };
+  Object.defineProperty(globalThis, key, { value: watchdogDump, configurable: true });
 }
 
 // One object per isolate, kept alive from load time: its id must be the same in every

@@ -40,7 +40,10 @@ class Snapshots {
   }
 
   startWatchdog() {
-    dump.installWatchdogDump();
+    dump.installWatchdogDump((error, info) => {
+      if (error) this.report(error);
+      else this.afterDump({ ...info, trigger: 'signal', viaInspector: true });
+    });
     const state = new Int32Array(new SharedArrayBuffer(dump.WATCHDOG_STATE.LENGTH * 4));
     this.watchdogState = state;
     this.noteDebugger();
@@ -77,11 +80,9 @@ class Snapshots {
     this.watchdog.postMessage({ type: 'configure', settings: { dir: this.directory(), checkResources: this.config().checkResources } });
   }
 
+  /** The watchdog's own failures (its dumps report through installWatchdogDump's callback). */
   onWatchdogMessage(message) {
-    if (message.type === 'snapshot') {
-      const { file, bytes, durationMs, pauseMs, completedAt } = message;
-      this.afterDump({ file, bytes, durationMs, pauseMs, trigger: 'signal', viaInspector: true, completedAt: new Date(completedAt) });
-    } else if (message.type === 'error') {
+    if (message.type === 'error') {
       const error = new Error(message.message);
       error.code = message.code;
       this.report(error);

@@ -129,20 +129,21 @@ async function dumpStuckMainThread() {
   connect();
   const progress = { enabled: false, paused: false };
   let deferred = null;
-  let outcome;
+  let outcome = null;
   try {
     deferred = await pauseMainThread(progress);
     if (!deferred) {
       const pauseMs = Number(process.hrtime.bigint() - requested) / 1e6;
-      const expression = `globalThis[Symbol.for(${JSON.stringify(WATCHDOG_DUMP_KEY)})](${JSON.stringify(file)}, ${Boolean(settings.checkResources)})`;
+      const call = [JSON.stringify(file), Boolean(settings.checkResources), pauseMs].join(', ');
+      const expression = `globalThis[Symbol.for(${JSON.stringify(WATCHDOG_DUMP_KEY)})](${call})`;
       const { result, exceptionDetails } = await post('Runtime.evaluate', { expression, returnByValue: true, silent: true });
       if (exceptionDetails || !result || typeof result.value !== 'object' || result.value === null) {
         throw coded(`the watchdog could not run leakwatch's dump function on the main thread: ${exceptionDetails ? exceptionDetails.text : 'no result'}`, 'ERR_LEAKWATCH_WATCHDOG');
       }
-      outcome = { ...result.value, pauseMs };
+      outcome = result.value;
     }
   } catch (error) {
-    outcome = { ok: false, message: error.message, code: error.code };
+    parentPort.postMessage({ type: 'error', message: error.message, code: error.code });
   } finally {
     // Restore the debugger as it was: running, and disabled for this session.
     if (progress.paused) await post('Debugger.resume').catch(() => {});
@@ -153,14 +154,11 @@ async function dumpStuckMainThread() {
     return;
   }
   native.dumpEnd();
-  if (outcome.ok) {
-    const durationMs = Number(process.hrtime.bigint() - requested) / 1e6;
-    parentPort.postMessage({ type: 'snapshot', file: outcome.file, bytes: outcome.bytes, durationMs, pauseMs: outcome.pauseMs, completedAt: outcome.completedAt });
-    if (outcome.inspectorUrl) {
-      parentPort.postMessage({ type: 'error', code: 'ERR_LEAKWATCH_DEBUGGER_ATTACHED', message: `the watchdog paused the main thread for ${Math.round(durationMs)} ms to dump it while a debugger was active (${outcome.inspectorUrl})` });
-    }
-  } else {
-    parentPort.postMessage({ type: 'error', message: outcome.message, code: outcome.code });
+  // The main thread reports the dump itself ('snapshot' or 'error'); a debugger that was
+  // active meanwhile is worth a word.
+  if (outcome && outcome.inspectorUrl) {
+    const pausedMs = Number(process.hrtime.bigint() - requested) / 1e6;
+    parentPort.postMessage({ type: 'error', code: 'ERR_LEAKWATCH_DEBUGGER_ATTACHED', message: `the watchdog paused the main thread for ${Math.round(pausedMs)} ms to dump it while a debugger was active (${outcome.inspectorUrl})` });
   }
 }
 
