@@ -102,6 +102,9 @@ test(`${process.version}: a main thread stuck in a busy loop gets its dump (comp
     assert.match(tail, /\]\}\s*$/);
     assert.deepEqual(fs.readdirSync(cwd).filter((n) => n.endsWith('.partial')), []);
     assert.ok((await leakwatch.summarize(file)).nodes > 1000);
+    // By its 'snapshot' event the watchdog has let go: a signal right after it is served.
+    const next = await app.dump();
+    assert.equal(next.viaInspector, false);
     // The watchdog's session stays connected; process.exit() must not make Node wait for it.
     app.command('exit');
     assert.deepEqual(await app.exit, { code: 0, signal: null });
@@ -124,8 +127,11 @@ test('main-thread dump, watchdog dump while stuck, main-thread dump: ids kept, a
     const growth = await app.waitFor('growth', since);
     const third = await app.dump();
     const files = [first.file, stuck.file, third.file];
-    // A long-lived object keeps its id across all three.
-    const ids = files.map(sentinelId);
+    // A long-lived object keeps its id across all three, and after leakwatch.stop() too
+    // (the watchdog's session must outlive it).
+    await app.ask('stop', 'stopped');
+    const fourth = await app.dump();
+    const ids = [...files, fourth.file].map(sentinelId);
     assert.equal(new Set(ids).size, 1, `sentinel ids ${ids}`);
     // The three-snapshot analysis names the class that leaked between S1 and S2, exactly.
     const analysis = await leakwatch.analyze(files);

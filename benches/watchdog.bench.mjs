@@ -33,6 +33,7 @@ for (const scripts of [0, 3000]) {
     execFileSync(process.execPath, [TARGET, path.join(root, 'index.js'), dir], {
       env: { ...process.env, NODE_OPTIONS: '', HEAP_MB, SCRIPTS: String(scripts), RUNS, LEAKWATCH_QUIET: '1' },
       timeout: 600_000,
+      stdio: ['ignore', 'pipe', 'inherit'],
     }),
   );
   fs.rmSync(dir, { recursive: true, force: true });

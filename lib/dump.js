@@ -241,9 +241,9 @@ const WATCHDOG_STATE = Object.freeze({ CONNECTED: 0, DEBUGGER: 1, EXIT_ACK: 2, L
 
 /**
  * Install what the watchdog evaluates on the paused main thread: write the file (the same
- * steps as every dump), then hand the outcome to `done(error, info)` from setImmediate, so
- * the app's listeners run after the pause, from the event loop, and the process cannot exit
- * before the 'snapshot' event. Never throws into the evaluation; returns a small result.
+ * steps as every dump) and hand the outcome to `done(error, info)` at once (it must only
+ * record it: the app's code is paused mid-statement). Never throws into the evaluation;
+ * returns a small result for the watchdog.
  */
 function installWatchdogDump(done) {
   const key = Symbol.for(WATCHDOG_DUMP_KEY);
@@ -251,10 +251,10 @@ function installWatchdogDump(done) {
   const watchdogDump = (file, check, pauseMs) => {
     try {
       const info = writeSnapshotFile(file, { check });
-      setImmediate(done, null, { ...info, durationMs: info.durationMs + pauseMs, pauseMs, completedAt: new Date() });
+      done(null, { ...info, durationMs: info.durationMs + pauseMs, pauseMs, completedAt: new Date() });
       return { ok: true, file: info.file, inspectorUrl: inspector.url() || null };
     } catch (error) {
-      setImmediate(done, error);
+      done(error);
       return { ok: false };
     }
   };

@@ -20,6 +20,7 @@ class Snapshots {
     this.watchdog = null;
     this.signalNote = null;
     this.watchdogState = null;
+    this.watchdogOutcome = null;
     dump.installIdSentinel();
   }
 
@@ -40,9 +41,12 @@ class Snapshots {
   }
 
   startWatchdog() {
+    // Runs on the paused main thread: only record the outcome. It is reported once the
+    // watchdog has resumed the thread and released the dump lock ('restored'), so a new
+    // signal right after the 'snapshot' event is served. The timer (ref'd) keeps the
+    // process alive until then, and reports anyway should the watchdog never say so.
     dump.installWatchdogDump((error, info) => {
-      if (error) this.report(error);
-      else this.afterDump({ ...info, trigger: 'signal', viaInspector: true });
+      this.watchdogOutcome = { error, info, timer: setTimeout(() => this.reportWatchdogDump(), 5000) };
     });
     const state = new Int32Array(new SharedArrayBuffer(dump.WATCHDOG_STATE.LENGTH * 4));
     this.watchdogState = state;
@@ -80,8 +84,18 @@ class Snapshots {
     this.watchdog.postMessage({ type: 'configure', settings: { dir: this.directory(), checkResources: this.config().checkResources } });
   }
 
-  /** The watchdog's own failures (its dumps report through installWatchdogDump's callback). */
+  reportWatchdogDump() {
+    const outcome = this.watchdogOutcome;
+    if (!outcome) return;
+    this.watchdogOutcome = null;
+    clearTimeout(outcome.timer);
+    if (outcome.error) this.report(outcome.error);
+    else this.afterDump({ ...outcome.info, trigger: 'signal', viaInspector: true });
+  }
+
+  /** The watchdog's own failures, and the end of each of its dumps ('restored'). */
   onWatchdogMessage(message) {
+    if (message.type === 'restored') this.reportWatchdogDump();
     if (message.type === 'error') {
       const error = new Error(message.message);
       error.code = message.code;

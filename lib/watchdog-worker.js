@@ -154,8 +154,9 @@ async function dumpStuckMainThread() {
     return;
   }
   native.dumpEnd();
-  // The main thread reports the dump itself ('snapshot' or 'error'); a debugger that was
-  // active meanwhile is worth a word.
+  // The main thread now reports the dump it wrote ('snapshot' or 'error'); a debugger that
+  // was active meanwhile is worth a word.
+  parentPort.postMessage({ type: 'restored' });
   if (outcome && outcome.inspectorUrl) {
     const pausedMs = Number(process.hrtime.bigint() - requested) / 1e6;
     parentPort.postMessage({ type: 'error', code: 'ERR_LEAKWATCH_DEBUGGER_ATTACHED', message: `the watchdog paused the main thread for ${Math.round(pausedMs)} ms to dump it while a debugger was active (${outcome.inspectorUrl})` });
@@ -165,6 +166,7 @@ async function dumpStuckMainThread() {
 native.watchdogRegister(() => {
   dumpStuckMainThread().catch((error) => {
     native.dumpEnd();
+    parentPort.postMessage({ type: 'restored' });
     parentPort.postMessage({ type: 'error', message: error.message, code: error.code });
   });
 });

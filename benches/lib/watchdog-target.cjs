@@ -18,6 +18,10 @@ const SCRIPTS = Number(process.env.SCRIPTS || 0);
 const RUNS = Number(process.env.RUNS || 3);
 const leakwatch = require(lwPath);
 leakwatch.configure({ snapshotDir: dir, stuckAfterMs: 200, growthReport: false });
+leakwatch.on('error', (error) => {
+  process.stderr.write(`leakwatch error: ${error.code} ${error.message}\n`);
+  process.exit(1);
+});
 
 const keep = [];
 for (let i = 0; keep.length * 200 < HEAP_MB * 1048576; i++) keep.push({ i, s: `item-${i}`, a: [i, i + 1, i + 2] });
