@@ -5,9 +5,8 @@
 // - the raw inspector steps from a worker: Debugger.enable and Debugger.disable (enable
 //   reports every compiled script to the session: measured with 0 and 3,000 extra
 //   scripts), and Debugger.pause stopping a busy loop;
-// - a CPU workload's speed while the debugger is enabled, after the main thread's own
-//   dumps (control) and after the watchdog's dumps (the debugger disabled again), as
-//   ratios to its speed before any dump.
+// - a CPU workload's speed with the debugger enabled vs disabled (interleaved, after the
+//   watchdog's dumps: the state it leaves behind).
 // `npm run bench -- watchdog`; knobs LEAKWATCH_BENCH_RUNS (3), LEAKWATCH_BENCH_HEAP_MB (50).
 // Writes benches/results/watchdog.md.
 import { execFileSync } from 'node:child_process';
@@ -47,23 +46,21 @@ for (const scripts of [0, 3000]) {
     ms(s.enable),
     ms(s.disable),
     ms(s.rawPause),
-    ratio(out.enabled / out.before),
-    ratio(out.afterIdle / out.before),
-    ratio(out.after / out.before),
+    ratio(out.enabled / out.disabled),
   ]);
-  lines.push(`${scripts} scripts: idle dumps ${out.idle.map((x) => x.toFixed(0)).join(', ')} ms; stuck dumps ${out.stuck.map((x) => x.toFixed(0)).join(', ')} ms (pause ${out.pause.map((x) => x.toFixed(1)).join(', ')} ms); Debugger.enable ${out.enable.map((x) => x.toFixed(1)).join(', ')} ms; workload ${out.before.toFixed(0)} / ${out.afterIdle.toFixed(0)} / ${out.after.toFixed(0)} / ${out.enabled.toFixed(0)} ops/ms (before / after idle dumps / after watchdog dumps / debugger on)`);
+  lines.push(`${scripts} scripts: idle dumps ${out.idle.map((x) => x.toFixed(0)).join(', ')} ms; stuck dumps ${out.stuck.map((x) => x.toFixed(0)).join(', ')} ms (pause ${out.pause.map((x) => x.toFixed(1)).join(', ')} ms); Debugger.enable ${out.enable.map((x) => x.toFixed(1)).join(', ')} ms; workload ${out.before.toFixed(0)} / ${out.afterIdle.toFixed(0)} / ${out.after.toFixed(0)} ops/ms (before / after idle dumps / after watchdog dumps); debugger on ${out.on.map((x) => x.toFixed(0)).join(', ')} vs off ${out.off.map((x) => x.toFixed(0)).join(', ')} ops/ms (interleaved)`);
   rows.node = out.node;
 }
-const headers = ['Process', 'Dump idle', 'Dump stuck', 'stuck/idle', 'Pause', 'Dbg.enable', 'Dbg.disable', 'Raw pause', 'CPU dbg on', 'CPU after idle', 'CPU after wd'];
+const headers = ['Process', 'Dump idle', 'Dump stuck', 'stuck/idle', 'Pause', 'Dbg.enable', 'Dbg.disable', 'Raw pause', 'CPU dbg on/off'];
 const text = table(headers, rows);
 const report = `# Watchdog route (${rows.node}, ${HEAP_MB} MB heap, median of ${RUNS})
 
 Dump stuck: signal handed to the watchdog → complete file (pause + dump), while the main
 thread spins; Dump idle: the main thread's own dump. Pause: watchdog request → main thread
-paused. CPU columns: a CPU-bound loop's speed as a ratio to before any dump: with the
-debugger enabled (by a worker, no breakpoints), after the main thread's own dumps (the
-control), after the watchdog's dumps (debugger disabled again). The machine is shared:
-compare "after wd" with "after idle", not with 1.
+paused. CPU dbg on/off: a CPU-bound loop's speed with the debugger enabled (by a worker,
+no breakpoints) over its speed disabled, interleaved, medians; the "off" runs all come
+after the watchdog's dumps and after an enable/disable cycle, i.e. in the state the
+watchdog leaves behind. The machine is shared with other work: expect noise.
 
 \`\`\`
 ${text}

@@ -111,8 +111,18 @@ async function main() {
     out.enable.push(await probe.ask('enable'));
     out.disable.push(await probe.ask('disable'));
   }
+  // Debugger on vs off, interleaved (the machine's load drifts): medians of each.
+  out.on = [];
+  out.off = [];
+  for (let r = 0; r < RUNS; r++) {
+    out.off.push(workload(500).perMs);
+    await probe.ask('enable');
+    out.on.push(workload(500).perMs);
+    await probe.ask('disable');
+  }
+  out.enabled = median(out.on);
+  out.disabled = median(out.off);
   await probe.ask('enable');
-  out.enabled = workload(1000).perMs;
   for (let r = 0; r < RUNS; r++) {
     const answer = probe.ask('pause');
     // Busy for 1.5 s: the pause stops this very loop; the answer is read after it.
