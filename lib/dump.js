@@ -186,8 +186,8 @@ function completePartial(partial, file, started) {
   try {
     const bytes = assertComplete(partial.path);
     if (partial.fd !== null) {
+      // V8 wrote through its own descriptor and closed it (it leaks it only on errors).
       linkInPlace(partial.fd, file);
-      closeLeakedDescriptors(partial, partial.fd);
       fs.closeSync(partial.fd);
     } else {
       fs.renameSync(partial.path, file);
