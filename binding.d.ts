@@ -199,6 +199,12 @@ export declare function dumpBegin(forSignal: boolean): boolean
 export declare function dumpBusyMs(): number
 
 /**
+ * The watchdog could not dump (a debugger holds the main thread, or it never paused):
+ * give the request back to the main thread, which serves it when its loop runs again.
+ */
+export declare function dumpDefer(): void
+
+/**
  * Release the lock if this environment holds it (a worker's late call after its lock
  * was released and taken by another must not free someone else's dump).
  */
@@ -415,9 +421,28 @@ export interface SuspectGroup {
   userClass: boolean
   grewEveryStep: boolean
   counts: Array<number>
+  /**
+   * Objects of the class allocated between S1 and S2 still alive in each snapshot (0 in
+   * S1; in S2, all allocated after S1).
+   */
+  survivors: Array<number>
+  /**
+   * Four or more snapshots: the survivors shrank materially after S3 (a cache evicting,
+   * sessions expiring): not a leak suspect.
+   */
+  survivorsShrank: boolean
   representative: NodeRef
   retainerPath: Array<PathStep>
 }
+
+/** Give the unnamed file `fd` the name `path` (fails with EEXIST if `path` exists). */
+export declare function tmpfileLink(fd: number, path: string): void
+
+/**
+ * An unnamed 0600 file open for writing in `dir`, or null where the system or the file
+ * system cannot make one (the caller then uses a named partial file).
+ */
+export declare function tmpfileOpen(dir: string): number | null
 
 /**
  * Called by the watchdog worker: it will be handed requests the main thread cannot take.

@@ -24,6 +24,7 @@ export type LeakwatchErrorCode =
   | 'ERR_LEAKWATCH_INCONSISTENT'
   | 'ERR_LEAKWATCH_TOO_FEW_SNAPSHOTS'
   | 'ERR_LEAKWATCH_OUT_OF_ORDER'
+  | 'ERR_LEAKWATCH_RENUMBERED'
   | 'ERR_LEAKWATCH_SAME_SNAPSHOT'
   | 'ERR_LEAKWATCH_STREAM_FINISHED'
   | 'ERR_LEAKWATCH_CHART_SIZE'
@@ -32,6 +33,9 @@ export type LeakwatchErrorCode =
   | 'ERR_LEAKWATCH_NO_MEMORY'
   | 'ERR_LEAKWATCH_NO_DISK'
   | 'ERR_LEAKWATCH_INCOMPLETE'
+  | 'ERR_LEAKWATCH_DEBUGGER_ATTACHED'
+  | 'ERR_LEAKWATCH_NOT_PAUSED'
+  | 'ERR_LEAKWATCH_WATCHDOG'
   | 'ERR_LEAKWATCH_UNSAFE_DIR'
   | 'ERR_LEAKWATCH_NOT_A_DIR'
   | 'ERR_LEAKWATCH_NEEDS_FILE'
@@ -206,6 +210,8 @@ export interface SnapshotEvent {
   profile?: string;
   /** Top leak sites at the time of the dump, when sampling is on. */
   sites?: AllocationSite[];
+  /** Watchdog dumps: ms from the request until the main thread was paused in the debugger. */
+  pauseMs?: number;
 }
 
 export interface GrowthEvent {

@@ -193,3 +193,67 @@ test("the seed's example: SimpleClass is the top suspect, its exact count, leaky
   assert.equal(top.retainerPath.at(-1).node.class, 'SimpleClass');
   assert.deepEqual(names(userSuspects(analysis)), ['SimpleClass']);
 });
+
+// Four snapshots under `leakwatch run` (its default): healthy caches are not blamed.
+const CACHE_APP = path.join(here, 'fixtures', 'cli', 'cache-app.cjs');
+
+/** `leakwatch run` (default snapshot count) of the cache app; resolves {files, stderr, code}. */
+async function runCacheApp(mode) {
+  const out = fs.mkdtempSync(path.join(scratch, `run-${mode}-`));
+  const every = 3000;
+  const r = await cli(['run', '--every', `${every / 1000}s`, '--no-leak-snapshot', '--out', out, '--', process.execPath, CACHE_APP, mode, String(every)], { timeoutMs: 60000 });
+  const files = fs
+    .readdirSync(out)
+    .filter((n) => n.endsWith('.heapsnapshot'))
+    .sort((a, b) => Number(/-(\d+)\.heapsnapshot$/.exec(a)[1]) - Number(/-(\d+)\.heapsnapshot$/.exec(b)[1]))
+    .map((n) => path.join(out, n));
+  return { ...r, files };
+}
+
+for (const [mode, cls] of [
+  ['lru', 'CacheEntry'],
+  ['ttl', 'Session'],
+]) {
+  test(`leakwatch run (4 snapshots by default): a ${mode === 'lru' ? 'bounded cache that fills, then evicts' : 'TTL session store'} is not a suspect`, { timeout: 70000 }, async () => {
+    const r = await runCacheApp(mode);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.files.length, 4, r.stderr);
+    assert.match(r.stderr, /suspects: none/, r.stderr);
+    const four = await leakwatch.analyze(r.files);
+    assert.deepEqual(names(userSuspects(four)), []);
+    const group = four.others.find((g) => g.name === cls);
+    if (group) {
+      // Still some of them (a partial eviction): the survivor counts show why.
+      assert.equal(group.survivorsShrank, true);
+      assert.equal(group.survivors.length, 4);
+      assert.ok(group.survivors[3] < 0.9 * group.survivors[2], JSON.stringify(group.survivors));
+    }
+    // What the fourth snapshot buys: with only the first three, the healthy cache is blamed.
+    const three = await leakwatch.analyze(r.files.slice(0, 3));
+    assert.equal(userSuspects(three)[0] && userSuspects(three)[0].name, cls);
+  });
+}
+
+test('leakwatch run --help says it takes 4 snapshots by default and why', async () => {
+  const { code, stdout } = await cli(['run', '--help']);
+  assert.equal(code, 0);
+  assert.match(stdout, /--snapshots N +how many snapshots to take \(default 4;/);
+  assert.match(stdout, /cache evicting/);
+});
+
+test('leakwatch run: the same cache without its bound: its entries are the suspect, with the cache on the path', { timeout: 70000 }, async () => {
+  const r = await runCacheApp('unbounded');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.files.length, 4, r.stderr);
+  assert.match(r.stderr, /suspects: CacheEntry \(200\)/, r.stderr);
+  const analysis = await leakwatch.analyze(r.files);
+  const [top] = userSuspects(analysis);
+  assert.equal(top.name, 'CacheEntry');
+  assert.equal(top.count, 200); // exactly those added between S1 and S2
+  assert.deepEqual(top.survivors, [0, 200, 200, 200]);
+  assert.equal(top.survivorsShrank, false);
+  assert.ok(top.retainerPath.some((step) => step.edge === 'cache'), JSON.stringify(top.retainerPath.map((s) => s.edge)));
+  // The CLI shows the survivors per snapshot.
+  const { stdout } = await cli(['analyze', ...r.files]);
+  assert.match(stdout, /CacheEntry .*200 → 200 → 200/);
+});

@@ -266,11 +266,8 @@ test('signal off (LEAKWATCH_SIGNAL=off) and no app listener: SIGUSR2 keeps its d
   assert.deepEqual(fs.readdirSync(cwd), []);
 });
 
-// Known failure on Node 22+ (the watchdog's dump waits for the loop there), fixed on branch
-// `watchdog`; marked as such only so that the Node matrix (issue 13) runs. Drop at merge.
-const BUSY_LOOP_KNOWN = Number(process.versions.node.split('.')[0]) >= 22 && 'known failure on Node 22+, fixed on branch watchdog';
 
-test('a main thread stuck in a 10 s busy loop still gets its dump, completed while it is stuck', { timeout: 40_000, todo: BUSY_LOOP_KNOWN }, async () => {
+test('a main thread stuck in a 10 s busy loop still gets its dump, completed while it is stuck', { timeout: 40_000 }, async () => {
   const cwd = freshDir('busy');
   // Options changed at run time reach the watchdog too: it dumps where the main thread would.
   const moved = path.join(cwd, 'moved');

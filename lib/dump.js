@@ -1,9 +1,11 @@
 'use strict';
-// Writing heap snapshot files safely: mode 0600 from the first byte, a hidden partial
-// name renamed only when the file is complete, resource checks first, retention after.
+// Writing heap snapshot files safely: mode 0600 from the first byte, no name until the
+// file is complete (an unnamed O_TMPFILE file, or a hidden partial name), resource checks
+// first, retention after.
 
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const inspector = require('node:inspector');
 const os = require('node:os');
 const path = require('node:path');
 const v8 = require('node:v8');
@@ -127,23 +129,26 @@ function assertComplete(file) {
 
 /**
  * Node's v8.writeHeapSnapshot() returns early on a write error (ENOSPC, EIO) without
- * closing its file descriptor. Unlinking the partial file alone would then keep its
+ * closing its file descriptor. Dropping the partial file alone would then keep its
  * blocks allocated until the process exits, so a full disk would stay full. Close any
- * descriptor of this process still open on `file` (Linux: /proc/self/fd); a no-op
- * elsewhere. Only our own partial file matches, which nothing else has open.
+ * descriptor of this process still open on the partial's inode (Linux: /proc/self/fd),
+ * except `keep`; a no-op elsewhere. Only our own partial file matches.
  */
-function closeLeakedDescriptors(file) {
+function closeLeakedDescriptors(partial, keep) {
+  let target;
   let fds;
   try {
+    target = fs.statSync(partial.path);
     fds = fs.readdirSync('/proc/self/fd');
   } catch {
     return;
   }
   for (const entry of fds) {
     const fd = Number(entry);
+    if (fd === keep) continue;
     try {
-      const target = fs.readlinkSync(`/proc/self/fd/${entry}`);
-      if (target === file || target === `${file} (deleted)`) fs.closeSync(fd);
+      const stat = fs.statSync(`/proc/self/fd/${entry}`);
+      if (stat.ino === target.ino && stat.dev === target.dev) fs.closeSync(fd);
     } catch {
       // closed meanwhile, or the readdir's own descriptor
     }
@@ -151,81 +156,125 @@ function closeLeakedDescriptors(file) {
 }
 
 /**
- * The steps every snapshot write shares, whoever produces the bytes (V8 on this thread,
- * or the inspector from the watchdog): check resources and create the partial file 0600;
- * then either complete it (verify, rename) or abandon it (no file left behind).
+ * The steps every snapshot write shares: check resources and create the partial file
+ * 0600; then either complete it (verify, name it) or abandon it (no file left behind).
+ *
+ * The partial is an unnamed file in the target directory where the system allows it
+ * (Linux O_TMPFILE, through native.tmpfileOpen): it gets its name only once complete, so
+ * no partial file is ever visible, even if the process dies mid-dump (the kernel frees
+ * it). Elsewhere, a hidden 0600 partial with an unpredictable name, created exclusively
+ * without following links, renamed when complete; only the file leakwatch created is
+ * ever renamed or removed. Returns {path, fd, named}: `path` is what the writer opens
+ * (on Linux /proc/self/fd/N of our own descriptor, so a name swapped for a symlink is
+ * never followed), `fd` stays open until complete or abandoned.
  */
-function beginPartial(file, options = {}) {
-  const { partial, fd } = openPartial(file, options);
-  fs.closeSync(fd);
-  return partial;
-}
-
-/** beginPartial, keeping the partial file open: returns {partial, fd}. */
-function openPartial(file, { check = true, heapUsed } = {}) {
+function beginPartial(file, { check = true, heapUsed } = {}) {
   if (check) {
     const refusal = checkResources(path.dirname(file), heapUsed);
     if (refusal) throw refusal;
   }
-  // Created 0600 first (V8 truncates and reuses an existing file, keeping the mode),
-  // exclusively and without following a link; a name taken meanwhile: try another.
+  let fd = null;
+  try {
+    fd = native.tmpfileOpen(path.dirname(file));
+  } catch (error) {
+    throw abandonPartial(null, file, error);
+  }
+  if (fd !== null) return { path: `/proc/self/fd/${fd}`, fd, named: false };
+  // A name taken meanwhile (or planted): try another, never touch it.
   for (let attempt = 0; ; attempt++) {
-    const partial = partialName(file);
-    let fd;
+    const name = partialName(file);
     try {
-      fd = secureFs.createExclusive(partial, FILE_MODE);
+      fd = secureFs.createExclusive(name, FILE_MODE);
     } catch (error) {
       if (error.code === 'EEXIST' && attempt < 8) continue;
-      throw abandonPartial(partial, file, error);
+      throw abandonPartial(null, file, error);
     }
+    const partial = { path: name, fd, named: true };
     try {
       const { dev, ino } = fs.fstatSync(fd);
-      created.set(partial, { dev, ino });
+      created.set(name, { dev, ino });
     } catch (error) {
-      fs.closeSync(fd);
       throw abandonPartial(partial, file, error);
     }
     // If this thread's environment goes away mid-dump, the lock's cleanup removes it.
-    native.dumpPartial(partial);
-    return { partial, fd };
+    native.dumpPartial(name);
+    return partial;
   }
 }
 
 /**
- * The name V8 should open to write into the file open as `fd`: on Linux its
- * /proc/self/fd link, which reopens that very file even if its name was swapped for a
- * symlink meanwhile; elsewhere the name itself.
+ * The name a writer (V8, or our own fs calls) should open to write the partial: on Linux
+ * the /proc/self/fd link of our descriptor, which reopens that very file; elsewhere the
+ * partial's name.
  */
-function pathOfOpenFile(fd, partial) {
-  const link = `/proc/self/fd/${fd}`;
+function writePath(partial) {
+  if (!partial.named) return partial.path;
+  const link = `/proc/self/fd/${partial.fd}`;
   try {
-    const [viaLink, viaFd] = [fs.statSync(link), fs.fstatSync(fd)];
+    const [viaLink, viaFd] = [fs.statSync(link), fs.fstatSync(partial.fd)];
     if (viaLink.dev === viaFd.dev && viaLink.ino === viaFd.ino) return link;
   } catch {
     // no procfs
   }
-  return partial;
+  return partial.path;
 }
 
-/** Verify and rename; returns {file, bytes, durationMs} counted from `started`. */
+/** Give a complete unnamed file the name `file`, replacing an existing file as rename does. */
+function linkInPlace(fd, file) {
+  try {
+    native.tmpfileLink(fd, file);
+  } catch (error) {
+    if (error.code !== 'EEXIST') throw error;
+    const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}`);
+    native.tmpfileLink(fd, temporary);
+    try {
+      fs.renameSync(temporary, file);
+    } catch (renameError) {
+      removeQuietly(temporary);
+      throw renameError;
+    }
+  }
+}
+
+function closeQuietly(fd) {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
+
+/** Verify and name the file; returns {file, bytes, durationMs} counted from `started`. */
 function completePartial(partial, file, started) {
   try {
-    if (!isOurs(partial)) throw leakwatchError('ERR_LEAKWATCH_INCOMPLETE', `cannot write heap snapshot ${file}: its partial file ${partial} was replaced by another`);
-    const bytes = assertComplete(partial);
-    fs.renameSync(partial, file);
-    created.delete(partial);
-    native.dumpPartial(null);
+    const bytes = assertComplete(writePath(partial));
+    if (partial.named) {
+      if (!isOurs(partial.path)) {
+        throw leakwatchError('ERR_LEAKWATCH_INCOMPLETE', `cannot write heap snapshot ${file}: its partial file ${partial.path} was replaced by another`);
+      }
+      fs.renameSync(partial.path, file);
+      created.delete(partial.path);
+      native.dumpPartial(null);
+    } else {
+      linkInPlace(partial.fd, file);
+    }
+    closeQuietly(partial.fd);
     return { file, bytes, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
   } catch (error) {
     throw abandonPartial(partial, file, error);
   }
 }
 
-/** Remove what is left of a failed write; returns the error to report. */
+/** Remove what is left of a failed write (nothing of anyone else's); returns the error to report. */
 function abandonPartial(partial, file, error) {
-  closeLeakedDescriptors(partial);
-  removeOurs(partial);
-  native.dumpPartial(null);
+  if (partial) {
+    closeLeakedDescriptors(partial, partial.fd);
+    closeQuietly(partial.fd); // an unnamed file: closing its last descriptor frees it
+    if (partial.named) {
+      removeOurs(partial.path);
+      native.dumpPartial(null);
+    }
+  }
   if (error.code && /^E[A-Z]+$/.test(error.code)) {
     return systemError(`cannot write heap snapshot ${file}: ${error.message}`, error);
   }
@@ -239,18 +288,54 @@ function abandonPartial(partial, file, error) {
  */
 function writeSnapshotFile(file, { check = true } = {}) {
   const started = process.hrtime.bigint();
-  const { partial, fd } = openPartial(file, { check });
-  let open = true;
+  const partial = beginPartial(file, { check });
   try {
-    v8.writeHeapSnapshot(pathOfOpenFile(fd, partial));
-    fs.closeSync(fd);
-    open = false;
+    v8.writeHeapSnapshot(writePath(partial));
   } catch (error) {
-    // Ours first: abandonPartial then closes whatever descriptor V8 left open on it.
-    if (open) fs.closeSync(fd);
     throw abandonPartial(partial, file, error);
   }
   return completePartial(partial, file, started);
+}
+
+// The main-thread dump function the watchdog runs (through the debugger) while the main
+// thread is stuck: installed at load time under this global Symbol.for key.
+const WATCHDOG_DUMP_KEY = 'leakwatch.watchdog-dump';
+// Slots of the Int32Array the main thread and the watchdog share: the watchdog's session
+// is connected; a debugger (inspector server) is active; the watchdog let go at exit.
+const WATCHDOG_STATE = Object.freeze({ CONNECTED: 0, DEBUGGER: 1, EXIT_ACK: 2, LENGTH: 3 });
+
+/**
+ * Install what the watchdog evaluates on the paused main thread: write the file (the same
+ * steps as every dump) and hand the outcome to `done(error, info)` at once (it must only
+ * record it: the app's code is paused mid-statement). Never throws into the evaluation;
+ * returns a small result for the watchdog.
+ */
+function installWatchdogDump(done) {
+  const key = Symbol.for(WATCHDOG_DUMP_KEY);
+  if (Object.hasOwn(globalThis, key)) return;
+  const watchdogDump = (file, check, pauseMs) => {
+    try {
+      const info = writeSnapshotFile(file, { check });
+      done(null, { ...info, durationMs: info.durationMs + pauseMs, pauseMs, completedAt: new Date() });
+      return { ok: true, file: info.file, inspectorUrl: inspector.url() || null };
+    } catch (error) {
+      done(error);
+      return { ok: false };
+    }
+  };
+  Object.defineProperty(globalThis, key, { value: watchdogDump, configurable: true });
+}
+
+// One object per isolate, kept alive from load time: its id must be the same in every
+// snapshot of the process. The analyses look for this class name (the Rust core's
+// ID_SENTINEL_CLASS) and refuse to compare snapshots in which its id changed: some
+// inspector session (a debugger that detached) made V8 renumber every object.
+class LeakwatchIdSentinel {}
+const ID_SENTINEL_KEY = 'leakwatch.id-sentinel';
+
+function installIdSentinel() {
+  const key = Symbol.for(ID_SENTINEL_KEY);
+  if (!Object.hasOwn(globalThis, key)) Object.defineProperty(globalThis, key, { value: new LeakwatchIdSentinel(), configurable: true });
 }
 
 /**
@@ -284,4 +369,4 @@ function enforceRetention(dir, max, keep = new Set()) {
   return removed;
 }
 
-module.exports = { defaultFilename, writeSnapshotFile, beginPartial, completePartial, abandonPartial, enforceRetention, checkResources, assertComplete, partialName, FILE_MODE, OWN_NAME };
+module.exports = { WATCHDOG_DUMP_KEY, WATCHDOG_STATE, installWatchdogDump, installIdSentinel, defaultFilename, writeSnapshotFile, beginPartial, writePath, completePartial, abandonPartial, enforceRetention, checkResources, assertComplete, partialName, FILE_MODE, OWN_NAME };

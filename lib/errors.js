@@ -25,6 +25,12 @@ const CODES = Object.freeze({
   ERR_LEAKWATCH_NO_MEMORY: Error,
   ERR_LEAKWATCH_NO_DISK: Error,
   ERR_LEAKWATCH_INCOMPLETE: Error,
+  // Comparing snapshots whose ids V8 renumbered (an inspector session detached between them).
+  ERR_LEAKWATCH_RENUMBERED: Error,
+  // The watchdog (dumps of a stuck main thread).
+  ERR_LEAKWATCH_DEBUGGER_ATTACHED: Error,
+  ERR_LEAKWATCH_NOT_PAUSED: Error,
+  ERR_LEAKWATCH_WATCHDOG: Error,
   // Output directories and input streams (leakwatch run/demo/plot, summary/diff of a pipe).
   ERR_LEAKWATCH_UNSAFE_DIR: Error,
   ERR_LEAKWATCH_NOT_A_DIR: Error,

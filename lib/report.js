@@ -17,6 +17,11 @@ function formatPath(steps) {
     .join('\n');
 }
 
+/** Objects of the S1→S2 window still alive in S2, S3, … (a leak keeps them). */
+function survivorsOf(group) {
+  return group.survivors.slice(1).join(' → ');
+}
+
 function formatAnalysis(analysis, top) {
   const limit = (list) => (top === 0 ? list : list.slice(0, top));
   const h = native.humanSize;
@@ -29,8 +34,8 @@ function formatAnalysis(analysis, top) {
   } else {
     out.push(`Leak suspects (${analysis.suspects.length}), user classes first:`);
     out.push('');
-    const rows = limit(analysis.suspects).map((s) => [s.name, s.count, h(s.selfSize), h(s.retainedSize), s.counts.join(' → ')]);
-    out.push(table(['Class', 'Objects', 'Self size', 'Retained', `Count in S1…S${n}`], rows));
+    const rows = limit(analysis.suspects).map((s) => [s.name, s.count, h(s.selfSize), h(s.retainedSize), s.counts.join(' → '), survivorsOf(s)]);
+    out.push(table(['Class', 'Objects', 'Self size', 'Retained', `Count in S1…S${n}`, `Survivors in S2…S${n}`], rows));
     for (const s of limit(analysis.suspects).filter((x) => x.retainerPath.length > 0).slice(0, 3)) {
       out.push('');
       out.push(`Retainer path of ${s.name} @${s.representative.id}:`);
@@ -40,8 +45,9 @@ function formatAnalysis(analysis, top) {
   const others = limit(analysis.others);
   if (others.length > 0) {
     out.push('');
-    out.push('Other survivors (not growing at every step or too small to be a leak):');
-    out.push(table(['Class', 'Objects', 'Self size', 'Retained'], others.map((s) => [s.name, s.count, h(s.selfSize), h(s.retainedSize)])));
+    out.push('Other survivors (not growing at every step, shrinking after S3, or too small to be a leak):');
+    const rows = others.map((s) => [s.name, s.count, h(s.selfSize), h(s.retainedSize), survivorsOf(s) + (s.survivorsShrank ? '  (shrank: evicted/expired)' : '')]);
+    out.push(table(['Class', 'Objects', 'Self size', 'Retained', `Survivors in S2…S${n}`], rows));
   }
   return out.join('\n') + '\n';
 }

@@ -20,6 +20,9 @@ const secureFs = require('./secure-fs');
 
 const REGISTER = path.join(__dirname, '..', 'register.js');
 const POLL_MS = 200;
+// Four by default: with a fourth snapshot the analysis sees whether what survived from the
+// S1→S2 window stays (a leak) or shrinks (a cache evicting, sessions expiring).
+const DEFAULT_SNAPSHOTS = 4;
 /** Grace between the SIGTERM at --duration and a SIGKILL (`killAfterMs`). */
 const DEFAULT_KILL_AFTER_MS = 10000;
 /** A process "shows growth" when its heap after GC rose by this much (or it had a leak event). */
@@ -133,7 +136,7 @@ function runWatched({
   command,
   args = [],
   outDir,
-  snapshots = 3,
+  snapshots = DEFAULT_SNAPSHOTS,
   everyMs = 30000,
   durationMs = 0,
   killAfterMs = DEFAULT_KILL_AFTER_MS,
@@ -490,4 +493,4 @@ function exitLikeApp(result) {
   else process.exitCode = result.code ?? 1;
 }
 
-module.exports = { runWatched, formatSummary, exitLikeApp, SUMMARY_SECTIONS, DEFAULT_KILL_AFTER_MS };
+module.exports = { runWatched, formatSummary, exitLikeApp, SUMMARY_SECTIONS, DEFAULT_KILL_AFTER_MS, DEFAULT_SNAPSHOTS };

@@ -291,12 +291,8 @@ class Sampler {
     const started = process.hrtime.bigint();
     const partial = dump.beginPartial(file, { check: false });
     try {
-      const fd = fs.openSync(partial, fs.constants.O_WRONLY | fs.constants.O_TRUNC | (fs.constants.O_NOFOLLOW || 0));
-      try {
-        fs.writeSync(fd, text);
-      } finally {
-        fs.closeSync(fd);
-      }
+      // Our own descriptor of the partial (0600, created exclusively or unnamed).
+      fs.writeSync(partial.fd, text);
     } catch (error) {
       throw dump.abandonPartial(partial, file, error);
     }

@@ -2,6 +2,7 @@
 // Snapshots on demand: heapdump's writeSnapshot, the dump signal, the watchdog for a
 // stuck main thread, and the growth report against this process's previous dump.
 
+const inspector = require('node:inspector');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const native = require('./native');
@@ -19,6 +20,9 @@ class Snapshots {
     this.growthQueue = Promise.resolve();
     this.watchdog = null;
     this.signalNote = null;
+    this.watchdogState = null;
+    this.watchdogOutcome = null;
+    dump.installIdSentinel();
   }
 
   directory() {
@@ -38,8 +42,18 @@ class Snapshots {
   }
 
   startWatchdog() {
+    // Runs on the paused main thread: only record the outcome. It is reported once the
+    // watchdog has resumed the thread and released the dump lock ('restored'), so a new
+    // signal right after the 'snapshot' event is served. The timer (ref'd) keeps the
+    // process alive until then, and reports anyway should the watchdog never say so.
+    dump.installWatchdogDump((error, info) => {
+      this.watchdogOutcome = { error, info, timer: setTimeout(() => this.reportWatchdogDump(), 5000) };
+    });
+    const state = new Int32Array(new SharedArrayBuffer(dump.WATCHDOG_STATE.LENGTH * 4));
+    this.watchdogState = state;
+    this.noteDebugger();
     const worker = new Worker(path.join(__dirname, 'watchdog-worker.js'), {
-      workerData: { dir: this.directory(), checkResources: this.config().checkResources },
+      workerData: { dir: this.directory(), checkResources: this.config().checkResources, state },
       // The watchdog must not inherit the app's preloads (leakwatch/register included).
       execArgv: [],
       env: { ...process.env, NODE_OPTIONS: '' },
@@ -51,6 +65,18 @@ class Snapshots {
     // After the listeners: adding a 'message' listener would ref the worker again.
     worker.unref();
     this.watchdog = worker;
+    // The watchdog's inspector session stays connected for the life of the process (object
+    // ids); at exit it must let go, or Node prints "Waiting for the debugger to disconnect".
+    process.on('exit', () => {
+      if (!Atomics.load(state, dump.WATCHDOG_STATE.CONNECTED)) return;
+      worker.postMessage('exit');
+      Atomics.wait(state, dump.WATCHDOG_STATE.EXIT_ACK, 0, 200);
+    });
+  }
+
+  /** Tell the watchdog whether a debugger is active (it then never pauses the main thread). */
+  noteDebugger() {
+    if (this.watchdogState) Atomics.store(this.watchdogState, dump.WATCHDOG_STATE.DEBUGGER, inspector.url() ? 1 : 0);
   }
 
   /** Options changed: the watchdog dumps where the main thread would. */
@@ -59,10 +85,19 @@ class Snapshots {
     this.watchdog.postMessage({ type: 'configure', settings: { dir: this.directory(), checkResources: this.config().checkResources } });
   }
 
+  reportWatchdogDump() {
+    const outcome = this.watchdogOutcome;
+    if (!outcome) return;
+    this.watchdogOutcome = null;
+    clearTimeout(outcome.timer);
+    if (outcome.error) this.report(outcome.error);
+    else this.afterDump({ ...outcome.info, trigger: 'signal', viaInspector: true });
+  }
+
+  /** The watchdog's own failures, and the end of each of its dumps ('restored'). */
   onWatchdogMessage(message) {
-    if (message.type === 'snapshot') {
-      this.afterDump({ file: message.file, bytes: message.bytes, durationMs: message.durationMs, trigger: 'signal', viaInspector: true, completedAt: new Date(message.completedAt) });
-    } else if (message.type === 'error') {
+    if (message.type === 'restored') this.reportWatchdogDump();
+    if (message.type === 'error') {
       // The worker's error crossed as {message, code}: the same code on this side.
       this.report(Object.assign(new Error(message.message), { code: message.code }));
     }
@@ -74,6 +109,7 @@ class Snapshots {
       this.report(busyError(`the dump signal was ignored`));
       return;
     }
+    this.noteDebugger();
     if (!native.dumpBegin(true)) return; // the watchdog took it, or no request pending
     try {
       if (this.config().signal === false) return;

@@ -1,78 +1,188 @@
 'use strict';
-// The watchdog: a worker thread that snapshots the main isolate through the inspector
-// when the main thread cannot answer a dump signal (busy loop, GC thrash). The inspector
-// reaches the main isolate by interrupt, so the dump completes while the loop is stuck.
+// The watchdog: a worker thread that dumps the main isolate when the main thread cannot
+// answer a dump signal (busy loop, GC thrash).
+//
+// Route (Node 20 to 26): through an inspector session connected to the main thread,
+// Debugger.pause stops the main thread at its next JS statement, even inside a busy loop;
+// while it is paused, Runtime.evaluate runs the dump function leakwatch installed on the
+// main thread at load time (lib/snapshots.js), which writes the file with the same code as
+// every other dump (lib/dump.js); then Debugger.resume and Debugger.disable restore the
+// debugger's state. HeapProfiler.takeHeapSnapshot over this session is not used: newer V8
+// (Node 22+) defers it until the main thread is idle, i.e. until the loop ends.
+//
+// Object ids: V8 clears its heap object id map whenever an inspector session disconnects
+// (whatever domains it enabled), so this session is connected on the first stuck-thread
+// dump and stays connected for the life of the process. It is only dropped at process exit,
+// when the ids no longer matter (see Snapshots.startWatchdog: without that, Node would print
+// "Waiting for the debugger to disconnect..." on process.exit()).
 
 const fs = require('node:fs');
 const inspector = require('node:inspector');
 const { parentPort, workerData } = require('node:worker_threads');
 const native = require('./native');
 const dump = require('./dump');
+const { WATCHDOG_DUMP_KEY, WATCHDOG_STATE } = require('./dump');
+const { leakwatchError } = require('./errors');
 
 // Where and how to dump; the main thread sends updates when its options change.
 const settings = { dir: workerData.dir, checkResources: workerData.checkResources };
+// Shared with the main thread (Int32Array over a SharedArrayBuffer), see WATCHDOG_STATE.
+const state = workerData.state;
+// How long Debugger.pause may take before the dump is handed back to the main thread (a
+// main thread blocked in native code runs no JS statement to pause at).
+const PAUSE_TIMEOUT_MS = workerData.pauseTimeoutMs || 10_000;
 
-function post(session, method, params = {}) {
+let session = null;
+let stopped = false;
+
+function connect() {
+  if (!session) {
+    session = new inspector.Session();
+    session.connectToMainThread();
+    Atomics.store(state, WATCHDOG_STATE.CONNECTED, 1);
+  }
+  return session;
+}
+
+function post(method, params = {}) {
   return new Promise((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
 }
 
-/** Stream the main isolate's snapshot into `partial` (already created 0600). */
-function snapshotMainIsolate(session, partial) {
-  return new Promise((resolve, reject) => {
-    // The partial was just created (0600, exclusive): reopen it, never through a link.
-    const fd = fs.openSync(partial, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
-    let writeError = null;
-    session.on('HeapProfiler.addHeapSnapshotChunk', ({ params }) => {
-      if (writeError) return;
-      try {
-        fs.writeSync(fd, params.chunk);
-      } catch (error) {
-        writeError = error;
-      }
-    });
-    session.post('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, (error) => {
-      try {
-        fs.closeSync(fd);
-      } catch (closeError) {
-        writeError = writeError || closeError;
-      }
-      if (error || writeError) reject(writeError || error);
-      else resolve();
-    });
+/** Resolves with the next `event`'s params, or null after `ms`. */
+function nextEvent(event, ms) {
+  return new Promise((resolve) => {
+    const listener = ({ params }) => {
+      clearTimeout(timer);
+      resolve(params);
+    };
+    const timer = setTimeout(() => {
+      session.removeListener(event, listener);
+      resolve(null);
+    }, ms);
+    session.once(event, listener);
   });
 }
 
-async function dumpThroughInspector() {
-  const file = dump.defaultFilename(settings.dir);
-  const started = process.hrtime.bigint();
-  const session = new inspector.Session();
+function coded(message, code) {
+  return leakwatchError(code, message);
+}
+
+/**
+ * Leave the dump to the main thread (it serves the pending request when its loop runs
+ * again) and say why, at once on stderr (the main thread may stay stuck a long time) and
+ * as an error event once the main thread reads its messages.
+ */
+function deferToMain(error) {
+  native.dumpDefer();
   try {
-    session.connectToMainThread();
-    // The main isolate's heap, not this worker's, decides whether a dump fits.
-    const heapUsed = settings.checkResources ? (await post(session, 'Runtime.getHeapUsage')).usedSize : undefined;
-    const partial = dump.beginPartial(file, { check: settings.checkResources, heapUsed });
-    try {
-      await snapshotMainIsolate(session, partial);
-    } catch (error) {
-      throw dump.abandonPartial(partial, file, error);
+    fs.writeSync(2, `leakwatch: ${error.message}\n`);
+  } catch {
+    // no stderr
+  }
+  parentPort.postMessage({ type: 'error', message: error.message, code: error.code });
+}
+
+/**
+ * Enable the debugger and pause the main thread. Returns null when paused by us, or the
+ * reason to leave the dump to the main thread.
+ */
+async function pauseMainThread(progress) {
+  // Another session holding the main thread paused is reported to a session that
+  // enables the debugger: then the pause is not ours to use, nor to resume.
+  let pauseSent = false;
+  let foreignPause = false;
+  const early = () => {
+    if (!pauseSent) foreignPause = true;
+  };
+  session.on('Debugger.paused', early);
+  try {
+    await post('Debugger.enable');
+    progress.enabled = true;
+    if (foreignPause) {
+      return coded('the main thread is paused in a debugger: the watchdog leaves it alone; the dump waits for the main thread', 'ERR_LEAKWATCH_DEBUGGER_ATTACHED');
     }
-    const { bytes, durationMs } = dump.completePartial(partial, file, started);
-    parentPort.postMessage({ type: 'snapshot', file, bytes, durationMs, completedAt: Date.now() });
+    const paused = nextEvent('Debugger.paused', PAUSE_TIMEOUT_MS);
+    pauseSent = true;
+    await post('Debugger.pause');
+    if (!(await paused)) {
+      return coded(`the main thread did not reach a JS statement within ${PAUSE_TIMEOUT_MS} ms (blocked in native code?): the dump waits for the main thread`, 'ERR_LEAKWATCH_NOT_PAUSED');
+    }
+    progress.paused = true;
+    return null;
+  } finally {
+    session.removeListener('Debugger.paused', early);
+  }
+}
+
+async function dumpStuckMainThread() {
+  if (Atomics.load(state, WATCHDOG_STATE.DEBUGGER) === 1) {
+    deferToMain(
+      coded(
+        'the main thread is stuck, but a debugger (inspector) is active in this process: the watchdog does not pause the main thread under it; the dump waits for the main thread',
+        'ERR_LEAKWATCH_DEBUGGER_ATTACHED',
+      ),
+    );
+    return;
+  }
+  const file = dump.defaultFilename(settings.dir);
+  const requested = process.hrtime.bigint();
+  connect();
+  const progress = { enabled: false, paused: false };
+  let deferred = null;
+  let outcome = null;
+  try {
+    deferred = await pauseMainThread(progress);
+    if (!deferred) {
+      const pauseMs = Number(process.hrtime.bigint() - requested) / 1e6;
+      const call = [JSON.stringify(file), Boolean(settings.checkResources), pauseMs].join(', ');
+      const expression = `globalThis[Symbol.for(${JSON.stringify(WATCHDOG_DUMP_KEY)})](${call})`;
+      const { result, exceptionDetails } = await post('Runtime.evaluate', { expression, returnByValue: true, silent: true });
+      if (exceptionDetails || !result || typeof result.value !== 'object' || result.value === null) {
+        throw coded(`the watchdog could not run leakwatch's dump function on the main thread: ${exceptionDetails ? exceptionDetails.text : 'no result'}`, 'ERR_LEAKWATCH_WATCHDOG');
+      }
+      outcome = result.value;
+    }
   } catch (error) {
     parentPort.postMessage({ type: 'error', message: error.message, code: error.code });
   } finally {
-    session.disconnect();
-    native.dumpEnd();
+    // Restore the debugger as it was: running, and disabled for this session.
+    if (progress.paused) await post('Debugger.resume').catch(() => {});
+    if (progress.enabled) await post('Debugger.disable').catch(() => {});
+  }
+  if (deferred) {
+    deferToMain(deferred);
+    return;
+  }
+  native.dumpEnd();
+  // The main thread now reports the dump it wrote ('snapshot' or 'error'); a debugger that
+  // was active meanwhile is worth a word.
+  parentPort.postMessage({ type: 'restored' });
+  if (outcome && outcome.inspectorUrl) {
+    const pausedMs = Number(process.hrtime.bigint() - requested) / 1e6;
+    parentPort.postMessage({ type: 'error', code: 'ERR_LEAKWATCH_DEBUGGER_ATTACHED', message: `the watchdog paused the main thread for ${Math.round(pausedMs)} ms to dump it while a debugger was active (${outcome.inspectorUrl})` });
   }
 }
 
 native.watchdogRegister(() => {
-  dumpThroughInspector();
+  dumpStuckMainThread().catch((error) => {
+    native.dumpEnd();
+    parentPort.postMessage({ type: 'restored' });
+    parentPort.postMessage({ type: 'error', message: error.message, code: error.code });
+  });
 });
 parentPort.on('message', (message) => {
   if (message && message.type === 'configure') Object.assign(settings, message.settings);
-  if (message === 'stop') {
+  if (message === 'stop' && !stopped) {
+    stopped = true;
     native.watchdogUnregister();
-    process.exit(0);
+    // A connected session stays: disconnecting it would renumber every object.
+    if (!session) process.exit(0);
+  }
+  if (message === 'exit') {
+    // The process is exiting: ids no longer matter; Node must not wait for this session.
+    if (session) session.disconnect();
+    session = null;
+    Atomics.store(state, WATCHDOG_STATE.EXIT_ACK, 1);
+    Atomics.notify(state, WATCHDOG_STATE.EXIT_ACK);
   }
 });

@@ -149,6 +149,12 @@ pub struct JsGroup {
     pub user_class: bool,
     pub grew_every_step: bool,
     pub counts: Vec<f64>,
+    /// Objects of the class allocated between S1 and S2 still alive in each snapshot (0 in
+    /// S1; in S2, all allocated after S1).
+    pub survivors: Vec<f64>,
+    /// Four or more snapshots: the survivors shrank materially after S3 (a cache evicting,
+    /// sessions expiring): not a leak suspect.
+    pub survivors_shrank: bool,
     pub representative: JsNodeRef,
     pub retainer_path: Vec<JsPathStep>,
 }
@@ -191,6 +197,8 @@ fn to_js_group(g: Group) -> JsGroup {
         user_class: g.user_class,
         grew_every_step: g.grew_every_step,
         counts: g.counts.into_iter().map(|c| c as f64).collect(),
+        survivors: g.survivors.into_iter().map(|c| c as f64).collect(),
+        survivors_shrank: g.survivors_shrank,
         representative: to_js_node(g.representative),
         retainer_path: g
             .retainer_path

@@ -3,6 +3,7 @@
 
 mod convert;
 mod error;
+mod files;
 mod monitor;
 mod plot;
 mod sampling;

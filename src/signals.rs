@@ -3,8 +3,8 @@
 //!
 //! The thread asks the main thread (through a weak threadsafe function, so the process
 //! can still exit) and, if the main thread has not taken the request within
-//! `stuck_after_ms`, hands it to the watchdog worker, which snapshots the main isolate
-//! through the inspector even while its event loop is stuck.
+//! `stuck_after_ms`, hands it to the watchdog worker, which pauses the main thread through
+//! the inspector's debugger and dumps it even while its event loop is stuck.
 //!
 //! libuv replaces the signal's handler when the first `process.on(signal)` listener comes
 //! and resets it to the default (terminate) when the last one goes; it never chains. JS
@@ -249,6 +249,13 @@ pub fn watchdog_unregister() {
 pub fn dump_begin(env: Env, for_signal: bool) -> bool {
     let from = if for_signal { REQUESTED } else { IDLE };
     take_busy(from, env_id(&env))
+}
+
+/// The watchdog could not dump (a debugger holds the main thread, or it never paused):
+/// give the request back to the main thread, which serves it when its loop runs again.
+#[napi(catch_unwind)]
+pub fn dump_defer() {
+    let _ = DUMP_STATE.compare_exchange(BUSY, REQUESTED, Ordering::AcqRel, Ordering::Acquire);
 }
 
 /// Release the lock if this environment holds it (a worker's late call after its lock

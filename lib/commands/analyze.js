@@ -12,6 +12,11 @@ Objects of the last snapshot that were allocated between the first and the secon
 class. Classes that also grew at every step and hold enough memory are leak suspects,
 user classes first, then engine internals ((string), (array), …), by retained size,
 each with the retainer path of one object back to a GC root.
+With four or more snapshots, a class whose survivors (objects allocated between S1
+and S2) shrink materially after S3 is not a suspect: a cache evicting its oldest
+entries or a store expiring sessions loses them, a leak keeps them. The survivor
+counts per snapshot are shown. Snapshots in which V8 renumbered the objects (a
+debugger detached in between) are refused (exit 1).
 
 Options:
   --top N            show at most N groups (default 10; 0 = all)
@@ -19,7 +24,8 @@ Options:
   --min-retained B   …and retains at least B bytes (default 8192; 8× that for
                      engine internals, which churn in any live process)
   --json             print {snapshots, idRange, suspects:[{name, count, selfSize,
-                     retainedSize, retainerPath:[{edge, node}], …}], others:[…]}
+                     retainedSize, counts, survivors, survivorsShrank,
+                     retainerPath:[{edge, node}], …}], others:[…]}
   --fail-on-leak     exit with status 3 when a user-class suspect is found (for CI)`,
   options: {
     top: { type: 'string' },

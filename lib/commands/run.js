@@ -1,6 +1,6 @@
 'use strict';
 const path = require('node:path');
-const { runWatched, formatSummary, exitLikeApp, DEFAULT_KILL_AFTER_MS } = require('../run');
+const { runWatched, formatSummary, exitLikeApp, DEFAULT_KILL_AFTER_MS, DEFAULT_SNAPSHOTS } = require('../run');
 const { parseDuration } = require('./duration');
 const { positiveInt } = require('./options');
 
@@ -14,7 +14,7 @@ module.exports = {
 Run an app with leakwatch preloaded (NODE_OPTIONS=--require leakwatch/register, so
 'node app.js', 'npm start' and the like all work). leakwatch records every 'stats'
 sample, takes heap snapshots on a schedule and when a leak is detected, analyses them
-with the three-snapshot technique once it has three, and charts memory over time.
+with the three-snapshot technique once it has them all, and charts memory over time.
 The app's output, exit code and signals pass through; leakwatch reports on stderr.
 Ctrl-C stops the app and still reports what was found so far.
 
@@ -24,7 +24,10 @@ heap grows or that has a leak event (to the newest one while none does), or to -
 If the command never loads leakwatch (not Node, or NODE_OPTIONS cleared), run says so.
 
 Options:
-  --snapshots N      how many snapshots to take (default 3)
+  --snapshots N      how many snapshots to take (default ${DEFAULT_SNAPSHOTS}; 3 is the least the
+                     analysis needs; the 4th shows whether what survived from the
+                     first interval stays (a leak) or shrinks (a cache evicting, a
+                     store expiring entries), so a healthy cache is not blamed)
   --every D          time between scheduled snapshots (default 30s; e.g. 10s, 2m)
   --duration D       stop the app (SIGTERM) after D (default: run until it exits);
                      run then exits 0 if the app stopped as asked
@@ -58,7 +61,7 @@ Options:
       command,
       args,
       outDir: path.resolve(values.out || `leakwatch-${stamp()}`),
-      snapshots: values.snapshots === undefined ? 3 : positiveInt(values.snapshots),
+      snapshots: values.snapshots === undefined ? DEFAULT_SNAPSHOTS : positiveInt(values.snapshots),
       everyMs: values.every === undefined ? 30000 : parseDuration(values.every),
       durationMs: values.duration === undefined ? 0 : parseDuration(values.duration),
       killAfterMs: values['kill-after'] === undefined ? DEFAULT_KILL_AFTER_MS : parseDuration(values['kill-after']),

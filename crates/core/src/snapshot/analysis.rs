@@ -2,7 +2,7 @@
 //! the three-snapshot technique (`analyze`): objects of the last snapshot allocated
 //! between the first and the second, grouped by class, with a retainer path each.
 
-use super::classes::{is_internal_class, COMPILED_CODE};
+use super::classes::{is_internal_class, COMPILED_CODE, ID_SENTINEL_CLASS};
 use super::dominators::{
     immediate_dominators, path_to_root, retained_sizes, shortest_retainers, GraphView, RetainerTree,
 };
@@ -70,6 +70,18 @@ impl Analysed {
             total_size: g.self_size.iter().sum(),
             max_js_id: g.max_js_id(),
             classes,
+            id_sentinel: self.id_sentinel(),
+            in_window: Vec::new(),
+        }
+    }
+
+    /// Id of leakwatch's id sentinel, when the heap holds exactly one.
+    pub fn id_sentinel(&self) -> Option<u32> {
+        let class = self.class_names.iter().position(|name| name == ID_SENTINEL_CLASS)? as u32;
+        let mut nodes = self.node_class.iter().enumerate().filter(|(_, &c)| c == class);
+        match (nodes.next(), nodes.next()) {
+            (Some((node, _)), None) => Some(self.graph.node_id[node]),
+            _ => None,
         }
     }
 
@@ -240,6 +252,12 @@ pub struct Group {
     pub grew_every_step: bool,
     /// Count of the class in each snapshot, in order.
     pub counts: Vec<u64>,
+    /// Objects of the class allocated between S1 and S2 still alive in each snapshot, in
+    /// order (0 in S1; in S2, those allocated after S1).
+    pub survivors: Vec<u64>,
+    /// With four or more snapshots: the survivors shrank materially after S3 (a cache
+    /// evicting its oldest entries, sessions expiring), so the class is not a suspect.
+    pub survivors_shrank: bool,
     pub representative: NodeRef,
     pub retainer_path: Vec<PathStep>,
     pub suspect: bool,
@@ -268,6 +286,14 @@ pub enum AnalyzeError {
     },
     /// Snapshots 1 and 2 have the same largest id: nothing was allocated between them.
     NothingBetween,
+    /// 1-based positions of two snapshots in which leakwatch's id sentinel has different
+    /// ids: V8 renumbered every object in between.
+    Renumbered {
+        earlier: usize,
+        later: usize,
+        earlier_id: u32,
+        later_id: u32,
+    },
 }
 
 impl AnalyzeError {
@@ -294,6 +320,11 @@ impl AnalyzeError {
                 "no object was allocated between {} and {} (the same snapshot twice?): take them some time apart",
                 name(1),
                 name(2)
+            ),
+            AnalyzeError::Renumbered { earlier, later, earlier_id, later_id } => format!(
+                "{}: V8 renumbered every object since {} (leakwatch's id sentinel was @{earlier_id}, is @{later_id}), so the two cannot be compared by object id. Likely cause: an inspector session (a debugger, or a profiler) detached between the two snapshots. Take new snapshots, in order, after it detached.",
+                name(*later),
+                name(*earlier)
             ),
         }
     }
@@ -324,6 +355,9 @@ pub(crate) fn rank(
     last: &Analysed,
     options: &SuspectOptions,
 ) -> Result<ThreeSnapshotReport, AnalyzeError> {
+    let mut sentinels: Vec<Option<u32>> = earlier.iter().map(|s| s.id_sentinel).collect();
+    sentinels.push(last.id_sentinel());
+    check_sentinels(&sentinels)?;
     let mut max_ids: Vec<u32> = earlier.iter().map(|s| s.max_js_id).collect();
     max_ids.push(last.graph.max_js_id());
     for k in 1..max_ids.len() {
@@ -343,6 +377,24 @@ pub(crate) fn rank(
     let (counts, self_sizes, retained) = last.class_totals(between);
     let representative = representatives(last, &between);
     let per_snapshot_counts = class_counts_over_time(earlier, last);
+    // Survivors of the S1→S2 window per snapshot: 0 in S1, then the earlier summaries'
+    // window counts, then this graph's.
+    let survivors_of = |class: usize, name: &str| -> Vec<u64> {
+        let mut survivors: Vec<u64> = earlier
+            .iter()
+            .enumerate()
+            .map(|(k, summary)| {
+                let found = summary.in_window.binary_search_by(|(n, _)| n.as_str().cmp(name));
+                if k == 0 {
+                    0
+                } else {
+                    found.map_or(0, |i| summary.in_window[i].1)
+                }
+            })
+            .collect();
+        survivors.push(counts[class]);
+        survivors
+    };
     let mut ranked: Vec<(Group, u32)> = (0..last.class_names.len())
         .filter_map(|class| {
             let node = representative[class]?;
@@ -353,6 +405,8 @@ pub(crate) fn rank(
             // a leak that ran between S1 and S2 and stopped still counts.
             let kept_growth =
                 history.len() >= 2 && history[1] > history[0] && history[1..].windows(2).all(|w| w[1] >= w[0]);
+            let survivors = survivors_of(class, &name);
+            let survivors_shrank = shrank_after_s3(&survivors);
             let user_class = !is_internal_class(&name);
             // Engine internals churn in any live process (JIT code, shapes, feedback):
             // they must hold much more before they count as a leak.
@@ -364,6 +418,7 @@ pub(crate) fn rank(
             // growing closures, which count.
             let suspect = name != COMPILED_CODE
                 && kept_growth
+                && !survivors_shrank
                 && counts[class] >= options.min_count
                 && retained[class] >= min_retained;
             let group = Group {
@@ -374,6 +429,8 @@ pub(crate) fn rank(
                 retained_size: retained[class],
                 grew_every_step,
                 counts: history,
+                survivors,
+                survivors_shrank,
                 representative: last.describe(node),
                 retainer_path: Vec::new(),
                 suspect,
@@ -400,6 +457,34 @@ pub(crate) fn rank(
         })
         .collect();
     Ok(ThreeSnapshotReport { id_range: (low, high), groups })
+}
+
+/// A leak keeps (nearly) all the objects it allocated between S1 and S2; a cache evicting
+/// its oldest entries or a store expiring them loses them. Survivors shrank "materially"
+/// when a later snapshot holds fewer than this share of those alive in S3.
+pub const SURVIVOR_KEEP_RATIO: f64 = 0.9;
+
+/// With four or more snapshots: did the window's survivors shrink materially after S3?
+/// (`survivors` has one entry per snapshot; S3 is index 2.)
+pub fn shrank_after_s3(survivors: &[u64]) -> bool {
+    let Some((&in_s3, later)) = survivors.get(2..).and_then(|rest| rest.split_first()) else { return false };
+    later.iter().any(|&n| (n as f64) < in_s3 as f64 * SURVIVOR_KEEP_RATIO)
+}
+
+/// Leakwatch's id sentinel must have one id in every snapshot of a process (those without
+/// one, e.g. taken before leakwatch loaded, are not compared).
+pub fn check_sentinels(sentinels: &[Option<u32>]) -> Result<(), AnalyzeError> {
+    let mut seen: Option<(usize, u32)> = None;
+    for (k, sentinel) in sentinels.iter().enumerate() {
+        let Some(id) = *sentinel else { continue };
+        match seen {
+            Some((earlier, earlier_id)) if earlier_id != id => {
+                return Err(AnalyzeError::Renumbered { earlier: earlier + 1, later: k + 1, earlier_id, later_id: id })
+            }
+            _ => seen = Some((k, id)),
+        }
+    }
+    Ok(())
 }
 
 /// How many times more an engine-internal class must retain than a user class to be a suspect.

@@ -1,7 +1,7 @@
 //! Per-class comparison of two heaps by node id, in memwatch's `HeapDiff` shape:
 //! `+` objects only in the second heap, `-` objects only in the first.
 
-use super::classes::ClassTable;
+use super::classes::{ClassTable, ID_SENTINEL_CLASS};
 use super::meta::{Meta, NodeLayout};
 use super::scanner::SnapshotSink;
 use std::collections::HashMap;
@@ -20,6 +20,20 @@ pub struct IdTable {
     /// (id, class index, self size), sorted by id.
     pub rows: Vec<(u32, u32, u64)>,
     pub total_size: u64,
+}
+
+impl IdTable {
+    /// Id of leakwatch's id sentinel, when the heap holds exactly one.
+    pub fn id_sentinel(&self) -> Option<u32> {
+        let mut found = self
+            .rows
+            .iter()
+            .filter(|row| self.class_names.get(row.1 as usize).is_some_and(|name| name == ID_SENTINEL_CLASS));
+        match (found.next(), found.next()) {
+            (Some(row), None) => Some(row.0),
+            _ => None,
+        }
+    }
 }
 
 impl IdTableSink {

@@ -70,6 +70,15 @@ pub enum ReadError {
         path: String,
         message: String,
     },
+    /// The same long-lived object (leakwatch's id sentinel) has different ids in two
+    /// snapshots of one process: V8 renumbered every object in between (an inspector
+    /// session went away), so comparing the two by id would give wrong answers.
+    Renumbered {
+        earlier: String,
+        later: String,
+        earlier_id: u32,
+        later_id: u32,
+    },
 }
 
 impl ReadError {
@@ -90,6 +99,7 @@ impl ReadError {
             | ReadError::Io { path, .. }
             | ReadError::Snapshot { path, .. }
             | ReadError::Internal { path, .. } => path,
+            ReadError::Renumbered { later, .. } => later,
         }
     }
 
@@ -113,6 +123,12 @@ impl fmt::Display for ReadError {
             },
             ReadError::Snapshot { path, error } => write!(f, "{path}: not a valid heap snapshot: {error}"),
             ReadError::Internal { path, message } => write!(f, "{path}: internal error: {message}"),
+            ReadError::Renumbered { earlier, later, earlier_id, later_id } => write!(
+                f,
+                "{later}: V8 renumbered every object since {earlier} (leakwatch's id sentinel was @{earlier_id}, is @{later_id}), \
+                 so the two cannot be compared by object id. Likely cause: an inspector session (a debugger, or a profiler \
+                 that enabled the heap profiler) detached between the two snapshots. Take new snapshots, in order, after it detached."
+            ),
         }
     }
 }

@@ -13,9 +13,10 @@ pub mod scanner;
 pub mod summary;
 
 pub use analysis::{
-    suspects, Analysed, AnalyzeError, Group, NodeRef, PathStep, SuspectOptions, ThreeSnapshotReport, MIN_SNAPSHOTS,
+    check_sentinels, shrank_after_s3, suspects, Analysed, AnalyzeError, Group, NodeRef, PathStep, SuspectOptions,
+    ThreeSnapshotReport, MIN_SNAPSHOTS,
 };
-pub use classes::is_internal_class;
+pub use classes::{is_internal_class, ID_SENTINEL_CLASS};
 pub use diff::{diff_tables, ClassChange, HeapDiff, IdTable, IdTableSink};
 pub use error::{ReadError, SnapshotError, SnapshotErrorKind};
 pub use graph::{GraphSink, HeapGraph};
@@ -40,10 +41,38 @@ pub fn id_table_file(path: &Path, progress: Option<Progress>) -> Result<IdTable,
     read_file(path, IdTableSink::default(), progress).map(IdTableSink::into_table)
 }
 
+/// Compare two snapshots of one process by object id; refuses when V8 renumbered the
+/// objects in between (leakwatch's id sentinel changed id).
 pub fn diff_files(before: &Path, after: &Path) -> Result<HeapDiff, ReadError> {
     let a = id_table_file(before, None)?;
     let b = id_table_file(after, None)?;
+    if let (Some(earlier_id), Some(later_id)) = (a.id_sentinel(), b.id_sentinel()) {
+        if earlier_id != later_id {
+            return Err(ReadError::Renumbered {
+                earlier: before.display().to_string(),
+                later: after.display().to_string(),
+                earlier_id,
+                later_id,
+            });
+        }
+    }
     Ok(diff_tables(&a, &b))
+}
+
+/// Summaries of the snapshots before the last one, for the analysis: S1 plain; S2 with
+/// the objects allocated after S1 counted per class; S3… with those allocated between S1
+/// and S2 (the survivors of that window) counted per class.
+pub fn summarize_series(files: &[std::path::PathBuf]) -> Result<Vec<Summary>, ReadError> {
+    let mut summaries: Vec<Summary> = Vec::with_capacity(files.len());
+    for file in files {
+        let sink = match summaries.as_slice() {
+            [] => SummarySink::new(),
+            [s1] => SummarySink::with_window(s1.max_js_id, u32::MAX),
+            [s1, s2, ..] => SummarySink::with_window(s1.max_js_id, s2.max_js_id),
+        };
+        summaries.push(read_file(file, sink, None).map(SummarySink::into_summary)?);
+    }
+    Ok(summaries)
 }
 
 pub fn graph_file(path: &Path, progress: Option<Progress>) -> Result<HeapGraph, ReadError> {
@@ -86,7 +115,7 @@ impl AnalyzeFilesError {
             AnalyzeFilesError::Analyze { error, files } => {
                 let position = match error {
                     AnalyzeError::TooFewSnapshots(_) => return None,
-                    AnalyzeError::OutOfOrder { later, .. } => *later,
+                    AnalyzeError::OutOfOrder { later, .. } | AnalyzeError::Renumbered { later, .. } => *later,
                     AnalyzeError::NothingBetween => 2,
                 };
                 files.get(position - 1).map(String::as_str)
@@ -122,7 +151,7 @@ pub fn analyze_files(files: &[PathBuf], options: &SuspectOptions) -> Result<File
     let failed = |error| AnalyzeFilesError::Analyze { error, files: names.clone() };
     AnalyzeError::check_count(files.len()).map_err(failed)?;
     let (earlier, last) = files.split_at(files.len() - 1);
-    let summaries = earlier.iter().map(|f| summarize_file(f, false, None)).collect::<Result<Vec<_>, _>>()?;
+    let summaries = summarize_series(earlier)?;
     let analysed = Analysed::new(graph_file(&last[0], None)?);
     let report = analysis::rank(&summaries, &analysed, options).map_err(failed)?;
     let mut snapshots: Vec<AnalyzedSnapshot> = summaries

@@ -1,7 +1,7 @@
 //! Streaming per-class summary: count and self size per class, in memory that grows
 //! with the number of distinct classes, not with the heap.
 
-use super::classes::ClassTable;
+use super::classes::{ClassTable, ID_SENTINEL_CLASS};
 use super::meta::{is_js_object_id, Meta, NodeLayout};
 use super::scanner::SnapshotSink;
 use std::collections::HashMap;
@@ -24,6 +24,11 @@ pub struct Summary {
     pub max_js_id: u32,
     /// Sorted by self size, largest first; ties by name.
     pub classes: Vec<ClassStat>,
+    /// Id of leakwatch's id sentinel, when the snapshot holds exactly one.
+    pub id_sentinel: Option<u32>,
+    /// With a window (see [`SummarySink::with_window`]): objects per class whose id is in
+    /// it, by name. Empty otherwise.
+    pub in_window: Vec<(String, u64)>,
 }
 
 #[derive(Default)]
@@ -36,6 +41,10 @@ pub struct SummarySink {
     edges: u64,
     total_size: u64,
     max_js_id: u32,
+    /// Per class: the id of the last node seen (finds the sentinel once names are known).
+    last_id: Vec<u32>,
+    window: Option<(u32, u32)>,
+    in_window: Vec<u64>,
 }
 
 impl SummarySink {
@@ -43,8 +52,30 @@ impl SummarySink {
         Self::default()
     }
 
+    /// Also count, per class, the objects with ids in `(low, high]` (the survivors of an
+    /// allocation window).
+    pub fn with_window(low: u32, high: u32) -> Self {
+        SummarySink { window: Some((low, high)), ..Self::default() }
+    }
+
     pub fn into_summary(self) -> Summary {
         let names = self.classes.map(ClassTable::into_names).unwrap_or_default();
+        let sentinels: Vec<usize> = (0..names.len()).filter(|&c| names[c] == ID_SENTINEL_CLASS).collect();
+        let id_sentinel = match sentinels.as_slice() {
+            [class] if self.counts[*class] == 1 => Some(self.last_id[*class]),
+            _ => None,
+        };
+        let mut in_window: Vec<(String, u64)> = Vec::new();
+        if self.window.is_some() {
+            let mut merged: HashMap<&str, u64> = HashMap::new();
+            for (name, &count) in names.iter().zip(&self.in_window) {
+                if count > 0 {
+                    *merged.entry(name).or_default() += count;
+                }
+            }
+            in_window = merged.into_iter().map(|(name, count)| (name.to_string(), count)).collect();
+            in_window.sort();
+        }
         let classes = merge_by_name(names.into_iter().zip(self.counts.into_iter().zip(self.sizes)));
         Summary {
             nodes: self.nodes,
@@ -52,6 +83,8 @@ impl SummarySink {
             total_size: self.total_size,
             max_js_id: self.max_js_id,
             classes,
+            id_sentinel,
+            in_window,
         }
     }
 }
@@ -88,10 +121,19 @@ impl SnapshotSink for SummarySink {
         if class == self.counts.len() {
             self.counts.push(0);
             self.sizes.push(0);
+            self.last_id.push(0);
+            self.in_window.push(0);
         }
         let size = record[layout.self_size];
+        let id = record[layout.id] as u32;
         self.counts[class] += 1;
         self.sizes[class] += size;
+        self.last_id[class] = id;
+        if let Some((low, high)) = self.window {
+            if id > low && id <= high {
+                self.in_window[class] += 1;
+            }
+        }
         self.total_size += size;
         self.nodes += 1;
         let id = record[layout.id] as u32;
