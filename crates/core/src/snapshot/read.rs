@@ -3,7 +3,7 @@
 use super::checked::{Checked, EdgeChecks};
 use super::error::{ReadError, SnapshotError};
 use super::meta::Meta;
-use super::scanner::{Parser, ReadPlan, SnapshotSink, SPLIT_MISMATCH};
+use super::scanner::{Kernel, Parser, ReadPlan, SnapshotSink, SPLIT_MISMATCH};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -54,8 +54,19 @@ pub fn read_file<S: SplitSink>(path: &Path, sink: S, progress: Option<Progress>)
 pub fn read_file_with<S: SplitSink>(
     path: &Path,
     sink: S,
+    progress: Option<Progress>,
+    mode: ReadMode,
+) -> Result<S, ReadError> {
+    read_file_using(path, sink, progress, mode, Kernel::Auto)
+}
+
+/// [`read_file_with`] with a chosen number-scanning kernel (benchmarks, tests).
+pub fn read_file_using<S: SplitSink>(
+    path: &Path,
+    sink: S,
     mut progress: Option<Progress>,
     mode: ReadMode,
+    kernel: Kernel,
 ) -> Result<S, ReadError> {
     let name = path.display().to_string();
     let io = |error: std::io::Error| ReadError::Io { path: name.clone(), error };
@@ -77,16 +88,17 @@ pub fn read_file_with<S: SplitSink>(
         ReadMode::Auto => total >= PARALLEL_MIN_BYTES,
     };
     if !parallel {
-        let mut parser = Parser::new(Checked::new(sink), Some(total));
+        let plan = ReadPlan { kernel, ..ReadPlan::default() };
+        let mut parser = Parser::with_plan(Checked::new(sink), Some(total), plan);
         pump(file, &mut parser, total, &mut progress, &AtomicBool::new(false)).map_err(|e| e.named(&name))?;
         return parser.finish().map(Checked::into_inner).map_err(|e| Failure::Snapshot(e).named(&name));
     }
     let split = find_edge_split(&file, total);
-    match read_parallel(file, path, total, sink, &mut progress, split) {
+    match read_parallel(file, path, total, sink, &mut progress, split, kernel) {
         // Not laid out the way V8 writes it: read again, edges in one piece.
         Err(Failure::Snapshot(e)) if split.is_some() && e.message == SPLIT_MISMATCH => {
             let file = File::open(path).map_err(io)?;
-            read_parallel(file, path, total, S::default(), &mut progress, None).map_err(|e| e.named(&name))
+            read_parallel(file, path, total, S::default(), &mut progress, None, kernel).map_err(|e| e.named(&name))
         }
         other => other.map_err(|e| e.named(&name)),
     }
@@ -126,11 +138,12 @@ fn read_parallel<S: SplitSink>(
     sink: S,
     progress: &mut Option<Progress>,
     split: Option<u64>,
+    kernel: Kernel,
 ) -> Result<S, Failure> {
     let cancel = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let edges = scope.spawn(|| read_edges::<S::Edges>(path, total, split, &cancel));
-        let plan = ReadPlan { skip_edges: true, edge_split: split, ..ReadPlan::default() };
+        let edges = scope.spawn(|| read_edges::<S::Edges>(path, total, split, kernel, &cancel));
+        let plan = ReadPlan { skip_edges: true, edge_split: split, kernel, ..ReadPlan::default() };
         let mut parser = Parser::with_plan(Checked::new(sink), Some(total), plan);
         let main = pump(file, &mut parser, total, progress, &cancel);
         // An error past the cut may only mean the cut was not a record boundary, which
@@ -221,10 +234,11 @@ fn read_edges<E: EdgeSide>(
     path: &Path,
     total: u64,
     split: Option<u64>,
+    kernel: Kernel,
     cancel: &AtomicBool,
 ) -> Result<(EdgeChecks, E), Failure> {
     let file = File::open(path).map_err(Failure::Io)?;
-    let plan = ReadPlan { skip_nodes: true, stop_after_edges: true, edge_split: split, ..ReadPlan::default() };
+    let plan = ReadPlan { skip_nodes: true, stop_after_edges: true, edge_split: split, kernel, ..ReadPlan::default() };
     let mut parser = Parser::with_plan(EdgeReader::<E>::default(), Some(total), plan);
     let result = pump(file, &mut parser, total, &mut None, cancel);
     if result.is_err() {
@@ -279,7 +293,13 @@ impl<E: EdgeSide> SnapshotSink for EdgeReader<E> {
 
 /// Run `sink` over an in-memory snapshot (tests, fuzzing).
 pub fn read_bytes<S: SnapshotSink>(bytes: &[u8], sink: S) -> Result<S, SnapshotError> {
-    let mut parser = Parser::new(Checked::new(sink), Some(bytes.len() as u64));
+    read_bytes_using(bytes, sink, Kernel::Auto)
+}
+
+/// [`read_bytes`] with a chosen number-scanning kernel (tests compare them).
+pub fn read_bytes_using<S: SnapshotSink>(bytes: &[u8], sink: S, kernel: Kernel) -> Result<S, SnapshotError> {
+    let plan = ReadPlan { kernel, ..ReadPlan::default() };
+    let mut parser = Parser::with_plan(Checked::new(sink), Some(bytes.len() as u64), plan);
     parser.push(bytes)?;
     parser.finish().map(Checked::into_inner)
 }
@@ -291,7 +311,13 @@ pub struct ChunkReader<S: SnapshotSink> {
 
 impl<S: SnapshotSink> ChunkReader<S> {
     pub fn new(sink: S) -> Self {
-        ChunkReader { parser: Parser::new(Checked::new(sink), None) }
+        Self::using(sink, Kernel::Auto)
+    }
+
+    /// With a chosen number-scanning kernel (tests compare them).
+    pub fn using(sink: S, kernel: Kernel) -> Self {
+        let plan = ReadPlan { kernel, ..ReadPlan::default() };
+        ChunkReader { parser: Parser::with_plan(Checked::new(sink), None, plan) }
     }
 
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), SnapshotError> {
