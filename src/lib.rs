@@ -198,11 +198,21 @@ impl Task for AnalyzeTask {
             if files.len() < 3 {
                 return Err(snapshot::AnalyzeError::TooFewSnapshots(files.len()).to_string());
             }
-            let summaries = earlier
-                .iter()
-                .map(|f| snapshot::summarize_file(f, None).map_err(|e| e.to_string()))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            let analysed = snapshot::Analysed::new(snapshot::graph_file(last, None).map_err(|e| e.to_string())?);
+            // The earlier snapshots give only ids and class counts (no edges needed): read
+            // them on another core while the last one is read and analysed.
+            let (summaries, analysed) = std::thread::scope(|scope| {
+                let summaries = scope.spawn(|| {
+                    earlier
+                        .iter()
+                        .map(|f| snapshot::summary::summarize_without_edges(f).map_err(|e| e.to_string()))
+                        .collect::<std::result::Result<Vec<_>, _>>()
+                });
+                let analysed = snapshot::graph_file(last, None).map(snapshot::Analysed::new);
+                let summaries = summaries.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (summaries, analysed)
+            });
+            let summaries = summaries?;
+            let analysed = analysed.map_err(|e| e.to_string())?;
             let report = snapshot::suspects(&summaries, &analysed, options).map_err(|e| match e {
                 snapshot::AnalyzeError::OutOfOrder { earlier, later } => format!(
                     "{} has lower object ids than {}: the snapshots are out of order or come from different processes (take them in order from one process)",

@@ -104,6 +104,32 @@ pub fn read_file_using<S: SplitSink>(
     }
 }
 
+/// Read a file's header, nodes and strings, checked, skipping the edges array unparsed
+/// (a scan for its `]`): for what needs no edges, as `analyze` of the snapshots before
+/// the last (their ids and classes). Returns the sink and the nodes' edge count total.
+pub fn read_file_without_edges<S: SnapshotSink>(path: &Path, sink: S) -> Result<(S, u64), ReadError> {
+    let name = path.display().to_string();
+    let io = |error: std::io::Error| ReadError::Io { path: name.clone(), error };
+    let file = File::open(path).map_err(io)?;
+    let metadata = file.metadata().map_err(io)?;
+    if metadata.is_dir() {
+        return Err(ReadError::Invalid { path: name, message: "is a directory, expected a .heapsnapshot file".into() });
+    }
+    let total = metadata.len();
+    if total == 0 {
+        return Err(ReadError::Snapshot {
+            path: name,
+            error: SnapshotError::at(0, "the file is empty, expected a heap snapshot"),
+        });
+    }
+    let plan = ReadPlan { skip_edges: true, ..ReadPlan::default() };
+    let mut parser = Parser::with_plan(Checked::without_edges(sink), Some(total), plan);
+    pump(file, &mut parser, total, &mut None, &AtomicBool::new(false)).map_err(|e| e.named(&name))?;
+    let checked = parser.finish().map_err(|e| Failure::Snapshot(e).named(&name))?;
+    let edges = checked.edges_claimed();
+    Ok((checked.into_inner(), edges))
+}
+
 /// Where to cut the edges array between the two readers so that each parses about
 /// half the file: the main reader takes the header, the nodes, the edges after the cut
 /// and the strings; the edge reader the edges before it. With the edges starting at

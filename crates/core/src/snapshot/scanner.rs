@@ -502,6 +502,12 @@ impl<S: SnapshotSink> Parser<S> {
                             return self.end_skip(buf, start, i + 1, capture);
                         }
                     } else {
+                        if !is_structural(byte) {
+                            // Numbers, keys' colons, commas, white space: jump to the next
+                            // quote or bracket (V8's "locations" array is megabytes of them).
+                            i += find_structural(&buf[i..]).unwrap_or(buf.len() - i);
+                            continue;
+                        }
                         match byte {
                             b'"' => self.skip_in_string = true,
                             b'{' | b'[' => self.depth += 1,
@@ -989,6 +995,23 @@ fn parse_digits(buf: &[u8], at: usize, n: usize) -> u64 {
     }
 }
 
+#[inline]
+fn is_structural(byte: u8) -> bool {
+    matches!(byte, b'"' | b'[' | b']' | b'{' | b'}')
+}
+
+/// Position of the first quote or bracket in `bytes`.
+fn find_structural(bytes: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        simd::find_structural_sse2(bytes)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        bytes.iter().position(|&b| is_structural(b))
+    }
+}
+
 /// Bytes classified per window.
 const WINDOW: usize = 64;
 
@@ -1066,6 +1089,35 @@ mod simd {
         }
     }
 
+    /// Position of the first quote or bracket, 16 bytes at a time.
+    pub fn find_structural_sse2(bytes: &[u8]) -> Option<usize> {
+        let mut at = 0;
+        // SAFETY: SSE2 is part of x86-64; each load reads bytes[at..at + 16].
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let open = _mm_set1_epi8(b'[' as i8);
+            let close = _mm_set1_epi8(b']' as i8);
+            let open_brace = _mm_set1_epi8(b'{' as i8);
+            let close_brace = _mm_set1_epi8(b'}' as i8);
+            while at + 16 <= bytes.len() {
+                let chunk = _mm_loadu_si128(bytes.as_ptr().add(at) as *const __m128i);
+                let hit = _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, open)),
+                    _mm_or_si128(
+                        _mm_cmpeq_epi8(chunk, close),
+                        _mm_or_si128(_mm_cmpeq_epi8(chunk, open_brace), _mm_cmpeq_epi8(chunk, close_brace)),
+                    ),
+                );
+                let mask = _mm_movemask_epi8(hit) as u32;
+                if mask != 0 {
+                    return Some(at + mask.trailing_zeros() as usize);
+                }
+                at += 16;
+            }
+        }
+        bytes[at..].iter().position(|&b| super::is_structural(b)).map(|n| at + n)
+    }
+
     pub fn classify_avx2(buf: &[u8], at: usize) -> Masks {
         let window = &buf[at..at + WINDOW];
         // SAFETY: only selected by `Kernel::resolve` when the CPU has AVX2.
@@ -1100,6 +1152,25 @@ mod simd {
 #[cfg(test)]
 mod swar_tests {
     use super::swar_digits;
+
+    #[test]
+    fn find_structural_finds_the_first_quote_or_bracket() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..100 {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        b"0123456789,\n :\"[]{}"[(x % 19) as usize]
+                    })
+                    .collect();
+                let expected = bytes.iter().position(|&b| super::is_structural(b));
+                assert_eq!(super::find_structural(&bytes), expected, "{bytes:?}");
+            }
+        }
+    }
 
     #[test]
     fn swar_matches_plain_parsing() {
