@@ -5,7 +5,9 @@ use leakwatch_core::snapshot::{graph_file, Analysed};
 fn peak() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM")).map(|l| l.split_whitespace().skip(1).collect()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM")).and_then(|l| l.split_whitespace().nth(1).map(String::from))
+        })
         .unwrap_or_default()
 }
 
