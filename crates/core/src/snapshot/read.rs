@@ -90,15 +90,16 @@ pub fn read_file_using<S: SplitSink>(
     if !parallel {
         let plan = ReadPlan { kernel, ..ReadPlan::default() };
         let mut parser = Parser::with_plan(Checked::new(sink), Some(total), plan);
-        pump(file, &mut parser, total, &mut progress, &AtomicBool::new(false)).map_err(|e| e.named(&name))?;
+        pump(file, &mut parser, total, &mut progress, &AtomicBool::new(false), None).map_err(|e| e.named(&name))?;
         return parser.finish().map(Checked::into_inner).map_err(|e| Failure::Snapshot(e).named(&name));
     }
-    let split = find_edge_split(&file, total);
-    match read_parallel(file, path, total, sink, &mut progress, split, kernel) {
+    let (split, nodes_end) = find_edge_split(&file, total);
+    match read_parallel(file, path, total, sink, &mut progress, (split, nodes_end), kernel) {
         // Not laid out the way V8 writes it: read again, edges in one piece.
         Err(Failure::Snapshot(e)) if split.is_some() && e.message == SPLIT_MISMATCH => {
             let file = File::open(path).map_err(io)?;
-            read_parallel(file, path, total, S::default(), &mut progress, None, kernel).map_err(|e| e.named(&name))
+            read_parallel(file, path, total, S::default(), &mut progress, (None, nodes_end), kernel)
+                .map_err(|e| e.named(&name))
         }
         other => other.map_err(|e| e.named(&name)),
     }
@@ -124,7 +125,7 @@ pub fn read_file_without_edges<S: SnapshotSink>(path: &Path, sink: S) -> Result<
     }
     let plan = ReadPlan { skip_edges: true, ..ReadPlan::default() };
     let mut parser = Parser::with_plan(Checked::without_edges(sink), Some(total), plan);
-    pump(file, &mut parser, total, &mut None, &AtomicBool::new(false)).map_err(|e| e.named(&name))?;
+    pump(file, &mut parser, total, &mut None, &AtomicBool::new(false), None).map_err(|e| e.named(&name))?;
     let checked = parser.finish().map_err(|e| Failure::Snapshot(e).named(&name))?;
     let edges = checked.edges_claimed();
     Ok((checked.into_inner(), edges))
@@ -136,7 +137,40 @@ pub fn read_file_without_edges<S: SnapshotSink>(path: &Path, sink: S) -> Result<
 /// `start`, that is `start + total / 2`, moved to the next record boundary ("\n," as
 /// V8 writes between records). The edge reader verifies that it is a boundary; the
 /// parser ignores a cut outside the edges array.
-fn find_edge_split(file: &File, total: u64) -> Option<u64> {
+///
+/// Also returns where the nodes array ends (its `]`, when only white space and one
+/// comma separate it from the `"edges":` key): the edge reader jumps there instead of
+/// reading the nodes only to skip them. The main reader parses every byte before it.
+fn find_edge_split(file: &File, total: u64) -> (Option<u64>, Option<u64>) {
+    use std::os::unix::fs::FileExt;
+    let Some(start) = find_edges_key(file) else { return (None, None) };
+    let mut block = vec![0u8; 64 << 10];
+    let cut = start + total / 2;
+    let split = file
+        .read_at(&mut block, cut)
+        .ok()
+        .and_then(|n| memchr::memmem::find(&block[..n], b"\n,").map(|at| cut + at as u64 + 2));
+    let before = start.saturating_sub(64);
+    let nodes_end = file.read_at(&mut block[..(start - before) as usize], before).ok().and_then(|n| {
+        let bytes = &block[..n];
+        let mut at = bytes.len();
+        let mut comma = false;
+        while at > 0 {
+            at -= 1;
+            match bytes[at] {
+                b' ' | b'\n' | b'\r' | b'\t' => {}
+                b',' if !comma => comma = true,
+                b']' if comma => return Some(before + at as u64),
+                _ => return None,
+            }
+        }
+        None
+    });
+    (split, nodes_end)
+}
+
+/// Offset of the first `"edges":` in the file.
+fn find_edges_key(file: &File) -> Option<u64> {
     use std::os::unix::fs::FileExt;
     let key = memchr::memmem::Finder::new(b"\"edges\":");
     let mut block = vec![0u8; 4 << 20];
@@ -152,9 +186,7 @@ fn find_edge_split(file: &File, total: u64) -> Option<u64> {
         // Overlap so that a key across two blocks is found.
         offset += (n - key.needle().len()) as u64;
     };
-    let cut = start + total / 2;
-    let n = file.read_at(&mut block[..64 << 10], cut).ok()?;
-    memchr::memmem::find(&block[..n], b"\n,").map(|at| cut + at as u64 + 2)
+    Some(start)
 }
 
 fn read_parallel<S: SplitSink>(
@@ -163,15 +195,15 @@ fn read_parallel<S: SplitSink>(
     total: u64,
     sink: S,
     progress: &mut Option<Progress>,
-    split: Option<u64>,
+    (split, nodes_end): (Option<u64>, Option<u64>),
     kernel: Kernel,
 ) -> Result<S, Failure> {
     let cancel = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let edges = scope.spawn(|| read_edges::<S::Edges>(path, total, split, kernel, &cancel));
+        let edges = scope.spawn(|| read_edges::<S::Edges>(path, total, (split, nodes_end), kernel, &cancel));
         let plan = ReadPlan { skip_edges: true, edge_split: split, kernel, ..ReadPlan::default() };
         let mut parser = Parser::with_plan(Checked::new(sink), Some(total), plan);
-        let main = pump(file, &mut parser, total, progress, &cancel);
+        let main = pump(file, &mut parser, total, progress, &cancel, None);
         // An error past the cut may only mean the cut was not a record boundary, which
         // the edge reader is about to find out: let it finish then.
         let past_cut = matches!((&main, split), (Err(Failure::Snapshot(e)), Some(cut)) if e.offset >= cut);
@@ -227,16 +259,24 @@ impl Failure {
 }
 
 /// Feed the file to the parser in large blocks until the end, or until the parser
-/// has read its part, or another reader failed.
+/// has read its part, or another reader failed. `jump`: where the nodes array ends, to
+/// seek to once the parser is skipping that array (the edge reader).
 fn pump<S: SnapshotSink>(
     mut file: File,
     parser: &mut Parser<S>,
     total: u64,
     progress: &mut Option<Progress>,
     cancel: &AtomicBool,
+    mut jump: Option<u64>,
 ) -> Result<(), Failure> {
+    use std::io::{Seek, SeekFrom};
     let mut block = vec![0u8; READ_BLOCK];
     while !parser.stopped() {
+        if let Some(to) = jump.filter(|&to| parser.skipping_nodes() && to > parser.bytes_read()) {
+            file.seek(SeekFrom::Start(to)).map_err(Failure::Io)?;
+            parser.jump_to(to);
+            jump = None;
+        }
         if cancel.load(Ordering::Relaxed) {
             return Err(Failure::Cancelled);
         }
@@ -259,14 +299,14 @@ fn pump<S: SnapshotSink>(
 fn read_edges<E: EdgeSide>(
     path: &Path,
     total: u64,
-    split: Option<u64>,
+    (split, nodes_end): (Option<u64>, Option<u64>),
     kernel: Kernel,
     cancel: &AtomicBool,
 ) -> Result<(EdgeChecks, E), Failure> {
     let file = File::open(path).map_err(Failure::Io)?;
     let plan = ReadPlan { skip_nodes: true, stop_after_edges: true, edge_split: split, kernel, ..ReadPlan::default() };
     let mut parser = Parser::with_plan(EdgeReader::<E>::default(), Some(total), plan);
-    let result = pump(file, &mut parser, total, &mut None, cancel);
+    let result = pump(file, &mut parser, total, &mut None, cancel, nodes_end);
     if result.is_err() {
         cancel.store(true, Ordering::Relaxed);
     }

@@ -246,6 +246,20 @@ impl<S: SnapshotSink> Parser<S> {
         Ok(())
     }
 
+    /// Whether the parser is skipping the nodes array (the edge reader's plan): the
+    /// input up to that array's `]` may then be jumped over with [`Parser::jump_to`].
+    pub fn skipping_nodes(&self) -> bool {
+        self.state == State::SkipNumbers && self.section == Section::Nodes
+    }
+
+    /// The next chunk starts at absolute `offset` (at or before the nodes array's `]`),
+    /// not where the last one ended. Only while [`Parser::skipping_nodes`].
+    pub fn jump_to(&mut self, offset: u64) {
+        if self.skipping_nodes() && offset >= self.base {
+            self.base = offset;
+        }
+    }
+
     /// Signal the end of input; returns the sink with everything it gathered.
     /// Whether the plan's part of the input has been read (more input is ignored).
     pub fn stopped(&self) -> bool {
