@@ -212,7 +212,8 @@ export declare function dumpEnd(): void
 
 /**
  * The lock holder names the partial file it created (null once it is renamed or
- * removed), so that the cleanup hook can remove it if the holder goes away mid-dump.
+ * removed), so that the cleanup hook can remove it if the holder goes away mid-dump:
+ * its name, or `/proc/self/fd/N` for an unnamed (O_TMPFILE) one.
  */
 export declare function dumpPartial(path?: string | undefined | null): void
 

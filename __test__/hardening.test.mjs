@@ -252,7 +252,9 @@ test('item 2: names planted where the partial file would go neither block the du
     { args: [dir, victim], env: { LEAKWATCH_SIGNAL: 'off' } },
   );
   assert.ok(r.result && r.result.ok, `dump failed: ${r.stdout} ${r.stderr}`);
-  assert.equal(r.result.forced, true);
+  // On Linux the partial is an unnamed O_TMPFILE file (no name to plant: randomBytes is
+  // never asked); elsewhere the colliding random name was skipped. Either way the planted
+  // entries are left as they were and the dump succeeds.
   const names = fs.readdirSync(dir).sort();
   assert.deepEqual(names, [`.x.heapsnapshot.${'ab'.repeat(8)}.partial`, `.x.heapsnapshot.${r.pid}.partial`, 'x.heapsnapshot'].sort());
   for (const n of names.filter((n) => n.endsWith('.partial'))) assert.ok(fs.lstatSync(path.join(dir, n)).isSymbolicLink(), `${n} still the planted link`);
@@ -353,7 +355,19 @@ const dir = process.argv[2];
 const events = [];
 leakwatch.on('error', (e) => events.push({ type: 'error', code: e.code, message: e.message }));
 leakwatch.on('snapshot', (s) => events.push({ type: 'snapshot', trigger: s.trigger, file: path.basename(s.file) }));
-const partials = () => fs.readdirSync(dir).filter((n) => n.endsWith('.partial'));
+// A dump in progress: a named partial file, or (Linux, O_TMPFILE) a descriptor of this
+// process on an unnamed file in the directory ("<dir>/#123 (deleted)").
+const partials = () => {
+  const named = fs.readdirSync(dir).filter((n) => n.endsWith('.partial'));
+  const unnamed = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const target = fs.readlinkSync('/proc/self/fd/' + fd);
+      if (target.startsWith(dir + '/#')) unnamed.push(target);
+    } catch {}
+  }
+  return [...new Set([...named, ...unnamed])];
+};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const worker = new Worker(\`
   const leakwatch = require(process.env.LW);
@@ -396,7 +410,7 @@ for (const [label, node] of NODES) {
     const r = await nodeScript(node, WORKER_DUMP, { args: [dir], env: { LEAKWATCH_OPTIONS: JSON.stringify({ busyReportAfterMs: 1, watchdog: false }) }, timeoutMs: 80000 });
     assert.ok(r.result, `no result: ${r.stdout}\n${r.stderr}`);
     const out = r.result;
-    assert.equal(out.partialWhileDumping, 1);
+    assert.ok(out.partialWhileDumping >= 1, 'the worker was seen mid-dump');
     assert.equal(out.refused && out.refused.code, 'ERR_LEAKWATCH_BUSY');
     assert.ok(out.refused.busyForMs > 0, JSON.stringify(out.refused));
     assert.ok(out.events.some((e) => e.type === 'error' && e.code === 'ERR_LEAKWATCH_BUSY' && /signal/.test(e.message)), `the refused signal was not reported: ${JSON.stringify(out.events)}`);

@@ -40,7 +40,9 @@ const OUT_DIR = path.join(BENCH_DIR, 'out');
 const BIG_HEAP = '--max-old-space-size=12000';
 const LW_TIMEOUT_MS = 3 * 60_000;
 const PEER_TIMEOUT_MS = 20 * 60_000;
-const TARGETS = { speedup: 10, memShare: 0.5, oneGbMs: 8000 };
+// Issue 15: A ≥ 12× memlab at ≤ ½ its peak RSS; B (summary --retained of ~1 GB) ≥ 15×
+// memlab with a peak RSS ≤ 1.0× the file.
+const TARGETS = { speedup: 12, memShare: 0.5, oneGbMs: 8000, oneGbSpeedup: 15, oneGbRssOfFile: 1.0 };
 // The memlab CLI (package `memlab`) in a prefix of its own, as benches/lib/peers.mjs does
 // for @memlab/core. Its install scripts (puppeteer's browser download) are not needed here.
 const MEMLAB_CLI_PREFIX = path.join(PEERS_DIR, 'memlab');
@@ -157,6 +159,7 @@ function rowsFor(part, res) {
       part,
       r.name,
       cell(r, 'wall'),
+      r.ok && Number.isFinite(r.cpuMs) ? seconds(r.cpuMs) : 'n/a',
       cell(r, 'rss'),
       isLw ? '—' : r.ok ? ratio(timeX) : 'fails',
       isLw ? '—' : r.ok ? ratio(memX) : 'fails',
@@ -165,7 +168,7 @@ function rowsFor(part, res) {
   });
 }
 
-function verdicts(res, lines, { oneGb = false } = {}) {
+function verdicts(res, lines, { oneGb = false, fileBytes } = {}) {
   const lw = res.get('leakwatch');
   if (!lw.ok) {
     lines.push(`    MISS  leakwatch failed: ${lw.error}`);
@@ -180,13 +183,22 @@ function verdicts(res, lines, { oneGb = false } = {}) {
     }
     const x = r.wallMs / lw.wallMs;
     const m = lw.rssBytes / r.rssBytes;
-    const ok = x >= TARGETS.speedup && m <= TARGETS.memShare;
+    const speedup = oneGb ? TARGETS.oneGbSpeedup : TARGETS.speedup;
+    const ok = x >= speedup && (oneGb || m <= TARGETS.memShare);
     allMet &&= ok;
     // Near the target, rounding could print "10.00×" for a miss: show three decimals then.
-    const shown = Math.abs(x / TARGETS.speedup - 1) < 0.01 ? `${x.toFixed(3)}×` : ratio(x);
+    const shown = Math.abs(x / speedup - 1) < 0.01 ? `${x.toFixed(3)}×` : ratio(x);
+    const cpu = Number.isFinite(lw.cpuMs) && Number.isFinite(r.cpuMs) ? `; CPU ${seconds(lw.cpuMs)} vs ${seconds(r.cpuMs)}, ${ratio(r.cpuMs / lw.cpuMs)}` : '';
+    const memory = oneGb ? `(${(m * 100).toFixed(0)}% of its peak RSS: ${size(lw.rssBytes)} vs ${size(r.rssBytes)})` : `at ≤ ${TARGETS.memShare * 100}% of its peak RSS (${(m * 100).toFixed(0)}%: ${size(lw.rssBytes)} vs ${size(r.rssBytes)})`;
     lines.push(
-      `    ${ok ? 'MET ' : 'MISS'}  vs ${r.name}: ≥ ${TARGETS.speedup}× faster (${shown}${x >= TARGETS.speedup ? '' : `; leakwatch would need ≤ ${seconds(r.wallMs / TARGETS.speedup)}`}) at ≤ ${TARGETS.memShare * 100}% of its peak RSS (${(m * 100).toFixed(0)}%: ${size(lw.rssBytes)} vs ${size(r.rssBytes)})`,
+      `    ${ok ? 'MET ' : 'MISS'}  vs ${r.name}: ≥ ${speedup}× faster (${shown}${x >= speedup ? '' : `; leakwatch would need ≤ ${seconds(r.wallMs / speedup)}`}${cpu}) ${memory}`,
     );
+  }
+  if (oneGb && fileBytes) {
+    const share = lw.rssBytes / fileBytes;
+    const ok = share <= TARGETS.oneGbRssOfFile;
+    allMet &&= ok;
+    lines.push(`    ${ok ? 'MET ' : 'MISS'}  peak RSS ≤ ${TARGETS.oneGbRssOfFile.toFixed(1)}× the file: ${share.toFixed(2)}× (${size(lw.rssBytes)} for ${size(fileBytes)})`);
   }
   if (oneGb) {
     const ok = lw.wallMs < TARGETS.oneGbMs;
@@ -272,11 +284,11 @@ async function main() {
   lines.push(`A = ${A.map((f, i) => `${path.basename(f)} ${size(series.bytes[i])}`).join(', ')} (one process, ${series.meta.intervalMs / 1000} s apart)`);
   if (big) lines.push(`B = ${path.basename(big.file)} ${size(big.bytes)}`);
   lines.push('');
-  const headers = ['Input', 'Contender', 'Wall', 'Peak RSS', 'memlab/LW time', 'LW/memlab RSS', 'Runs (wall)'];
+  const headers = ['Input', 'Contender', 'Wall', 'CPU', 'Peak RSS', 'memlab/LW time', 'LW/memlab RSS', 'Runs (wall)'];
   const rows = rowsFor('A 3×~100MB', resA);
   if (resB) rows.push(...rowsFor('B 1GB', resB));
   lines.push(table(headers, rows));
-  lines.push('(memlab/LW time: higher = leakwatch faster, target ≥ 10×; LW/memlab RSS: leakwatch peak RSS as a share of the peer\'s, target ≤ 0.50×)');
+  lines.push('(memlab/LW time: higher = leakwatch faster, target ≥ 12× (A) and ≥ 15× (B); LW/memlab RSS: leakwatch peak RSS as a share of the peer\'s, target ≤ 0.50× (A); B: leakwatch peak RSS ≤ 1.0× the file; CPU = user + system time, median)');
   lines.push('A: leakwatch = cli.js analyze S1 S2 S3 --json; memlab core = memlab-analyze.mjs S1 S2 S3 (id-only parse of S1+S2, load S3, TraceFinder shortest paths, dominators + retained sizes)');
   lines.push('B: leakwatch = cli.js summary FILE --retained --json; memlab core = memlab-analyze.mjs FILE (load, shortest paths, dominators + retained sizes)');
 
@@ -289,7 +301,7 @@ async function main() {
     lines.push('B — 1 GB snapshot:');
     failures(resB, lines);
     lines.push('  targets:');
-    verdicts(resB, lines, { oneGb: true });
+    verdicts(resB, lines, { oneGb: true, fileBytes: big.bytes });
   }
 
   // memlab phase timings (last run): what the whole-process time is made of.

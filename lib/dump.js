@@ -179,7 +179,12 @@ function beginPartial(file, { check = true, heapUsed } = {}) {
   } catch (error) {
     throw abandonPartial(null, file, error);
   }
-  if (fd !== null) return { path: `/proc/self/fd/${fd}`, fd, named: false };
+  if (fd !== null) {
+    const partial = { path: `/proc/self/fd/${fd}`, fd, named: false };
+    // If this thread's environment goes away mid-dump, the lock's cleanup closes it.
+    native.dumpPartial(partial.path);
+    return partial;
+  }
   // A name taken meanwhile (or planted): try another, never touch it.
   for (let attempt = 0; ; attempt++) {
     const name = partialName(file);
@@ -257,6 +262,7 @@ function completePartial(partial, file, started) {
       native.dumpPartial(null);
     } else {
       linkInPlace(partial.fd, file);
+      native.dumpPartial(null);
     }
     closeQuietly(partial.fd);
     return { file, bytes, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
@@ -270,10 +276,8 @@ function abandonPartial(partial, file, error) {
   if (partial) {
     closeLeakedDescriptors(partial, partial.fd);
     closeQuietly(partial.fd); // an unnamed file: closing its last descriptor frees it
-    if (partial.named) {
-      removeOurs(partial.path);
-      native.dumpPartial(null);
-    }
+    if (partial.named) removeOurs(partial.path);
+    native.dumpPartial(null);
   }
   if (error.code && /^E[A-Z]+$/.test(error.code)) {
     return systemError(`cannot write heap snapshot ${file}: ${error.message}`, error);

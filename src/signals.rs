@@ -86,9 +86,14 @@ fn release_if_owner(id: u64) {
         }
     };
     if let Some((_, path, dev, ino)) = partial {
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.dev() == dev && m.ino() == ino) {
+        // A named partial: removed only if it is still the file it created. An unnamed one
+        // (O_TMPFILE, known by its /proc/self/fd link) has no name to remove.
+        if !path.starts_with("/proc/self/fd")
+            && std::fs::symlink_metadata(&path).is_ok_and(|m| m.dev() == dev && m.ino() == ino)
+        {
             let _ = std::fs::remove_file(&path);
         }
+        close_descriptors_of(dev, ino);
     }
     if OWNER.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire).is_ok() {
         BUSY_SINCE_MS.store(0, Ordering::Release);
@@ -276,15 +281,36 @@ pub fn dump_busy_ms() -> f64 {
     busy_for_ms() as f64
 }
 
+/// Close every descriptor of this process open on the file (dev, ino): what a thread torn
+/// down mid-dump left open on its partial (its own, and V8's writer). Without this an
+/// unnamed partial would keep its blocks until the process exits. Linux only.
+fn close_descriptors_of(dev: u64, ino: u64) {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else { return };
+    let fds: Vec<i32> = entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
+    for fd in fds {
+        if std::fs::metadata(format!("/proc/self/fd/{fd}")).is_ok_and(|m| m.dev() == dev && m.ino() == ino) {
+            // SAFETY: closing a descriptor that refers to leakwatch's own partial file,
+            // which nothing else in the process has open.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
 /// The lock holder names the partial file it created (null once it is renamed or
-/// removed), so that the cleanup hook can remove it if the holder goes away mid-dump.
+/// removed), so that the cleanup hook can remove it if the holder goes away mid-dump:
+/// its name, or `/proc/self/fd/N` for an unnamed (O_TMPFILE) one.
 #[napi(catch_unwind)]
 pub fn dump_partial(env: Env, path: Option<String>) {
     let me = env_id(&env);
     let mut partial = lock(&PARTIAL);
     match path {
         Some(path) if OWNER.load(Ordering::Acquire) == me => {
-            if let Ok(meta) = std::fs::symlink_metadata(&path) {
+            let meta = if path.starts_with("/proc/self/fd/") {
+                std::fs::metadata(&path)
+            } else {
+                std::fs::symlink_metadata(&path)
+            };
+            if let Ok(meta) = meta {
                 *partial = Some((me, PathBuf::from(path), meta.dev(), meta.ino()));
             }
         }

@@ -48,7 +48,7 @@ export function runOnce(cmd, args, { stdoutFile = '/dev/null', cwd, env, timeout
   const out = fs.openSync(stdoutFile, 'w');
   return new Promise((resolve) => {
     const started = process.hrtime.bigint();
-    const child = spawn(TIME_BIN, ['-o', timeFile, '-f', '%e %M', cmd, ...args], {
+    const child = spawn(TIME_BIN, ['-o', timeFile, '-f', '%e %M %U %S', cmd, ...args], {
       cwd,
       env: env ? { ...process.env, ...env } : process.env,
       stdio: ['ignore', out, 'pipe'],
@@ -72,6 +72,7 @@ export function runOnce(cmd, args, { stdoutFile = '/dev/null', cwd, env, timeout
       clearTimeout(timer);
       fs.closeSync(out);
       let rssBytes = NaN;
+      let cpuMs = NaN;
       let timeStatus = status;
       try {
         const text = fs.readFileSync(timeFile, 'utf8');
@@ -80,9 +81,12 @@ export function runOnce(cmd, args, { stdoutFile = '/dev/null', cwd, env, timeout
         if (m) timeStatus = Number(m[1]);
         const last = text.trim().split('\n').pop().trim().split(/\s+/);
         rssBytes = Number(last[1]) * 1024;
+        // User + system CPU seconds of the whole process (all threads): steadier than wall
+        // time on a loaded machine.
+        cpuMs = (Number(last[2]) + Number(last[3])) * 1000;
       } catch {}
       fs.rmSync(timeFile, { force: true });
-      resolve({ ok: !timedOut && status === 0 && signal === null, status: timeStatus, signal, wallMs, rssBytes, stderr, timedOut });
+      resolve({ ok: !timedOut && status === 0 && signal === null, status: timeStatus, signal, wallMs, cpuMs, rssBytes, stderr, timedOut });
     });
   });
 }
@@ -121,6 +125,7 @@ export async function interleave(contenders, { runs = 3, onRun } = {}) {
     const good = r.runs.filter((x) => x.ok);
     r.wallMs = median(good.map((x) => x.wallMs));
     r.rssBytes = median(good.map((x) => x.rssBytes));
+    r.cpuMs = median(good.map((x) => x.cpuMs));
     // For a failure, still say how long and how much memory it took to fail.
     r.failWallMs = r.ok ? undefined : r.runs[r.runs.length - 1].wallMs;
     r.failRssBytes = r.ok ? undefined : r.runs[r.runs.length - 1].rssBytes;

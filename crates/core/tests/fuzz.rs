@@ -1,6 +1,9 @@
 //! Fuzz-style property test of the snapshot reader: random mutations of valid
 //! snapshots must give Ok or Err, never a panic; all sinks must agree on validity;
-//! chunked reading must agree with whole reading; Ok graphs must be consistent.
+//! chunked reading must agree with whole reading; Ok graphs must be consistent; every
+//! number-scanning kernel (SIMD windows, their portable twin) must give exactly what
+//! the scalar reference gives: the same summary and graph, or the same error at the
+//! same offset.
 //!
 //! Runs for `LEAKWATCH_FUZZ_SECS` seconds (default 3) from seed `LEAKWATCH_FUZZ_SEED`.
 //! A panicking input is saved under the cargo target tmp dir and reported.
@@ -8,7 +11,9 @@
 mod common;
 
 use common::*;
-use leakwatch_core::snapshot::{GraphSink, HeapGraph, SummarySink};
+use leakwatch_core::snapshot::read::read_bytes_using;
+use leakwatch_core::snapshot::scanner::{classify_with, Kernel};
+use leakwatch_core::snapshot::{ChunkReader, GraphSink, HeapGraph, Summary, SummarySink};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
@@ -84,6 +89,50 @@ fn check_graph(g: &HeapGraph) {
     }
 }
 
+/// The window kernels, checked against `Kernel::Scalar` (Sse2/Avx2 fall back to the
+/// best the CPU has, so the list is valid everywhere).
+const WINDOW_KERNELS: [Kernel; 4] = [Kernel::Portable, Kernel::Sse2, Kernel::Avx2, Kernel::Auto];
+
+fn summary_using(input: &[u8], kernel: Kernel) -> Result<Summary, String> {
+    read_bytes_using(input, SummarySink::new(), kernel).map(SummarySink::into_summary).map_err(|e| format!("{e:?}"))
+}
+
+fn graph_using(input: &[u8], kernel: Kernel) -> Result<GraphArrays, String> {
+    read_bytes_using(input, GraphSink::new(), kernel)
+        .map(|s| arrays(&s.into_graph().expect("graph after Ok")))
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// Every kernel gives the scalar reference's summary and graph, or its exact error,
+/// read whole and in chunks. Returns the number of comparisons made.
+fn check_kernels(input: &[u8], cuts: &[usize]) -> u64 {
+    let reference = summary_using(input, Kernel::Scalar);
+    let reference_graph = graph_using(input, Kernel::Scalar);
+    let chunked_with = |kernel| {
+        let mut reader = ChunkReader::using(SummarySink::new(), kernel);
+        let mut start = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+            let cut = cut.min(input.len());
+            if cut > start {
+                reader.push(&input[start..cut]).map_err(|e| format!("{e:?}"))?;
+                start = cut;
+            }
+        }
+        reader.finish().map(SummarySink::into_summary).map_err(|e| format!("{e:?}"))
+    };
+    let chunked_reference = chunked_with(Kernel::Scalar);
+    for kernel in WINDOW_KERNELS {
+        assert_eq!(summary_using(input, kernel), reference, "{kernel:?} summary differs from the scalar kernel's");
+        assert!(graph_using(input, kernel) == reference_graph, "{kernel:?} graph differs from the scalar kernel's");
+        assert_eq!(
+            chunked_with(kernel),
+            chunked_reference,
+            "{kernel:?} chunked summary differs from the scalar kernel's"
+        );
+    }
+    3 * WINDOW_KERNELS.len() as u64
+}
+
 /// Everything the property demands of one input. Panics on a violation.
 fn check_input(input: &[u8], rng: &mut Rng) {
     let s = summary(input);
@@ -105,6 +154,10 @@ fn check_input(input: &[u8], rng: &mut Rng) {
     );
     let max_chunk = 1 + rng.range(0, 64);
     let cuts = cuts_random(input.len(), rng, max_chunk);
+    // Chunks big enough for windows (and their ends) in the kernel comparison.
+    let max_kernel_chunk = 64 + rng.range(0, 4096);
+    let kernel_cuts = cuts_random(input.len(), rng, max_kernel_chunk);
+    check_kernels(input, &kernel_cuts);
     let c = chunked(input, SummarySink::new(), &cuts).map(SummarySink::into_summary);
     match (&s, &c) {
         (Ok(a), Ok(b)) => assert_eq!(a, b, "chunked summary differs"),
@@ -193,6 +246,66 @@ fn reduced_real(bytes: &[u8], keep: usize) -> Vec<u8> {
 }
 
 #[test]
+fn window_classifiers_agree_with_the_portable_one() {
+    let mut rng = Rng::new(0x5eed_c1a5);
+    let alphabet = b"0123456789,\n],  x\x80\xff\x2f\x3a";
+    for round in 0..20_000 {
+        let len = 64 + rng.range(0, 64);
+        let buf: Vec<u8> = (0..len)
+            .map(|_| if round % 2 == 0 { alphabet[rng.range(0, alphabet.len())] } else { rng.next() as u8 })
+            .collect();
+        let at = rng.range(0, len - 63);
+        let reference = classify_with(Kernel::Portable, &buf, at).unwrap();
+        for kernel in [Kernel::Sse2, Kernel::Avx2, Kernel::Auto] {
+            assert_eq!(classify_with(kernel, &buf, at), Some(reference), "{kernel:?} at {at} of {buf:?}");
+        }
+    }
+    assert_eq!(classify_with(Kernel::Scalar, b"0", 0), None, "the scalar kernel has no windows");
+}
+
+/// Numbers of every length up to 20 digits, in records of every width, separated by
+/// "," or "\n,", with white space and wrong bytes here and there: every kernel agrees.
+#[test]
+fn kernels_agree_on_number_arrays_of_every_shape() {
+    let real = real_snapshot();
+    let base = reduced_real(real, 300);
+    let text = std::str::from_utf8(&base).unwrap();
+    let nodes_at = text.find("\"nodes\":[").unwrap() + "\"nodes\":[".len();
+    let edges_at = text.find("\"edges\":[").unwrap() + "\"edges\":[".len();
+    let mut rng = Rng::new(42);
+    let mut compared = 0;
+    for round in 0..400 {
+        let mut input = base.clone();
+        // Rewrite some numbers in the nodes or edges array with long or odd ones.
+        let (from, to) = if round % 2 == 0 { (nodes_at, edges_at - 20) } else { (edges_at, edges_at + 4000) };
+        for _ in 0..rng.range(1, 6) {
+            let at = rng.range(from, to.min(input.len()));
+            let digits = rng.range(1, 21);
+            let mut number: Vec<u8> = (0..digits).map(|_| b'0' + rng.range(0, 10) as u8).collect();
+            match rng.range(0, 6) {
+                0 => number.push(b' '),
+                1 => number.insert(0, b'\n'),
+                2 => number.extend_from_slice(b"\n"),
+                _ => {}
+            }
+            let mut end = at;
+            while end < input.len() && input[end].is_ascii_digit() {
+                end += 1;
+            }
+            input.splice(at..end, number);
+        }
+        let max_chunk = 64 + rng.range(0, 300);
+        let cuts = cuts_random(input.len(), &mut rng, max_chunk);
+        compared += check_kernels(&input, &cuts);
+    }
+    assert!(compared > 0);
+    // The unmodified input reads the same with every kernel (and is valid).
+    assert!(summary_using(&base, Kernel::Scalar).is_ok());
+    check_kernels(&base, &[]);
+    check_kernels(real, &cuts_every(real.len(), 1 << 16));
+}
+
+#[test]
 fn fuzz_mutated_snapshots_never_panic() {
     let secs: f64 = std::env::var("LEAKWATCH_FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
     let seed: u64 = std::env::var("LEAKWATCH_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x1ea4_5eed);
@@ -209,6 +322,7 @@ fn fuzz_mutated_snapshots_never_panic() {
     let started = Instant::now();
     let (mut inputs, mut ok, mut big) = (0u64, 0u64, 0u64);
     let mut input = Vec::new();
+    let mut kernel_checks = 0u64;
     while Instant::now() < deadline {
         // Now and then mutate the full real snapshot (slow but real-sized).
         let full = inputs % 500 == 499;
@@ -231,9 +345,10 @@ fn fuzz_mutated_snapshots_never_panic() {
         inputs += 1;
         big += full as u64;
         ok += summary(&input).is_ok() as u64;
+        kernel_checks += 3 * WINDOW_KERNELS.len() as u64;
     }
     eprintln!(
-        "fuzz: {inputs} inputs ({big} full-size, {ok} still valid) in {:.1} s, seed {seed}",
+        "fuzz: {inputs} inputs ({big} full-size, {ok} still valid, {kernel_checks} kernel-vs-scalar comparisons) in {:.1} s, seed {seed}",
         started.elapsed().as_secs_f64()
     );
     assert!(inputs >= 100, "the fuzz loop ran only {inputs} inputs");

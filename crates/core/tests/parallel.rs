@@ -107,3 +107,37 @@ fn a_cut_that_is_not_a_record_boundary_falls_back_and_still_agrees() {
     };
     assert_eq!(graph(ReadMode::Serial), graph(ReadMode::Parallel));
 }
+
+/// `analyze` reads the snapshots before the last without their edges array: the same
+/// summary as a full read (edges counted from the nodes), and node or header errors
+/// are still found; kernels agree when reading files too.
+#[test]
+fn reading_without_edges_summarizes_like_a_full_read() {
+    use leakwatch_core::snapshot::read::read_file_using;
+    use leakwatch_core::snapshot::scanner::Kernel;
+    use leakwatch_core::snapshot::summary::summarize_without_edges;
+    let real = real_snapshot();
+    let path = temp_file("without-edges.heapsnapshot", real);
+    let full = summary_of(&path, ReadMode::Serial).unwrap();
+    assert_eq!(summarize_without_edges(&path).map_err(|e| e.to_string()), Ok(full.clone()));
+    for kernel in [Kernel::Scalar, Kernel::Portable, Kernel::Sse2, Kernel::Avx2] {
+        for mode in [ReadMode::Serial, ReadMode::Parallel] {
+            let read = read_file_using(&path, SummarySink::new(), None, mode, kernel).map(SummarySink::into_summary);
+            assert_eq!(read.map_err(|e| e.to_string()), Ok(full.clone()), "{kernel:?} {mode:?}");
+        }
+    }
+
+    let text = std::str::from_utf8(real).unwrap();
+    // A node type out of range is still an error.
+    let nodes_at = text.find("\"nodes\":[").unwrap() + "\"nodes\":[".len();
+    let bad_node = format!("{}999{}", &text[..nodes_at], &text[nodes_at + 1..]);
+    let path = temp_file("without-edges-bad-node.heapsnapshot", bad_node.as_bytes());
+    let error = summarize_without_edges(&path).unwrap_err().to_string();
+    assert!(error.contains("type 999"), "{error}");
+    // A header edge_count that the nodes' edge counts contradict is still an error.
+    let count_at = text.find("\"edge_count\":").unwrap() + "\"edge_count\":".len();
+    let bad_count = format!("{}1{}", &text[..count_at], &text[count_at..]);
+    let path = temp_file("without-edges-bad-count.heapsnapshot", bad_count.as_bytes());
+    let error = summarize_without_edges(&path).unwrap_err().to_string();
+    assert!(error.contains("edge_count"), "{error}");
+}

@@ -23,12 +23,12 @@ pub struct Analysed {
 
 impl Analysed {
     pub fn new(graph: HeapGraph) -> Self {
-        let edge_weak: Vec<bool> = (0..graph.edge_count()).map(|e| graph.is_weak(e)).collect();
         let (idom, retained, retainers) = {
             let view = GraphView {
                 first_edge: &graph.first_edge,
                 edge_target: &graph.edge_to,
-                edge_weak: &edge_weak,
+                edge_kind: &graph.edge_kind,
+                weak_kind: graph.weak_edge_type(),
                 self_size: &graph.self_size,
             };
             let synthetic = graph.node_types.iter().position(|t| t == "synthetic").map(|t| t as u8);
@@ -42,7 +42,6 @@ impl Analysed {
                 (idom, retained, retainers)
             })
         };
-        drop(edge_weak);
         let (node_class, class_names) = classify(&graph);
         Analysed { graph, retained, idom, retainers, node_class, class_names }
     }
@@ -124,11 +123,11 @@ impl Analysed {
     /// The shortest path from the root to `node`, as (edge label, edge type, node) steps.
     pub fn retainer_path(&self, node: u32) -> Vec<PathStep> {
         // Walking the BFS tree back only needs the edge ranges, not weakness or sizes.
-        let edge_weak: Vec<bool> = Vec::new();
         let view = GraphView {
             first_edge: &self.graph.first_edge,
             edge_target: &self.graph.edge_to,
-            edge_weak: &edge_weak,
+            edge_kind: &[],
+            weak_kind: None,
             self_size: &self.graph.self_size,
         };
         let Some(edges) = path_to_root(&view, &self.retainers, node) else { return Vec::new() };

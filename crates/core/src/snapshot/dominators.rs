@@ -21,8 +21,10 @@ pub struct GraphView<'a> {
     pub first_edge: &'a [u32],
     /// Node each edge points to.
     pub edge_target: &'a [u32],
-    /// Weak edges do not retain and are not followed for paths.
-    pub edge_weak: &'a [bool],
+    /// Type of each edge; edges of type `weak_kind` do not retain and are not followed
+    /// for paths. (Read from the graph's own column: no per-edge flag array is built.)
+    pub edge_kind: &'a [u8],
+    pub weak_kind: Option<u8>,
     /// Bytes each node holds itself (missing entries count as 0).
     pub self_size: &'a [u64],
 }
@@ -171,7 +173,7 @@ struct Retaining<'a> {
 impl<'a> Retaining<'a> {
     fn new(g: &'a GraphView<'a>) -> Self {
         let sorted = g.first_edge.windows(2).all(|pair| pair[0] <= pair[1]);
-        let usable_edges = if sorted { g.edge_target.len().min(g.edge_weak.len()) } else { 0 };
+        let usable_edges = if sorted { g.edge_target.len().min(g.edge_kind.len()) } else { 0 };
         Retaining { g, usable_edges }
     }
 
@@ -188,7 +190,7 @@ impl<'a> Retaining<'a> {
 
     /// Target of a retaining edge; `None` for weak or dangling edges. `edge` comes from `edges`.
     fn target(&self, edge: usize) -> Option<usize> {
-        if self.g.edge_weak[edge] {
+        if Some(self.g.edge_kind[edge]) == self.g.weak_kind {
             return None;
         }
         let target = self.g.edge_target[edge] as usize;
@@ -413,6 +415,8 @@ mod tests {
         first_edge: Vec<u32>,
         edge_target: Vec<u32>,
         edge_weak: Vec<bool>,
+        /// `edge_weak` as edge types: 1 = weak.
+        edge_kind: Vec<u8>,
         self_size: Vec<u64>,
     }
 
@@ -427,12 +431,17 @@ mod tests {
             for i in 0..n {
                 first_edge[i + 1] += first_edge[i];
             }
-            Graph {
+            Graph::with(
                 first_edge,
-                edge_target: sorted.iter().map(|e| e.1).collect(),
-                edge_weak: sorted.iter().map(|e| e.2).collect(),
-                self_size: vec![1; n],
-            }
+                sorted.iter().map(|e| e.1).collect(),
+                sorted.iter().map(|e| e.2).collect(),
+                vec![1; n],
+            )
+        }
+
+        fn with(first_edge: Vec<u32>, edge_target: Vec<u32>, edge_weak: Vec<bool>, self_size: Vec<u64>) -> Self {
+            let edge_kind = edge_weak.iter().map(|&weak| u8::from(weak)).collect();
+            Graph { first_edge, edge_target, edge_weak, edge_kind, self_size }
         }
 
         fn strong(n: usize, edges: &[(u32, u32)]) -> Self {
@@ -444,7 +453,8 @@ mod tests {
             GraphView {
                 first_edge: &self.first_edge,
                 edge_target: &self.edge_target,
-                edge_weak: &self.edge_weak,
+                edge_kind: &self.edge_kind,
+                weak_kind: Some(1),
                 self_size: &self.self_size,
             }
         }
@@ -692,7 +702,7 @@ mod tests {
 
     #[test]
     fn malformed_input_does_not_panic() {
-        let empty = GraphView { first_edge: &[], edge_target: &[], edge_weak: &[], self_size: &[] };
+        let empty = GraphView { first_edge: &[], edge_target: &[], edge_kind: &[], weak_kind: Some(1), self_size: &[] };
         assert!(immediate_dominators(&empty).is_empty());
         assert!(shortest_retainers(&empty, |_| true).distance.is_empty());
         assert!(retained_sizes(&empty, &[3, 4]).is_empty());
@@ -701,7 +711,8 @@ mod tests {
         let broken = GraphView {
             first_edge: &[0, 3, 1, 9, 2],
             edge_target: &[1, 7, 2, 3],
-            edge_weak: &[false, false],
+            edge_kind: &[0, 0],
+            weak_kind: Some(1),
             self_size: &[5],
         };
         assert_eq!(immediate_dominators(&broken), [0, 0, 0, 0]);
@@ -721,8 +732,13 @@ mod tests {
         assert_eq!(path_to_root(&graph.view(), &looping, 99), None);
 
         // Sorted offsets running past the edge arrays, dangling targets.
-        let past_end =
-            GraphView { first_edge: &[0, 2, 6], edge_target: &[1, 9, 0], edge_weak: &[false; 3], self_size: &[1, 1] };
+        let past_end = GraphView {
+            first_edge: &[0, 2, 6],
+            edge_target: &[1, 9, 0],
+            edge_kind: &[0; 3],
+            weak_kind: Some(1),
+            self_size: &[1, 1],
+        };
         assert_eq!(immediate_dominators(&past_end), [0, 0]);
         assert_eq!(shortest_retainers(&past_end, |_| true).distance, [0, 1]);
     }
@@ -739,7 +755,7 @@ mod tests {
         }
         first_edge.push(edge_target.len() as u32);
         let edge_weak = (0..edge_target.len()).map(|e| e % 7 == 3).collect();
-        Graph { first_edge, edge_target, edge_weak, self_size: vec![48; n] }
+        Graph::with(first_edge, edge_target, edge_weak, vec![48; n])
     }
 
     #[test]

@@ -84,6 +84,11 @@ impl HeapGraph {
         self.weak_edge == Some(self.edge_kind[edge])
     }
 
+    /// The edge type of weak edges, if the snapshot has one.
+    pub fn weak_edge_type(&self) -> Option<u8> {
+        self.weak_edge
+    }
+
     /// An edge's label as DevTools prints it: `name` for properties, `[3]` for elements.
     pub fn edge_label(&self, edge: usize) -> String {
         let kind = self.edge_kind[edge] as usize;

@@ -70,7 +70,9 @@ pub fn summarize_series(files: &[std::path::PathBuf]) -> Result<Vec<Summary>, Re
             [s1] => SummarySink::with_window(s1.max_js_id, u32::MAX),
             [s1, s2, ..] => SummarySink::with_window(s1.max_js_id, s2.max_js_id),
         };
-        summaries.push(read_file(file, sink, None).map(SummarySink::into_summary)?);
+        // Ids and classes need no edges: the edges array is skipped unparsed.
+        let (sink, edges) = read::read_file_without_edges(file, sink)?;
+        summaries.push(Summary { edges, ..sink.into_summary() });
     }
     Ok(summaries)
 }
@@ -151,8 +153,14 @@ pub fn analyze_files(files: &[PathBuf], options: &SuspectOptions) -> Result<File
     let failed = |error| AnalyzeFilesError::Analyze { error, files: names.clone() };
     AnalyzeError::check_count(files.len()).map_err(failed)?;
     let (earlier, last) = files.split_at(files.len() - 1);
-    let summaries = summarize_series(earlier)?;
-    let analysed = Analysed::new(graph_file(&last[0], None)?);
+    // The earlier snapshots give only ids and class counts: read them on another core
+    // while the last one is read and analysed.
+    let (summaries, analysed) = std::thread::scope(|scope| {
+        let earlier = scope.spawn(|| summarize_series(earlier));
+        let analysed = graph_file(&last[0], None).map(Analysed::new);
+        (earlier.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), analysed)
+    });
+    let (summaries, analysed) = (summaries?, analysed?);
     let report = analysis::rank(&summaries, &analysed, options).map_err(failed)?;
     let mut snapshots: Vec<AnalyzedSnapshot> = summaries
         .iter()

@@ -3,7 +3,7 @@
 use super::checked::{Checked, EdgeChecks};
 use super::error::{ReadError, SnapshotError, SnapshotErrorKind};
 use super::meta::Meta;
-use super::scanner::{Parser, ReadPlan, SnapshotSink};
+use super::scanner::{Kernel, Parser, ReadPlan, SnapshotSink};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -54,8 +54,19 @@ pub fn read_file<S: SplitSink>(path: &Path, sink: S, progress: Option<Progress>)
 pub fn read_file_with<S: SplitSink>(
     path: &Path,
     sink: S,
+    progress: Option<Progress>,
+    mode: ReadMode,
+) -> Result<S, ReadError> {
+    read_file_using(path, sink, progress, mode, Kernel::Auto)
+}
+
+/// [`read_file_with`] with a chosen number-scanning kernel (benchmarks, tests).
+pub fn read_file_using<S: SplitSink>(
+    path: &Path,
+    sink: S,
     mut progress: Option<Progress>,
     mode: ReadMode,
+    kernel: Kernel,
 ) -> Result<S, ReadError> {
     let name = path.display().to_string();
     let io = |error: std::io::Error| ReadError::io(&name, error);
@@ -77,19 +88,47 @@ pub fn read_file_with<S: SplitSink>(
         ReadMode::Auto => total >= PARALLEL_MIN_BYTES,
     };
     if !parallel {
-        let mut parser = Parser::new(Checked::new(sink), Some(total));
-        pump(file, &mut parser, total, &mut progress, &AtomicBool::new(false)).map_err(|e| e.named(&name))?;
+        let plan = ReadPlan { kernel, ..ReadPlan::default() };
+        let mut parser = Parser::with_plan(Checked::new(sink), Some(total), plan);
+        pump(file, &mut parser, total, &mut progress, &AtomicBool::new(false), None).map_err(|e| e.named(&name))?;
         return parser.finish().map(Checked::into_inner).map_err(|e| Failure::Snapshot(e).named(&name));
     }
-    let split = find_edge_split(&file, total);
-    match read_parallel(file, path, total, sink, &mut progress, split) {
+    let (split, nodes_end) = find_edge_split(&file, total);
+    match read_parallel(file, path, total, sink, &mut progress, (split, nodes_end), kernel) {
         // Not laid out the way V8 writes it: read again, edges in one piece.
         Err(Failure::Snapshot(e)) if split.is_some() && e.kind == SnapshotErrorKind::SplitMismatch => {
             let file = File::open(path).map_err(io)?;
-            read_parallel(file, path, total, S::default(), &mut progress, None).map_err(|e| e.named(&name))
+            read_parallel(file, path, total, S::default(), &mut progress, (None, nodes_end), kernel)
+                .map_err(|e| e.named(&name))
         }
         other => other.map_err(|e| e.named(&name)),
     }
+}
+
+/// Read a file's header, nodes and strings, checked, skipping the edges array unparsed
+/// (a scan for its `]`): for what needs no edges, as `analyze` of the snapshots before
+/// the last (their ids and classes). Returns the sink and the nodes' edge count total.
+pub fn read_file_without_edges<S: SnapshotSink>(path: &Path, sink: S) -> Result<(S, u64), ReadError> {
+    let name = path.display().to_string();
+    let io = |error: std::io::Error| ReadError::io(&name, error);
+    let file = File::open(path).map_err(io)?;
+    let metadata = file.metadata().map_err(io)?;
+    if metadata.is_dir() {
+        return Err(ReadError::NotAFile { path: name });
+    }
+    let total = metadata.len();
+    if total == 0 {
+        return Err(ReadError::Snapshot {
+            path: name,
+            error: SnapshotError::at(0, "the file is empty, expected a heap snapshot"),
+        });
+    }
+    let plan = ReadPlan { skip_edges: true, ..ReadPlan::default() };
+    let mut parser = Parser::with_plan(Checked::without_edges(sink), Some(total), plan);
+    pump(file, &mut parser, total, &mut None, &AtomicBool::new(false), None).map_err(|e| e.named(&name))?;
+    let checked = parser.finish().map_err(|e| Failure::Snapshot(e).named(&name))?;
+    let edges = checked.edges_claimed();
+    Ok((checked.into_inner(), edges))
 }
 
 /// Where to cut the edges array between the two readers so that each parses about
@@ -98,7 +137,40 @@ pub fn read_file_with<S: SplitSink>(
 /// `start`, that is `start + total / 2`, moved to the next record boundary ("\n," as
 /// V8 writes between records). The edge reader verifies that it is a boundary; the
 /// parser ignores a cut outside the edges array.
-fn find_edge_split(file: &File, total: u64) -> Option<u64> {
+///
+/// Also returns where the nodes array ends (its `]`, when only white space and one
+/// comma separate it from the `"edges":` key): the edge reader jumps there instead of
+/// reading the nodes only to skip them. The main reader parses every byte before it.
+fn find_edge_split(file: &File, total: u64) -> (Option<u64>, Option<u64>) {
+    use std::os::unix::fs::FileExt;
+    let Some(start) = find_edges_key(file) else { return (None, None) };
+    let mut block = vec![0u8; 64 << 10];
+    let cut = start + total / 2;
+    let split = file
+        .read_at(&mut block, cut)
+        .ok()
+        .and_then(|n| memchr::memmem::find(&block[..n], b"\n,").map(|at| cut + at as u64 + 2));
+    let before = start.saturating_sub(64);
+    let nodes_end = file.read_at(&mut block[..(start - before) as usize], before).ok().and_then(|n| {
+        let bytes = &block[..n];
+        let mut at = bytes.len();
+        let mut comma = false;
+        while at > 0 {
+            at -= 1;
+            match bytes[at] {
+                b' ' | b'\n' | b'\r' | b'\t' => {}
+                b',' if !comma => comma = true,
+                b']' if comma => return Some(before + at as u64),
+                _ => return None,
+            }
+        }
+        None
+    });
+    (split, nodes_end)
+}
+
+/// Offset of the first `"edges":` in the file.
+fn find_edges_key(file: &File) -> Option<u64> {
     use std::os::unix::fs::FileExt;
     let key = memchr::memmem::Finder::new(b"\"edges\":");
     let mut block = vec![0u8; 4 << 20];
@@ -114,9 +186,7 @@ fn find_edge_split(file: &File, total: u64) -> Option<u64> {
         // Overlap so that a key across two blocks is found.
         offset += (n - key.needle().len()) as u64;
     };
-    let cut = start + total / 2;
-    let n = file.read_at(&mut block[..64 << 10], cut).ok()?;
-    memchr::memmem::find(&block[..n], b"\n,").map(|at| cut + at as u64 + 2)
+    Some(start)
 }
 
 fn read_parallel<S: SplitSink>(
@@ -125,14 +195,15 @@ fn read_parallel<S: SplitSink>(
     total: u64,
     sink: S,
     progress: &mut Option<Progress>,
-    split: Option<u64>,
+    (split, nodes_end): (Option<u64>, Option<u64>),
+    kernel: Kernel,
 ) -> Result<S, Failure> {
     let cancel = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let edges = scope.spawn(|| read_edges::<S::Edges>(path, total, split, &cancel));
-        let plan = ReadPlan { skip_edges: true, edge_split: split, ..ReadPlan::default() };
+        let edges = scope.spawn(|| read_edges::<S::Edges>(path, total, (split, nodes_end), kernel, &cancel));
+        let plan = ReadPlan { skip_edges: true, edge_split: split, kernel, ..ReadPlan::default() };
         let mut parser = Parser::with_plan(Checked::new(sink), Some(total), plan);
-        let main = pump(file, &mut parser, total, progress, &cancel);
+        let main = pump(file, &mut parser, total, progress, &cancel, None);
         // An error past the cut may only mean the cut was not a record boundary, which
         // the edge reader is about to find out: let it finish then.
         let past_cut = matches!((&main, split), (Err(Failure::Snapshot(e)), Some(cut)) if e.offset >= cut);
@@ -188,16 +259,24 @@ impl Failure {
 }
 
 /// Feed the file to the parser in large blocks until the end, or until the parser
-/// has read its part, or another reader failed.
+/// has read its part, or another reader failed. `jump`: where the nodes array ends, to
+/// seek to once the parser is skipping that array (the edge reader).
 fn pump<S: SnapshotSink>(
     mut file: File,
     parser: &mut Parser<S>,
     total: u64,
     progress: &mut Option<Progress>,
     cancel: &AtomicBool,
+    mut jump: Option<u64>,
 ) -> Result<(), Failure> {
+    use std::io::{Seek, SeekFrom};
     let mut block = vec![0u8; READ_BLOCK];
     while !parser.stopped() {
+        if let Some(to) = jump.filter(|&to| parser.skipping_nodes() && to > parser.bytes_read()) {
+            file.seek(SeekFrom::Start(to)).map_err(Failure::Io)?;
+            parser.jump_to(to);
+            jump = None;
+        }
         if cancel.load(Ordering::Relaxed) {
             return Err(Failure::Cancelled);
         }
@@ -220,13 +299,14 @@ fn pump<S: SnapshotSink>(
 fn read_edges<E: EdgeSide>(
     path: &Path,
     total: u64,
-    split: Option<u64>,
+    (split, nodes_end): (Option<u64>, Option<u64>),
+    kernel: Kernel,
     cancel: &AtomicBool,
 ) -> Result<(EdgeChecks, E), Failure> {
     let file = File::open(path).map_err(Failure::Io)?;
-    let plan = ReadPlan { skip_nodes: true, stop_after_edges: true, edge_split: split, ..ReadPlan::default() };
+    let plan = ReadPlan { skip_nodes: true, stop_after_edges: true, edge_split: split, kernel, ..ReadPlan::default() };
     let mut parser = Parser::with_plan(EdgeReader::<E>::default(), Some(total), plan);
-    let result = pump(file, &mut parser, total, &mut None, cancel);
+    let result = pump(file, &mut parser, total, &mut None, cancel, nodes_end);
     if result.is_err() {
         cancel.store(true, Ordering::Relaxed);
     }
@@ -271,7 +351,13 @@ impl<E: EdgeSide> SnapshotSink for EdgeReader<E> {
 
 /// Run `sink` over an in-memory snapshot (tests, fuzzing).
 pub fn read_bytes<S: SnapshotSink>(bytes: &[u8], sink: S) -> Result<S, SnapshotError> {
-    let mut parser = Parser::new(Checked::new(sink), Some(bytes.len() as u64));
+    read_bytes_using(bytes, sink, Kernel::Auto)
+}
+
+/// [`read_bytes`] with a chosen number-scanning kernel (tests compare them).
+pub fn read_bytes_using<S: SnapshotSink>(bytes: &[u8], sink: S, kernel: Kernel) -> Result<S, SnapshotError> {
+    let plan = ReadPlan { kernel, ..ReadPlan::default() };
+    let mut parser = Parser::with_plan(Checked::new(sink), Some(bytes.len() as u64), plan);
     parser.push(bytes)?;
     parser.finish().map(Checked::into_inner)
 }
@@ -283,7 +369,13 @@ pub struct ChunkReader<S: SnapshotSink> {
 
 impl<S: SnapshotSink> ChunkReader<S> {
     pub fn new(sink: S) -> Self {
-        ChunkReader { parser: Parser::new(Checked::new(sink), None) }
+        Self::using(sink, Kernel::Auto)
+    }
+
+    /// With a chosen number-scanning kernel (tests compare them).
+    pub fn using(sink: S, kernel: Kernel) -> Self {
+        let plan = ReadPlan { kernel, ..ReadPlan::default() };
+        ChunkReader { parser: Parser::with_plan(Checked::new(sink), None, plan) }
     }
 
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), SnapshotError> {

@@ -95,6 +95,48 @@ pub struct ReadPlan {
     /// reader skips up to there and parses the rest. Ignored when it is not inside the
     /// edges array.
     pub edge_split: Option<u64>,
+    /// How the number arrays are scanned (all kernels give identical results).
+    pub kernel: Kernel,
+}
+
+/// How the nodes/edges arrays are scanned. Every kernel gives the same records and the
+/// same errors at the same offsets; the scalar one is the reference the others are
+/// tested against (`tests/fuzz.rs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Kernel {
+    /// The fastest one this CPU supports (checked at run time).
+    #[default]
+    Auto,
+    /// Number by number, 8 digits at a time in a u64 (SWAR): the reference.
+    Scalar,
+    /// 64-byte windows as the SIMD kernels, classified by a plain byte loop: the
+    /// window logic on any CPU, for tests.
+    Portable,
+    /// 64-byte windows classified with SSE2 (every x86-64 CPU).
+    Sse2,
+    /// 64-byte windows classified with AVX2 (used only when the CPU has it).
+    Avx2,
+}
+
+impl Kernel {
+    /// The kernel that will really run: `Auto` resolved, SIMD kernels the CPU lacks
+    /// replaced by the best one it has.
+    pub fn resolve(self) -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx2 = std::arch::is_x86_feature_detected!("avx2");
+            match self {
+                Kernel::Auto | Kernel::Avx2 if avx2 => Kernel::Avx2,
+                Kernel::Auto | Kernel::Avx2 | Kernel::Sse2 => Kernel::Sse2,
+                other => other,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        match self {
+            Kernel::Auto | Kernel::Sse2 | Kernel::Avx2 => Kernel::Scalar,
+            other => other,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +162,8 @@ enum Escape {
 pub struct Parser<S: SnapshotSink> {
     sink: S,
     plan: ReadPlan,
+    /// Resolved `plan.kernel`.
+    kernel: Kernel,
     size_hint: Option<u64>,
     /// Absolute offset of the first byte of the current chunk.
     base: u64,
@@ -166,6 +210,7 @@ impl<S: SnapshotSink> Parser<S> {
     pub fn with_plan(sink: S, size_hint: Option<u64>, plan: ReadPlan) -> Self {
         Parser {
             sink,
+            kernel: plan.kernel.resolve(),
             plan,
             size_hint,
             base: 0,
@@ -214,6 +259,20 @@ impl<S: SnapshotSink> Parser<S> {
         }
         self.base += chunk.len() as u64;
         Ok(())
+    }
+
+    /// Whether the parser is skipping the nodes array (the edge reader's plan): the
+    /// input up to that array's `]` may then be jumped over with [`Parser::jump_to`].
+    pub fn skipping_nodes(&self) -> bool {
+        self.state == State::SkipNumbers && self.section == Section::Nodes
+    }
+
+    /// The next chunk starts at absolute `offset` (at or before the nodes array's `]`),
+    /// not where the last one ended. Only while [`Parser::skipping_nodes`].
+    pub fn jump_to(&mut self, offset: u64) {
+        if self.skipping_nodes() && offset >= self.base {
+            self.base = offset;
+        }
     }
 
     /// Signal the end of input; returns the sink with everything it gathered.
@@ -473,6 +532,12 @@ impl<S: SnapshotSink> Parser<S> {
                             return self.end_skip(buf, start, i + 1, capture);
                         }
                     } else {
+                        if !is_structural(byte) {
+                            // Numbers, keys' colons, commas, white space: jump to the next
+                            // quote or bracket (V8's "locations" array is megabytes of them).
+                            i += find_structural(&buf[i..]).unwrap_or(buf.len() - i);
+                            continue;
+                        }
                         match byte {
                             b'"' => self.skip_in_string = true,
                             b'{' | b'[' => self.depth += 1,
@@ -536,7 +601,11 @@ impl<S: SnapshotSink> Parser<S> {
     }
 
     /// The hot loop: complete numbers each followed by ',' (or V8's "\n,") go straight
-    /// into the record; a full record goes to the sink.
+    /// into the record; a full record goes to the sink. With a window kernel, 64 bytes
+    /// at a time are classified first and every number they fully hold is taken from
+    /// the masks; what a window cannot take (a bracket, white space, a number over 16
+    /// digits, the end of the buffer, the split) is left to the number-by-number loop,
+    /// which is the reference for what is accepted.
     #[inline(always)]
     fn scan_number_run(&mut self, buf: &[u8], mut i: usize) -> Result<usize, SnapshotError> {
         let len = buf.len();
@@ -549,7 +618,18 @@ impl<S: SnapshotSink> Parser<S> {
             Some(split) if self.stops_at_split() => split.saturating_sub(self.base).min(len as u64) as usize,
             _ => usize::MAX,
         };
+        let classify = classifier(self.kernel);
         loop {
+            // A window reads up to 72 bytes from its start and must end before the split.
+            if let Some(classify) = classify.filter(|_| i + WINDOW + 8 <= len && i + WINDOW <= split_limit) {
+                let masks = classify(buf, i);
+                let taken = self.take_window(buf, i, masks, &mut record, &mut filled)?;
+                if taken > 0 {
+                    consumed_any = true;
+                    i += taken;
+                    continue;
+                }
+            }
             let start = i;
             let (mut value, mut digits) = swar_digits(buf, i);
             i += digits;
@@ -596,6 +676,54 @@ impl<S: SnapshotSink> Parser<S> {
             return Ok(len);
         }
         Ok(i)
+    }
+
+    /// The numbers of one classified window starting at `at` (a number's first digit,
+    /// or nothing is taken): every number that ends with ',' or "\n," before anything
+    /// the fast path does not accept. Returns how many bytes were taken (0: none).
+    #[inline(always)]
+    fn take_window(
+        &mut self,
+        buf: &[u8],
+        at: usize,
+        masks: Masks,
+        record: &mut [u64; MAX_FIELDS],
+        filled: &mut usize,
+    ) -> Result<usize, SnapshotError> {
+        let Masks { digit, comma, newline } = masks;
+        if digit & 1 == 0 {
+            return Ok(0);
+        }
+        // Accepted: digit runs, each followed by "," or "\n," and the comma by a digit.
+        // A comma at bit 63 has an unknown follower and counts as bad (the window stops
+        // before it). Bit k of `bad` marks byte at + k.
+        let other = !(digit | comma | newline);
+        let comma_not_after_number = comma & !((digit | newline) << 1);
+        let comma_not_before_digit = comma & !(digit >> 1);
+        let newline_not_between = newline & (!(digit << 1) | !(comma >> 1));
+        let bad = other | comma_not_after_number | comma_not_before_digit | newline_not_between;
+        let first_bad = bad.trailing_zeros();
+        let below = if first_bad == 64 { u64::MAX } else { (1u64 << first_bad) - 1 };
+        let mut commas = comma & below;
+        let width = self.width;
+        let mut start = 0u32;
+        while commas != 0 {
+            let end = commas.trailing_zeros();
+            commas &= commas - 1;
+            let digits = (!digit >> start).trailing_zeros();
+            if digits > 16 {
+                break;
+            }
+            let pos = at + start as usize;
+            record[*filled] = parse_digits(buf, pos, digits as usize);
+            *filled += 1;
+            if *filled == width {
+                *filled = 0;
+                self.deliver(&record[..width], pos)?;
+            }
+            start = end + 1;
+        }
+        Ok(start as usize)
     }
 
     /// One byte of the careful path. Returns the next position and whether `]` closed the array.
@@ -876,19 +1004,214 @@ fn swar_digits(buf: &[u8], i: usize) -> (u64, usize) {
     if n == 0 {
         return (0, 0);
     }
+    (swar_value(chunk, n), n)
+}
+
+/// The value of the first `n` (1..=8) bytes of `chunk` (little-endian), all ASCII digits.
+#[inline(always)]
+fn swar_value(chunk: u64, n: usize) -> u64 {
     // Left-align the n digits (first digit most significant), zeros before them.
     let digits = chunk.wrapping_sub(0x3030_3030_3030_3030) << (8 * (8 - n));
     let pairs = (digits.wrapping_mul(10)).wrapping_add(digits >> 8);
-    let value = ((pairs & 0x0000_00FF_0000_00FF)
+    ((pairs & 0x0000_00FF_0000_00FF)
         .wrapping_mul(100 + (1_000_000 << 32))
         .wrapping_add(((pairs >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32))))
-        >> 32;
-    (value, n)
+        >> 32
+}
+
+/// The value of the `n` (1..=16) ASCII digits at `buf[at..]`; `buf` holds at least 16
+/// bytes from `at` (a window guarantees it).
+#[inline(always)]
+fn parse_digits(buf: &[u8], at: usize, n: usize) -> u64 {
+    let load = |from: usize| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&buf[from..from + 8]);
+        u64::from_le_bytes(bytes)
+    };
+    if n <= 8 {
+        swar_value(load(at), n)
+    } else {
+        const POW10: [u64; 9] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+        swar_value(load(at), 8) * POW10[n - 8] + swar_value(load(at + 8), n - 8)
+    }
+}
+
+#[inline]
+fn is_structural(byte: u8) -> bool {
+    matches!(byte, b'"' | b'[' | b']' | b'{' | b'}')
+}
+
+/// Position of the first quote or bracket in `bytes`.
+fn find_structural(bytes: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        simd::find_structural_sse2(bytes)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        bytes.iter().position(|&b| is_structural(b))
+    }
+}
+
+/// Bytes classified per window.
+const WINDOW: usize = 64;
+
+/// Bit k of each mask describes byte `at + k` of a 64-byte window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Masks {
+    pub digit: u64,
+    pub comma: u64,
+    pub newline: u64,
+}
+
+/// Classifies `buf[at..at + 64]`; the caller guarantees the 64 bytes exist.
+type Classify = fn(&[u8], usize) -> Masks;
+
+fn classifier(kernel: Kernel) -> Option<Classify> {
+    match kernel {
+        Kernel::Auto | Kernel::Scalar => None,
+        Kernel::Portable => Some(classify_portable),
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Sse2 => Some(simd::classify_sse2),
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => Some(simd::classify_avx2),
+        #[cfg(not(target_arch = "x86_64"))]
+        Kernel::Sse2 | Kernel::Avx2 => Some(classify_portable),
+    }
+}
+
+/// The reference classification, one byte at a time.
+pub fn classify_portable(buf: &[u8], at: usize) -> Masks {
+    let mut masks = Masks { digit: 0, comma: 0, newline: 0 };
+    for (k, &byte) in buf[at..at + WINDOW].iter().enumerate() {
+        let bit = 1u64 << k;
+        match byte {
+            b'0'..=b'9' => masks.digit |= bit,
+            b',' => masks.comma |= bit,
+            b'\n' => masks.newline |= bit,
+            _ => {}
+        }
+    }
+    masks
+}
+
+/// Classification of the window kernels, public so that tests can compare them.
+pub fn classify_with(kernel: Kernel, buf: &[u8], at: usize) -> Option<Masks> {
+    let classify = classifier(kernel.resolve())?;
+    (at.checked_add(WINDOW)? <= buf.len()).then(|| classify(buf, at))
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    //! `core::arch` classification of 64 bytes; the AVX2 one is only reached after
+    //! `is_x86_feature_detected!("avx2")` (see `Kernel::resolve`).
+    use super::{Masks, WINDOW};
+    use core::arch::x86_64::*;
+
+    pub fn classify_sse2(buf: &[u8], at: usize) -> Masks {
+        let window = &buf[at..at + WINDOW];
+        // SAFETY: SSE2 is part of x86-64; the loads are unaligned and within `window`.
+        unsafe {
+            let zero = _mm_set1_epi8(b'0' as i8);
+            let nine = _mm_set1_epi8(9);
+            let comma = _mm_set1_epi8(b',' as i8);
+            let newline = _mm_set1_epi8(b'\n' as i8);
+            let mut masks = Masks { digit: 0, comma: 0, newline: 0 };
+            for part in 0..4 {
+                let bytes = _mm_loadu_si128(window.as_ptr().add(16 * part) as *const __m128i);
+                let offset = _mm_sub_epi8(bytes, zero);
+                let digit = _mm_cmpeq_epi8(_mm_min_epu8(offset, nine), offset);
+                let shift = 16 * part as u32;
+                masks.digit |= u64::from(_mm_movemask_epi8(digit) as u16) << shift;
+                masks.comma |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, comma)) as u16) << shift;
+                masks.newline |= u64::from(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, newline)) as u16) << shift;
+            }
+            masks
+        }
+    }
+
+    /// Position of the first quote or bracket, 16 bytes at a time.
+    pub fn find_structural_sse2(bytes: &[u8]) -> Option<usize> {
+        let mut at = 0;
+        // SAFETY: SSE2 is part of x86-64; each load reads bytes[at..at + 16].
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let open = _mm_set1_epi8(b'[' as i8);
+            let close = _mm_set1_epi8(b']' as i8);
+            let open_brace = _mm_set1_epi8(b'{' as i8);
+            let close_brace = _mm_set1_epi8(b'}' as i8);
+            while at + 16 <= bytes.len() {
+                let chunk = _mm_loadu_si128(bytes.as_ptr().add(at) as *const __m128i);
+                let hit = _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, open)),
+                    _mm_or_si128(
+                        _mm_cmpeq_epi8(chunk, close),
+                        _mm_or_si128(_mm_cmpeq_epi8(chunk, open_brace), _mm_cmpeq_epi8(chunk, close_brace)),
+                    ),
+                );
+                let mask = _mm_movemask_epi8(hit) as u32;
+                if mask != 0 {
+                    return Some(at + mask.trailing_zeros() as usize);
+                }
+                at += 16;
+            }
+        }
+        bytes[at..].iter().position(|&b| super::is_structural(b)).map(|n| at + n)
+    }
+
+    pub fn classify_avx2(buf: &[u8], at: usize) -> Masks {
+        let window = &buf[at..at + WINDOW];
+        // SAFETY: only selected by `Kernel::resolve` when the CPU has AVX2.
+        unsafe { classify_avx2_inner(window) }
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn classify_avx2_inner(window: &[u8]) -> Masks {
+        let lo = _mm256_loadu_si256(window.as_ptr() as *const __m256i);
+        let hi = _mm256_loadu_si256(window.as_ptr().add(32) as *const __m256i);
+        let (digit_lo, comma_lo, newline_lo) = classify32(lo);
+        let (digit_hi, comma_hi, newline_hi) = classify32(hi);
+        let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+        Masks {
+            digit: join(digit_lo, digit_hi),
+            comma: join(comma_lo, comma_hi),
+            newline: join(newline_lo, newline_hi),
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn classify32(bytes: __m256i) -> (u32, u32, u32) {
+        let offset = _mm256_sub_epi8(bytes, _mm256_set1_epi8(b'0' as i8));
+        let digit = _mm256_cmpeq_epi8(_mm256_min_epu8(offset, _mm256_set1_epi8(9)), offset);
+        let comma = _mm256_cmpeq_epi8(bytes, _mm256_set1_epi8(b',' as i8));
+        let newline = _mm256_cmpeq_epi8(bytes, _mm256_set1_epi8(b'\n' as i8));
+        (_mm256_movemask_epi8(digit) as u32, _mm256_movemask_epi8(comma) as u32, _mm256_movemask_epi8(newline) as u32)
+    }
 }
 
 #[cfg(test)]
 mod swar_tests {
     use super::swar_digits;
+
+    #[test]
+    fn find_structural_finds_the_first_quote_or_bracket() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..100 {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        b"0123456789,\n :\"[]{}"[(x % 19) as usize]
+                    })
+                    .collect();
+                let expected = bytes.iter().position(|&b| super::is_structural(b));
+                assert_eq!(super::find_structural(&bytes), expected, "{bytes:?}");
+            }
+        }
+    }
 
     #[test]
     fn swar_matches_plain_parsing() {

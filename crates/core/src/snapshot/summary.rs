@@ -89,6 +89,14 @@ impl SummarySink {
     }
 }
 
+/// The summary of a file read without its edges array (see
+/// [`read_file_without_edges`](super::read::read_file_without_edges)): all `analyze`
+/// needs of the snapshots before the last. `edges` is the nodes' edge count total.
+pub fn summarize_without_edges(path: &std::path::Path) -> Result<Summary, super::error::ReadError> {
+    let (sink, edges) = super::read::read_file_without_edges(path, SummarySink::new())?;
+    Ok(Summary { edges, ..sink.into_summary() })
+}
+
 /// Merge entries that share a name (possible only in odd input) and sort by size.
 pub(crate) fn merge_by_name(entries: impl Iterator<Item = (String, (u64, u64))>) -> Vec<ClassStat> {
     let mut merged: HashMap<String, (u64, u64)> = HashMap::new();
