@@ -54,6 +54,33 @@ export interface StatsEvent {
   timestamp: Date;
 }
 
+/** What a `leak` verdict rests on. */
+export interface LeakEvidence {
+  /** The rule that judged ('adaptive' by default; 'legacy' is leakwatch 0.1's). */
+  rule: 'adaptive' | 'legacy';
+  /**
+   * The signals used: 'survival' (sampled allocations of the window stay alive while newer
+   * ones keep adding up), 'heap-after-gc' / 'external-after-gc' (the post-GC figure rose),
+   * 'forced-gcs' (GCs leakwatch forced are among the samples).
+   */
+  signals: Array<'survival' | 'heap-after-gc' | 'external-after-gc' | 'forced-gcs'>;
+  /** The window the verdict covers, ms. */
+  windowMs: number;
+  /** Survival figures, when the allocation sampler supplied them. */
+  survival: {
+    /** performance.now() of the sampler's read the verdict used. */
+    readingAtMs: number;
+    /** Allocation intervals (cohorts) in the window. */
+    cohorts: number;
+    /** Estimated bytes they still hold. */
+    retainedBytes: number;
+    /** Share of its settled size the older half of the window still holds (≥ 0.9 for a leak). */
+    oldRetention: number;
+    /** Estimated bytes the newest third of the window holds. */
+    recentBytes: number;
+  } | null;
+}
+
 /** The `leak` event: memwatch's fields plus the figures behind the verdict. */
 export interface LeakEvent {
   start: Date;
@@ -69,8 +96,10 @@ export interface LeakEvent {
   samples: number;
   /** How many of them came from confirmation GCs leakwatch forced. */
   forcedGcs: number;
+  /** Lower envelope of the post-GC figure at the start and end of the window. */
   baselineStart: number;
   baselineEnd: number;
+  evidence: LeakEvidence;
 }
 
 export interface SnapshotEvent {
@@ -112,11 +141,13 @@ export interface Options {
   reportLeaks?: boolean;
   /** Append every stats/leak/snapshot/growth event as JSON lines (env LEAKWATCH_STATS_FILE). */
   statsFile?: string;
-  /** Leak detector: ignore the first ms after start (default 5000). */
+  /** Leak rule: 'adaptive' (default; survival of sampled allocations when the sampler runs, phase-robust post-GC figures otherwise) or 'legacy' (leakwatch 0.1's rule). */
+  detector?: 'adaptive' | 'legacy';
+  /** Leak detector: ignore the first ms after start (default 3000; legacy 5000). */
   warmupMs?: number;
-  /** Leak detector: evidence must span at least this long (default 12000). */
+  /** Leak detector: evidence must span at least this long (default 9000; legacy 12000). */
   minDurationMs?: number;
-  /** Leak detector: full-GC samples needed (default 3). */
+  /** Leak detector: full-GC samples needed by the figures rule (default 4; legacy 3). */
   minSamples?: number;
   /** Leak detector: growth needed in bytes (default 1 MiB)… */
   minGrowthBytes?: number;
@@ -124,7 +155,7 @@ export interface Options {
   minGrowthRatio?: number;
   /** Leak detector: look back at most this far (default 120000). */
   maxWindowMs?: number;
-  /** Minimum ms between forced confirmation GCs; 0 never forces one (default 8000). */
+  /** Minimum ms between forced confirmation GCs; 0 never forces one (default 3000; legacy 8000). */
   probeIntervalMs?: number;
 }
 

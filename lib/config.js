@@ -14,6 +14,7 @@ const DEFAULTS = Object.freeze({
   leakDetection: false, // observe GCs even with no 'stats'/'leak' listener
   reportLeaks: false, // print 'leak' events to stderr (on under leakwatch/register)
   statsFile: undefined, // append every stats/leak/snapshot event as JSON lines
+  detector: undefined, // 'adaptive' (default) or 'legacy' (leakwatch 0.1's rule)
   warmupMs: undefined,
   minDurationMs: undefined,
   minSamples: undefined,
@@ -23,7 +24,8 @@ const DEFAULTS = Object.freeze({
   probeIntervalMs: undefined,
 });
 
-const DETECTOR_KEYS = ['warmupMs', 'minDurationMs', 'minSamples', 'minGrowthBytes', 'minGrowthRatio', 'maxWindowMs', 'probeIntervalMs'];
+const DETECTOR_RULES = ['adaptive', 'legacy'];
+const DETECTOR_KEYS = ['detector', 'warmupMs', 'minDurationMs', 'minSamples', 'minGrowthBytes', 'minGrowthRatio', 'maxWindowMs', 'probeIntervalMs'];
 
 function fromEnvironment(env) {
   const options = {};
@@ -59,7 +61,8 @@ function validate(options) {
   check('stuckAfterMs', nonNegative, 'a number of milliseconds');
   check('statsFile', (v) => typeof v === 'string' && v.length > 0, 'a file path');
   for (const key of ['watchdog', 'checkResources', 'growthReport', 'leakDetection', 'reportLeaks']) check(key, (v) => typeof v === 'boolean', 'true or false');
-  for (const key of DETECTOR_KEYS) check(key, nonNegative, 'a non-negative number');
+  check('detector', (v) => DETECTOR_RULES.includes(v), `one of ${DETECTOR_RULES.map((r) => `'${r}'`).join(', ')}`);
+  for (const key of DETECTOR_KEYS.filter((k) => k !== 'detector')) check(key, nonNegative, 'a non-negative number');
   return options;
 }
 
