@@ -6,7 +6,7 @@
 //! really retains, not garbage waiting for collection. The monitor remembers each cohort's
 //! settled peak (carried over when the sampler merges old cohorts). Over the window (settled
 //! cohorts past warm-up and since the last report, spanning the required duration):
-//! * they retain at least `max(min_growth_bytes, min_growth_ratio * heap)`;
+//! * they retain at least `max(min_growth_bytes / 4, min_growth_ratio * heap)`;
 //! * the older half keeps at least 90 % of its settled peak (a cache that evicts, or a batch
 //!   whose data a GC caught alive, loses its old cohorts);
 //! * every third of the window still holds at least 1/6 of the retained bytes (newer
@@ -24,6 +24,9 @@ use crate::survival::{CohortSurvival, SurvivalReading};
 pub(super) const MIN_OLD_RETENTION: f64 = 0.9;
 /// Each third of the window must hold at least this share of what the window retains.
 const MIN_THIRD_SHARE: f64 = 1.0 / 6.0;
+/// Survival is strong evidence: it needs this share of `min_growth_bytes` (slow leaks of a few
+/// KB/s are reported within minutes), the post-GC heap's agreement guarding against noise.
+const MIN_GROWTH_SHARE: f64 = 0.25;
 /// The post-GC heap's rise must be at least this share of the retained bytes.
 const MIN_HEAP_AGREEMENT: f64 = 0.25;
 /// A reading is current for this long, or 2.5 read intervals if longer.
@@ -142,7 +145,7 @@ impl SurvivalState {
         }
         let retained: f64 = window.iter().map(|c| c.live_bytes).sum();
         let heap_base = heap.first().map_or(0.0, |p| p.value);
-        if retained < config.min_growth_bytes.max(config.min_growth_ratio * heap_base) {
+        if retained < (MIN_GROWTH_SHARE * config.min_growth_bytes).max(config.min_growth_ratio * heap_base) {
             return Outcome::Nothing;
         }
         let mid = window_start + span / 2.0;
