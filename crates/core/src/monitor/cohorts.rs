@@ -12,7 +12,7 @@
 //! * every third of the window still holds at least 1/6 of the retained bytes (newer
 //!   allocations keep adding up; a warm-up that loaded a dataset stops adding);
 //! * the post-GC heap agrees: its lower envelope rose by at least a quarter of the retained
-//!   bytes (a large stable heap that replaces old entries with new ones keeps cohorts alive
+//!   bytes (and a quarter of `min_growth_bytes`) (a large stable heap that replaces old entries with new ones keeps cohorts alive
 //!   for a while but does not grow). Without a post-GC sample near the end of the window the
 //!   monitor is *suspicious* and asks for a confirming forced GC.
 
@@ -171,7 +171,9 @@ impl SurvivalState {
         }
         let base_start = low(window_start - third, window_start + third);
         let heap_checked = base_start.is_finite();
-        if heap_checked && base_end - base_start < MIN_HEAP_AGREEMENT * retained {
+        // ...and by more than post-GC noise (a burst caught alive by one GC, V8's own growth).
+        let heap_needed = (MIN_HEAP_AGREEMENT * retained).max(MIN_GROWTH_SHARE * config.min_growth_bytes);
+        if heap_checked && base_end - base_start < heap_needed {
             return Outcome::Nothing;
         }
         let in_window: Vec<&Point> = heap.iter().filter(|p| p.t_ms >= window_start - third).collect();

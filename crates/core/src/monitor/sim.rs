@@ -249,7 +249,7 @@ pub(super) fn simulate(service: &Service, config: DetectorConfig, until_ms: f64)
     // garbage (under a second) dies young, and scavenges collect it at once.
     let in_profile = |p: &Piece, now: f64, last_gc: f64| {
         let scavenged = p.dies_ms - p.at_ms < SEC && p.dies_ms <= now;
-        p.at_ms <= now && !(p.dies_ms <= last_gc) && !scavenged
+        p.at_ms <= now && p.dies_ms > last_gc && !scavenged
     };
     let alive = |p: &Piece, now: f64| p.at_ms <= now && p.dies_ms > now;
     for step in 0..=(until_ms / SLICE_MS) as usize {
