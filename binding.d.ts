@@ -25,16 +25,15 @@ export declare class DiffStream {
 export declare class Monitor {
   constructor(options: DetectorOptions | undefined | null, startMs: number)
   configure(options: DetectorOptions): void
-  /**
-   * Count the GCs since the last call, per kind: `counts[k]` GCs took `totals_ms[k]`
-   * together. Kinds use leakwatch's codes, which JS maps from the perf_hooks constants:
-   * 0 minor (scavenge), 1 major (mark-sweep-compact), 2 incremental marking, 3 weak callbacks.
-   */
-  recordGcs(counts: Array<number>, totalsMs: Array<number>): void
+  /** Count the GCs since the last call, per kind. */
+  recordGcs(tallies: Array<GcTally>): void
   recordFullGc(sample: FullGcSample): FullGcResult
+  /** A survival reading of the allocation sampler; returns any heap leak it reveals. */
+  observeSurvival(reading: Survival): Array<MonitorLeak>
   /** Should JS force a full GC now to confirm or clear a suspicion? */
   shouldProbe(nowMs: number, usedHeapSize: number): boolean
 }
+export type JsMonitor = Monitor
 
 /** The live sampler's state: fed one profile per read. */
 export declare class Sampler {
@@ -156,6 +155,15 @@ export interface ClassStat {
   retainedSize?: number
 }
 
+/** One allocation interval's survival (see crates/core/src/survival.rs). */
+export interface Cohort {
+  startMs: number
+  endMs: number
+  firstBytes: number
+  peakBytes: number
+  liveBytes: number
+}
+
 export interface CohortSurvival {
   startMs: number
   endMs: number
@@ -166,20 +174,30 @@ export interface CohortSurvival {
 
 /** Leak detector settings; every field optional (defaults need no tuning). */
 export interface DetectorOptions {
-  /** Ignore samples this long after start (ms, default 5000). */
+  detector?: DetectorRule
+  /** Ignore samples this long after start (ms). */
   warmupMs?: number
-  /** Evidence must span at least this long (ms, default 12000). */
+  /** Evidence must span at least this long (ms). */
   minDurationMs?: number
-  /** Full-GC samples needed (default 3). */
+  /** Full-GC samples needed (figures rule). */
   minSamples?: number
-  /** Growth needed, bytes (default 1 MiB)... */
+  /** Growth needed, bytes... */
   minGrowthBytes?: number
-  /** ...and as a share of the baseline (default 0.01). */
+  /** ...and as a share of the baseline. */
   minGrowthRatio?: number
-  /** Look at most this far back (ms, default 120000). */
+  /** Look at most this far back (ms). */
   maxWindowMs?: number
-  /** Minimum time between forced confirmation GCs (ms, default 8000; 0 = never force). */
+  /** Minimum time between forced confirmation GCs (ms; 0 = never force). */
   probeIntervalMs?: number
+}
+
+/**
+ * Which leak rule judges: `adaptive` (survival of sampled allocations when the sampler runs,
+ * phase-robust post-GC figures otherwise) or `legacy` (leakwatch 0.1's rule).
+ */
+export declare const enum DetectorRule {
+  Adaptive = 'adaptive',
+  Legacy = 'legacy',
 }
 
 /** memwatch-style HeapDiff of two snapshot files, off the main thread. */
@@ -222,22 +240,30 @@ export interface FullGcResult {
   leaks: Array<MonitorLeak>
 }
 
-/** Heap figures right after a full GC (v8.getHeapStatistics + process.memoryUsage). */
+/** The figures of a full GC the detector decides on. */
 export interface FullGcSample {
   tMs: number
   forced: boolean
   gcDurationMs: number
+  /** `v8.getHeapStatistics().used_heap_size`. */
   usedHeapSize: number
-  totalHeapSize: number
-  totalHeapSizeExecutable: number
-  totalPhysicalSize: number
-  totalAvailableSize: number
-  heapSizeLimit: number
-  mallocedMemory: number
-  peakMallocedMemory: number
+  /** `process.memoryUsage().external`. */
   external: number
-  arrayBuffers: number
-  rss: number
+}
+
+/** The kinds of GC perf_hooks reports (JS maps `detail.kind` to these names). */
+export declare const enum GcKind {
+  Minor = 'minor',
+  Major = 'major',
+  Incremental = 'incremental',
+  WeakCallbacks = 'weak-callbacks',
+}
+
+/** GCs of one kind since the last report: `count` of them took `totalMs` together. */
+export interface GcTally {
+  kind: GcKind
+  count: number
+  totalMs: number
 }
 
 export interface HeapDiffChange {
@@ -271,6 +297,23 @@ export interface HeapDiffTotals {
 /** Sizes as memwatch prints them ("1.78 mb"), shared by the CLI and reports. */
 export declare function humanSize(bytes: number): string
 
+/** What a verdict rests on. */
+export interface LeakEvidence {
+  rule: string
+  /** `survival`, `heap-after-gc`, `external-after-gc`, `forced-gcs`. */
+  signals: Array<string>
+  survival?: LeakSurvivalEvidence
+}
+
+/** Survival figures behind a verdict. */
+export interface LeakSurvivalEvidence {
+  readingAtMs: number
+  cohorts: number
+  retainedBytes: number
+  oldRetention: number
+  recentBytes: number
+}
+
 /** A leak verdict; JS turns the times into `start`/`end` Dates. */
 export interface MonitorLeak {
   kind: string
@@ -283,10 +326,14 @@ export interface MonitorLeak {
   forcedGcs: number
   baselineStart: number
   baselineEnd: number
+  evidence: LeakEvidence
   reason: string
 }
 
-/** The `stats` payload without the JS-only timestamp. */
+/**
+ * What the monitor computes after a full GC (memwatch's names; times in nanoseconds as
+ * @airbnb/node-memwatch).
+ */
 export interface MonitorStats {
   num_full_gc: number
   num_inc_gc: number
@@ -304,21 +351,8 @@ export interface MonitorStats {
   gcIncrementalMarkingTime: number
   gcProcessWeakCallbacksCount: number
   gcProcessWeakCallbacksTime: number
-  total_heap_size: number
-  total_heap_size_executable: number
-  total_physical_size: number
-  total_available_size: number
-  used_heap_size: number
-  heap_size_limit: number
-  malloced_memory: number
-  peak_malloced_memory: number
-  /** Duration of this full GC, nanoseconds (as @airbnb/node-memwatch). */
+  /** Duration of this full GC, nanoseconds. */
   gc_time: number
-  external: number
-  array_buffers: number
-  rss: number
-  /** This collection was forced (leakwatch.gc() or a confirmation probe). */
-  forced: boolean
 }
 
 export declare function nextDumpSequence(): number
@@ -407,6 +441,12 @@ export interface Summary {
   /** Largest odd node id: objects allocated later have larger ids. */
   maxJsId: number
   classes: Array<ClassStat>
+}
+
+/** A sampler reading: the cohorts, oldest first. */
+export interface Survival {
+  atMs: number
+  cohorts: Array<Cohort>
 }
 
 export interface SurvivalReading {

@@ -115,6 +115,33 @@ export interface StatsEvent {
   timestamp: Date;
 }
 
+/** What a `leak` verdict rests on. */
+export interface LeakEvidence {
+  /** The rule that judged ('adaptive' by default; 'legacy' is leakwatch 0.1's). */
+  rule: 'adaptive' | 'legacy';
+  /**
+   * The signals used: 'survival' (sampled allocations of the window stay alive while newer
+   * ones keep adding up), 'heap-after-gc' / 'external-after-gc' (the post-GC figure rose),
+   * 'forced-gcs' (GCs leakwatch forced are among the samples).
+   */
+  signals: Array<'survival' | 'heap-after-gc' | 'external-after-gc' | 'forced-gcs'>;
+  /** The window the verdict covers, ms. */
+  windowMs: number;
+  /** Survival figures, when the allocation sampler supplied them. */
+  survival: {
+    /** performance.now() of the sampler's read the verdict used. */
+    readingAtMs: number;
+    /** Allocation intervals (cohorts) in the window. */
+    cohorts: number;
+    /** Estimated bytes they still hold. */
+    retainedBytes: number;
+    /** Share of its settled size the older half of the window still holds (≥ 0.9 for a leak). */
+    oldRetention: number;
+    /** Estimated bytes the newest third of the window holds. */
+    recentBytes: number;
+  } | null;
+}
+
 /** The `leak` event: memwatch's fields plus the figures behind the verdict. */
 export interface LeakEvent {
   start: Date;
@@ -130,8 +157,10 @@ export interface LeakEvent {
   samples: number;
   /** How many of them came from confirmation GCs leakwatch forced. */
   forcedGcs: number;
+  /** Lower envelope of the post-GC figure at the start and end of the window. */
   baselineStart: number;
   baselineEnd: number;
+  evidence: LeakEvidence;
   /** Top leak sites from allocation sampling at the time of the verdict (empty when sampling is off or has not seen growth yet). */
   sites: AllocationSite[];
 }
@@ -188,11 +217,11 @@ export interface SurvivalReading {
 }
 
 export interface SamplingOptions {
-  /** Bytes between samples on average (V8's samplingInterval). Default 131072. */
+  /** Bytes between samples on average (V8's samplingInterval). Default 32768. */
   interval?: number;
   /** Frames per site: the allocating function and its callers. Default 8 (V8 honours it from Node 26; older versions keep 128 and leakwatch cuts). */
   stackDepth?: number;
-  /** Time between profile reads (each pauses the main thread briefly). Default 10000. */
+  /** Time between profile reads (each pauses the main thread briefly). Default 2000 (stretched to 100x the last read's pause). */
   readPeriodMs?: number;
   /** Reads in the window growth is judged over. Default 6. */
   windowReads?: number;
@@ -270,11 +299,13 @@ export interface Options {
   statsFile?: string;
   /** Rotate the stats file to `<statsFile>.1` (replacing the previous one) before it exceeds this many bytes; 0 never rotates. Default 64 MiB (env LEAKWATCH_STATS_FILE_MAX_BYTES). */
   statsFileMaxBytes?: number;
-  /** Leak detector: ignore the first ms after start (default 5000). */
+  /** Leak rule: 'adaptive' (default; survival of sampled allocations when the sampler runs, phase-robust post-GC figures otherwise) or 'legacy' (leakwatch 0.1's rule). */
+  detector?: 'adaptive' | 'legacy';
+  /** Leak detector: ignore the first ms after start (default 3000; legacy 5000). */
   warmupMs?: number;
-  /** Leak detector: evidence must span at least this long (default 12000). */
+  /** Leak detector: evidence must span at least this long (default 9000; legacy 12000). */
   minDurationMs?: number;
-  /** Leak detector: full-GC samples needed (default 3). */
+  /** Leak detector: full-GC samples needed by the figures rule (default 4; legacy 3). */
   minSamples?: number;
   /** Leak detector: growth needed in bytes (default 1 MiB)… */
   minGrowthBytes?: number;
@@ -282,7 +313,7 @@ export interface Options {
   minGrowthRatio?: number;
   /** Leak detector: look back at most this far (default 120000). */
   maxWindowMs?: number;
-  /** Minimum ms between forced confirmation GCs; 0 never forces one (default 8000). */
+  /** Minimum ms between forced confirmation GCs; 0 never forces one (default 3000; legacy 8000). */
   probeIntervalMs?: number;
   /** Allocation sampling for leak sites: on with leakDetection unless false; true or options turn it on. */
   sampling?: boolean | SamplingOptions;

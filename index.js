@@ -34,7 +34,7 @@ class Leakwatch extends EventEmitter {
     });
     // Allocation sampling (leak sites). `onSurvival` is the detector's hook: it gets
     // {atMs, cohorts:[{startMs, endMs, firstBytes, peakBytes, liveBytes}]} after each read.
-    this.sampler = new Sampler({ report: (error) => this.report(error) });
+    this.sampler = new Sampler({ report: (error) => this.report(error), onSurvival: (reading) => this.monitor.observeSurvival(reading) });
     this.snapshots = new Snapshots({
       emit: (event, payload) => this.emitSafely(event, event === 'snapshot' ? this.withSamplingProfile(payload) : payload),
       report: (error) => this.report(error),

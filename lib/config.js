@@ -21,6 +21,7 @@ const DEFAULTS = Object.freeze({
   reportLeaks: false, // print 'leak' events to stderr (on under leakwatch/register)
   statsFile: undefined, // append every stats/leak/snapshot event as JSON lines
   statsFileMaxBytes: DEFAULT_MAX_BYTES, // then rotate it to <statsFile>.1 (one kept); 0: never
+  detector: undefined, // 'adaptive' (default) or 'legacy' (leakwatch 0.1's rule)
   warmupMs: undefined,
   minDurationMs: undefined,
   minSamples: undefined,
@@ -33,7 +34,8 @@ const DEFAULTS = Object.freeze({
   sampling: undefined,
 });
 
-const DETECTOR_KEYS = ['warmupMs', 'minDurationMs', 'minSamples', 'minGrowthBytes', 'minGrowthRatio', 'maxWindowMs', 'probeIntervalMs'];
+const DETECTOR_RULES = ['adaptive', 'legacy'];
+const DETECTOR_KEYS = ['detector', 'warmupMs', 'minDurationMs', 'minSamples', 'minGrowthBytes', 'minGrowthRatio', 'maxWindowMs', 'probeIntervalMs'];
 
 function fromEnvironment(env) {
   const options = {};
@@ -72,7 +74,8 @@ function validate(options) {
   check('statsFile', (v) => typeof v === 'string' && v.length > 0, 'a file path');
   check('statsFileMaxBytes', (v) => Number.isInteger(v) && v >= 0, 'a whole number of bytes (0 = never rotate)');
   for (const key of ['watchdog', 'checkResources', 'growthReport', 'leakDetection', 'reportLeaks']) check(key, (v) => typeof v === 'boolean', 'true or false');
-  for (const key of DETECTOR_KEYS) check(key, nonNegative, 'a non-negative number');
+  check('detector', (v) => DETECTOR_RULES.includes(v), `one of ${DETECTOR_RULES.map((r) => `'${r}'`).join(', ')}`);
+  for (const key of DETECTOR_KEYS.filter((k) => k !== 'detector')) check(key, nonNegative, 'a non-negative number');
   check('sampling', (v) => typeof v === 'boolean' || (v !== null && typeof v === 'object' && !Array.isArray(v)), 'true, false or an object {interval, stackDepth, readPeriodMs, windowReads}');
   if (options.sampling && typeof options.sampling === 'object') require('./sampler').validateOptions(options.sampling);
   return options;

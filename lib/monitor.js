@@ -1,21 +1,26 @@
 'use strict';
 // GC observation: perf_hooks 'gc' entries -> the Rust monitor -> 'stats' and 'leak'.
-// Only JS can see GCs and heap figures; every decision is made in Rust. Heap figures
-// are read once per batch of entries and only after a full GC (or, throttled, to judge
-// a confirmation probe), so a GC-heavy app pays next to nothing.
+// Only JS can see GCs and heap figures; every decision is made in Rust, which gets only the
+// figures it decides on (used heap, external memory) and returns what it computes; Node's
+// other heap figures are spread into the 'stats' event here. Heap figures are read once per
+// batch of entries and only after a full GC (or, throttled, to judge a confirmation probe),
+// so a GC-heavy app pays next to nothing. The allocation sampler's survival readings come in
+// through observeSurvival().
 
 const v8 = require('node:v8');
 const { PerformanceObserver, constants, performance } = require('node:perf_hooks');
 const native = require('./native');
 const { forceGc } = require('./gc');
 
-// perf_hooks kinds -> leakwatch's codes (see Monitor.recordGcs).
-const KIND_CODES = new Map([
-  [constants.NODE_PERFORMANCE_GC_MINOR, 0],
-  [constants.NODE_PERFORMANCE_GC_MAJOR, 1],
-  [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 2],
-  [constants.NODE_PERFORMANCE_GC_WEAKCB, 3],
+// perf_hooks kinds -> the GcKind names the native monitor takes.
+const KINDS = new Map([
+  [constants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
+  [constants.NODE_PERFORMANCE_GC_MAJOR, 'major'],
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 'incremental'],
+  [constants.NODE_PERFORMANCE_GC_WEAKCB, 'weak-callbacks'],
 ]);
+// v8.getHeapStatistics() figures in the 'stats' event (memwatch's names, which are V8's).
+const HEAP_FIELDS = ['total_heap_size', 'total_heap_size_executable', 'total_physical_size', 'total_available_size', 'used_heap_size', 'heap_size_limit', 'malloced_memory', 'peak_malloced_memory'];
 const FORCED = constants.NODE_PERFORMANCE_GC_FLAGS_FORCED;
 // Heap figures for probe decisions at most this often.
 const LIGHT_SAMPLE_MS = 1000;
@@ -30,10 +35,9 @@ class GcMonitor {
     this.lastLightSample = 0;
     this.probing = false;
     this.awaitingFullGc = null;
-    // GCs since the last full one, per kind code: counted here, handed to Rust with the
-    // next full GC (the only time the counters are read), so a scavenge costs an increment.
-    this.counts = [0, 0, 0, 0];
-    this.totalsMs = [0, 0, 0, 0];
+    // GCs since the last full one, per kind: counted here, handed to Rust with the next full
+    // GC (the only time the counters are read), so a scavenge costs an increment.
+    this.tallies = new Map([...KINDS.values()].map((kind) => [kind, { kind, count: 0, totalMs: 0 }]));
   }
 
   configure(options) {
@@ -85,16 +89,19 @@ class GcMonitor {
     let major = null;
     try {
       for (const entry of entries) {
-        const code = KIND_CODES.get(entry.detail ? entry.detail.kind : entry.kind);
-        if (code === undefined) continue;
-        this.counts[code] += 1;
-        this.totalsMs[code] += entry.duration;
-        if (code === 1) major = entry;
+        const tally = this.tallies.get(KINDS.get(entry.detail ? entry.detail.kind : entry.kind));
+        if (tally === undefined) continue;
+        tally.count += 1;
+        tally.totalMs += entry.duration;
+        if (tally.kind === 'major') major = entry;
       }
       if (major) {
-        this.native.recordGcs(this.counts, this.totalsMs);
-        this.counts.fill(0);
-        this.totalsMs.fill(0);
+        const counted = [...this.tallies.values()].filter((t) => t.count > 0);
+        this.native.recordGcs(counted.map((t) => ({ ...t })));
+        for (const t of counted) {
+          t.count = 0;
+          t.totalMs = 0;
+        }
         this.onFullGc(major);
       }
       // Also after natural full GCs: a busy process may have one every second, and a
@@ -113,26 +120,43 @@ class GcMonitor {
     const flags = entry.detail ? entry.detail.flags : entry.flags;
     const forced = this.probing || (flags & FORCED) !== 0;
     this.probing = false;
-    const { stats, leaks } = this.native.recordFullGc({
+    const { stats: computed, leaks } = this.native.recordFullGc({
       tMs: performance.now(),
       forced,
       gcDurationMs: entry.duration,
       usedHeapSize: heap.used_heap_size,
-      totalHeapSize: heap.total_heap_size,
-      totalHeapSizeExecutable: heap.total_heap_size_executable,
-      totalPhysicalSize: heap.total_physical_size,
-      totalAvailableSize: heap.total_available_size,
-      heapSizeLimit: heap.heap_size_limit,
-      mallocedMemory: heap.malloced_memory,
-      peakMallocedMemory: heap.peak_malloced_memory,
       external: memory.external,
-      arrayBuffers: memory.arrayBuffers,
-      rss: memory.rss,
     });
-    // @airbnb/node-memwatch's gc_ts: a high-resolution timestamp of the collection.
-    stats.gc_ts = Number(process.hrtime.bigint());
-    stats.timestamp = new Date();
+    const stats = { ...computed };
+    for (const field of HEAP_FIELDS) stats[field] = heap[field];
+    Object.assign(stats, {
+      external: memory.external,
+      array_buffers: memory.arrayBuffers,
+      rss: memory.rss,
+      forced,
+      // @airbnb/node-memwatch's gc_ts: a high-resolution timestamp of the collection.
+      gc_ts: Number(process.hrtime.bigint()),
+      timestamp: new Date(),
+    });
     this.emit('stats', stats);
+    this.emitLeaks(leaks);
+  }
+
+  /**
+   * A survival reading of the allocation sampler ({atMs, cohorts: [{startMs, endMs,
+   * firstBytes, peakBytes, liveBytes}]}, times on performance.now()'s clock): the leak rule
+   * judges the heap on it while readings keep coming. index.js wires the sampler's
+   * onSurvival to this. Never throws: a failure is reported.
+   */
+  observeSurvival(reading) {
+    try {
+      this.emitLeaks(this.native.observeSurvival(reading));
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  emitLeaks(leaks) {
     for (const leak of leaks) this.emit('leak', toLeakEvent(leak));
   }
 
@@ -167,6 +191,17 @@ function toLeakEvent(leak) {
     forcedGcs: leak.forcedGcs,
     baselineStart: leak.baselineStart,
     baselineEnd: leak.baselineEnd,
+    evidence: toEvidence({ ...leak.evidence, windowMs: leak.windowMs }),
+  };
+}
+
+/** What the verdict rests on: the rule, the signals, the window, and the survival figures. */
+function toEvidence(evidence) {
+  return {
+    rule: evidence.rule,
+    signals: evidence.signals,
+    windowMs: evidence.windowMs,
+    survival: evidence.survival ?? null,
   };
 }
 

@@ -37,9 +37,6 @@ const MAX_PROCESSES = 256;
 /** Per-process charts besides memory.svg. */
 const MAX_CHARTS = 8;
 const { runSiteLines } = require('./sites-report');
-// Allocation sampling under `leakwatch run`: a diagnostic run, so finer than the
-// in-production defaults (lib/sampler.js) to name leak sites within seconds.
-const RUN_SAMPLING = { interval: 32768, readPeriodMs: 2000 };
 
 function nodeOptionsWithRegister(existing) {
   const quoted = /\s/.test(REGISTER) ? `"${REGISTER}"` : REGISTER;
@@ -156,7 +153,7 @@ function runWatched({
     LEAKWATCH_SNAPSHOT_DIR: outDir,
     // The app's own stderr stays the app's: leakwatch reports from here instead.
     LEAKWATCH_QUIET: '1',
-    LEAKWATCH_OPTIONS: JSON.stringify({ sampling: RUN_SAMPLING, ...detector, reportLeaks: false }),
+    LEAKWATCH_OPTIONS: JSON.stringify({ ...detector, reportLeaks: false }),
   };
   const started = Date.now();
   const child = spawn(command, args, { stdio: 'inherit', env });

@@ -25,11 +25,14 @@ const native = require('./native');
 const dump = require('./dump');
 const { leakwatchError } = require('./errors');
 
-// Defaults chosen with benches/sampling.bench.mjs (see its results file).
+// Defaults: V8's and DevTools' own sampling interval, and reads every 2 s (stretched to
+// 100x the last read's pause, see READ_BACKOFF): the leak detector's survival rule needs a
+// few cohorts within its ~10 s window, and was tuned on the corpus at this cadence
+// (benches/detection.bench.mjs); the cost is in benches/sampling.bench.mjs.
 const DEFAULTS = Object.freeze({
-  interval: 128 * 1024, // bytes between samples, on average
+  interval: 32 * 1024, // bytes between samples, on average
   stackDepth: 8, // frames per site: the allocating function and its callers
-  readPeriodMs: 10000, // between profile reads
+  readPeriodMs: 2000, // between profile reads (at least; see READ_BACKOFF)
   windowReads: 6, // reads in the window growth is judged over
 });
 // A fresh read for sites() only when the last one is older than this.

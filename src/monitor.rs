@@ -1,32 +1,50 @@
-//! The leak monitor as a JS class: JS forwards GC entries and heap figures, Rust keeps
-//! the counters and decides. Payload names follow memwatch and @airbnb/node-memwatch.
+//! The leak monitor as a JS class: JS forwards GC counts, the few figures of each full GC the
+//! detector decides on, and the sampler's survival readings; Rust keeps the counters and
+//! decides. JS spreads Node's own heap figures into the `stats` event.
 
-use leakwatch_core::monitor::{self as core, DetectorConfig, GcKind, HeapSample, LeakVerdict, Stats};
+use leakwatch_core::monitor::{
+    DetectorConfig, Evidence, GcKind as CoreGcKind, HeapSample, LeakVerdict, Monitor, Rule, Stats,
+};
+use leakwatch_core::survival::{CohortSurvival, SurvivalReading};
 use napi_derive::napi;
+
+/// Which leak rule judges: `adaptive` (survival of sampled allocations when the sampler runs,
+/// phase-robust post-GC figures otherwise) or `legacy` (leakwatch 0.1's rule).
+#[napi(string_enum = "kebab-case")]
+pub enum DetectorRule {
+    Adaptive,
+    Legacy,
+}
 
 /// Leak detector settings; every field optional (defaults need no tuning).
 #[napi(object)]
 #[derive(Default)]
 pub struct DetectorOptions {
-    /// Ignore samples this long after start (ms, default 5000).
+    pub detector: Option<DetectorRule>,
+    /// Ignore samples this long after start (ms).
     pub warmup_ms: Option<f64>,
-    /// Evidence must span at least this long (ms, default 12000).
+    /// Evidence must span at least this long (ms).
     pub min_duration_ms: Option<f64>,
-    /// Full-GC samples needed (default 3).
+    /// Full-GC samples needed (figures rule).
     pub min_samples: Option<u32>,
-    /// Growth needed, bytes (default 1 MiB)...
+    /// Growth needed, bytes...
     pub min_growth_bytes: Option<f64>,
-    /// ...and as a share of the baseline (default 0.01).
+    /// ...and as a share of the baseline.
     pub min_growth_ratio: Option<f64>,
-    /// Look at most this far back (ms, default 120000).
+    /// Look at most this far back (ms).
     pub max_window_ms: Option<f64>,
-    /// Minimum time between forced confirmation GCs (ms, default 8000; 0 = never force).
+    /// Minimum time between forced confirmation GCs (ms; 0 = never force).
     pub probe_interval_ms: Option<f64>,
 }
 
 fn to_config(options: &DetectorOptions) -> DetectorConfig {
-    let d = DetectorConfig::default();
+    let rule = match options.detector {
+        Some(DetectorRule::Legacy) => Rule::Legacy,
+        Some(DetectorRule::Adaptive) | None => Rule::Adaptive,
+    };
+    let d = DetectorConfig::for_rule(rule);
     DetectorConfig {
+        rule,
         warmup_ms: options.warmup_ms.unwrap_or(d.warmup_ms),
         min_duration_ms: options.min_duration_ms.unwrap_or(d.min_duration_ms),
         min_samples: options.min_samples.map_or(d.min_samples, |n| n as usize),
@@ -37,26 +55,37 @@ fn to_config(options: &DetectorOptions) -> DetectorConfig {
     }
 }
 
-/// Heap figures right after a full GC (v8.getHeapStatistics + process.memoryUsage).
+/// The kinds of GC perf_hooks reports (JS maps `detail.kind` to these names).
+#[napi(string_enum = "kebab-case")]
+pub enum GcKind {
+    Minor,
+    Major,
+    Incremental,
+    WeakCallbacks,
+}
+
+/// GCs of one kind since the last report: `count` of them took `totalMs` together.
+#[napi(object)]
+pub struct GcTally {
+    pub kind: GcKind,
+    pub count: f64,
+    pub total_ms: f64,
+}
+
+/// The figures of a full GC the detector decides on.
 #[napi(object)]
 pub struct FullGcSample {
     pub t_ms: f64,
     pub forced: bool,
     pub gc_duration_ms: f64,
+    /// `v8.getHeapStatistics().used_heap_size`.
     pub used_heap_size: f64,
-    pub total_heap_size: f64,
-    pub total_heap_size_executable: f64,
-    pub total_physical_size: f64,
-    pub total_available_size: f64,
-    pub heap_size_limit: f64,
-    pub malloced_memory: f64,
-    pub peak_malloced_memory: f64,
+    /// `process.memoryUsage().external`.
     pub external: f64,
-    pub array_buffers: f64,
-    pub rss: f64,
 }
 
-/// The `stats` payload without the JS-only timestamp.
+/// What the monitor computes after a full GC (memwatch's names; times in nanoseconds as
+/// @airbnb/node-memwatch).
 #[napi(object, js_name = "MonitorStats")]
 pub struct JsStats {
     #[napi(js_name = "num_full_gc")]
@@ -89,37 +118,14 @@ pub struct JsStats {
     pub gc_process_weak_callbacks_count: f64,
     #[napi(js_name = "gcProcessWeakCallbacksTime")]
     pub gc_process_weak_callbacks_time: f64,
-    #[napi(js_name = "total_heap_size")]
-    pub total_heap_size: f64,
-    #[napi(js_name = "total_heap_size_executable")]
-    pub total_heap_size_executable: f64,
-    #[napi(js_name = "total_physical_size")]
-    pub total_physical_size: f64,
-    #[napi(js_name = "total_available_size")]
-    pub total_available_size: f64,
-    #[napi(js_name = "used_heap_size")]
-    pub used_heap_size: f64,
-    #[napi(js_name = "heap_size_limit")]
-    pub heap_size_limit: f64,
-    #[napi(js_name = "malloced_memory")]
-    pub malloced_memory: f64,
-    #[napi(js_name = "peak_malloced_memory")]
-    pub peak_malloced_memory: f64,
-    /// Duration of this full GC, nanoseconds (as @airbnb/node-memwatch).
+    /// Duration of this full GC, nanoseconds.
     #[napi(js_name = "gc_time")]
     pub gc_time: f64,
-    pub external: f64,
-    #[napi(js_name = "array_buffers")]
-    pub array_buffers: f64,
-    pub rss: f64,
-    /// This collection was forced (leakwatch.gc() or a confirmation probe).
-    pub forced: bool,
 }
 
 const NS_PER_MS: f64 = 1e6;
 
 fn to_js_stats(s: Stats) -> JsStats {
-    let h = s.sample;
     JsStats {
         num_full_gc: s.num_full_gc as f64,
         num_inc_gc: s.num_inc_gc as f64,
@@ -137,19 +143,40 @@ fn to_js_stats(s: Stats) -> JsStats {
         gc_incremental_marking_time: s.gc_incremental_marking_time_ms * NS_PER_MS,
         gc_process_weak_callbacks_count: s.gc_process_weak_callbacks_count as f64,
         gc_process_weak_callbacks_time: s.gc_process_weak_callbacks_time_ms * NS_PER_MS,
-        total_heap_size: h.total_heap_size,
-        total_heap_size_executable: h.total_heap_size_executable,
-        total_physical_size: h.total_physical_size,
-        total_available_size: h.total_available_size,
-        used_heap_size: h.used_heap_size,
-        heap_size_limit: h.heap_size_limit,
-        malloced_memory: h.malloced_memory,
-        peak_malloced_memory: h.peak_malloced_memory,
         gc_time: s.gc_time_ms * NS_PER_MS,
-        external: h.external,
-        array_buffers: h.array_buffers,
-        rss: h.rss,
-        forced: s.forced,
+    }
+}
+
+/// Survival figures behind a verdict.
+#[napi(object, js_name = "LeakSurvivalEvidence")]
+pub struct JsSurvivalEvidence {
+    pub reading_at_ms: f64,
+    pub cohorts: u32,
+    pub retained_bytes: f64,
+    pub old_retention: f64,
+    pub recent_bytes: f64,
+}
+
+/// What a verdict rests on.
+#[napi(object, js_name = "LeakEvidence")]
+pub struct JsEvidence {
+    pub rule: String,
+    /// `survival`, `heap-after-gc`, `external-after-gc`, `forced-gcs`.
+    pub signals: Vec<String>,
+    pub survival: Option<JsSurvivalEvidence>,
+}
+
+fn to_js_evidence(e: Evidence) -> JsEvidence {
+    JsEvidence {
+        rule: e.rule.as_str().to_string(),
+        signals: e.signals.iter().map(|s| s.as_str().to_string()).collect(),
+        survival: e.survival.map(|s| JsSurvivalEvidence {
+            reading_at_ms: s.reading_at_ms,
+            cohorts: s.cohorts as u32,
+            retained_bytes: s.retained_bytes,
+            old_retention: s.old_retention,
+            recent_bytes: s.recent_bytes,
+        }),
     }
 }
 
@@ -166,6 +193,7 @@ pub struct JsLeak {
     pub forced_gcs: u32,
     pub baseline_start: f64,
     pub baseline_end: f64,
+    pub evidence: JsEvidence,
     pub reason: String,
 }
 
@@ -181,6 +209,7 @@ fn to_js_leak(v: LeakVerdict) -> JsLeak {
         forced_gcs: v.forced_gcs as u32,
         baseline_start: v.baseline_start,
         baseline_end: v.baseline_end,
+        evidence: to_js_evidence(v.evidence),
         reason: v.reason,
     }
 }
@@ -191,17 +220,33 @@ pub struct FullGcResult {
     pub leaks: Vec<JsLeak>,
 }
 
-// Named as JS sees it, so that the generated types have no Rust-only alias.
-#[napi]
-pub struct Monitor {
-    inner: core::Monitor,
+/// One allocation interval's survival (see crates/core/src/survival.rs).
+#[napi(object)]
+pub struct Cohort {
+    pub start_ms: f64,
+    pub end_ms: f64,
+    pub first_bytes: f64,
+    pub peak_bytes: f64,
+    pub live_bytes: f64,
+}
+
+/// A sampler reading: the cohorts, oldest first.
+#[napi(object)]
+pub struct Survival {
+    pub at_ms: f64,
+    pub cohorts: Vec<Cohort>,
+}
+
+#[napi(js_name = "Monitor")]
+pub struct JsMonitor {
+    inner: Monitor,
 }
 
 #[napi]
-impl Monitor {
+impl JsMonitor {
     #[napi(constructor, catch_unwind)]
     pub fn new(options: Option<DetectorOptions>, start_ms: f64) -> Self {
-        Monitor { inner: core::Monitor::new(to_config(&options.unwrap_or_default()), start_ms) }
+        JsMonitor { inner: Monitor::new(to_config(&options.unwrap_or_default()), start_ms) }
     }
 
     #[napi(catch_unwind)]
@@ -209,15 +254,18 @@ impl Monitor {
         self.inner.set_config(to_config(&options));
     }
 
-    /// Count the GCs since the last call, per kind: `counts[k]` GCs took `totals_ms[k]`
-    /// together. Kinds use leakwatch's codes, which JS maps from the perf_hooks constants:
-    /// 0 minor (scavenge), 1 major (mark-sweep-compact), 2 incremental marking, 3 weak callbacks.
+    /// Count the GCs since the last call, per kind.
     #[napi(catch_unwind)]
-    pub fn record_gcs(&mut self, counts: Vec<f64>, totals_ms: Vec<f64>) {
-        let kinds = [GcKind::Minor, GcKind::Major, GcKind::Incremental, GcKind::WeakCallbacks];
-        for ((kind, count), total) in kinds.into_iter().zip(counts).zip(totals_ms) {
-            if count >= 1.0 && count.is_finite() {
-                self.inner.record_gcs(kind, count as u64, total);
+    pub fn record_gcs(&mut self, tallies: Vec<GcTally>) {
+        for tally in tallies {
+            let kind = match tally.kind {
+                GcKind::Minor => CoreGcKind::Minor,
+                GcKind::Major => CoreGcKind::Major,
+                GcKind::Incremental => CoreGcKind::Incremental,
+                GcKind::WeakCallbacks => CoreGcKind::WeakCallbacks,
+            };
+            if tally.count >= 1.0 && tally.count.is_finite() {
+                self.inner.record_gcs(kind, tally.count as u64, tally.total_ms);
             }
         }
     }
@@ -229,18 +277,29 @@ impl Monitor {
             forced: sample.forced,
             used_heap_size: sample.used_heap_size,
             external: sample.external,
-            total_heap_size: sample.total_heap_size,
-            total_heap_size_executable: sample.total_heap_size_executable,
-            total_physical_size: sample.total_physical_size,
-            total_available_size: sample.total_available_size,
-            heap_size_limit: sample.heap_size_limit,
-            malloced_memory: sample.malloced_memory,
-            peak_malloced_memory: sample.peak_malloced_memory,
-            array_buffers: sample.array_buffers,
-            rss: sample.rss,
         };
         let (stats, leaks) = self.inner.record_full_gc(heap, sample.gc_duration_ms);
         FullGcResult { stats: to_js_stats(stats), leaks: leaks.into_iter().map(to_js_leak).collect() }
+    }
+
+    /// A survival reading of the allocation sampler; returns any heap leak it reveals.
+    #[napi(catch_unwind)]
+    pub fn observe_survival(&mut self, reading: Survival) -> Vec<JsLeak> {
+        let reading = SurvivalReading {
+            at_ms: reading.at_ms,
+            cohorts: reading
+                .cohorts
+                .into_iter()
+                .map(|c| CohortSurvival {
+                    start_ms: c.start_ms,
+                    end_ms: c.end_ms,
+                    first_bytes: c.first_bytes,
+                    peak_bytes: c.peak_bytes,
+                    live_bytes: c.live_bytes,
+                })
+                .collect(),
+        };
+        self.inner.observe_survival(&reading).into_iter().map(to_js_leak).collect()
     }
 
     /// Should JS force a full GC now to confirm or clear a suspicion?
