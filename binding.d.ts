@@ -33,7 +33,6 @@ export declare class Monitor {
   /** Should JS force a full GC now to confirm or clear a suspicion? */
   shouldProbe(nowMs: number, usedHeapSize: number): boolean
 }
-export type JsMonitor = Monitor
 
 /** The live sampler's state: fed one profile per read. */
 export declare class Sampler {
@@ -397,6 +396,15 @@ export interface SamplerOptions {
   maxCohorts?: number
   maxSites?: number
 }
+
+/**
+ * The process is exiting: from now on `signum` is caught and dropped, so that a late
+ * dump signal cannot terminate it once Node has closed its signal handles (libuv then
+ * resets the signal to its default action). A handler, not SIG_IGN: Node's teardown
+ * resets ignored signals to their default action before the process is gone, and leaves
+ * handlers alone. Nothing is dumped after this.
+ */
+export declare function signalIgnore(signum: number): void
 
 /**
  * Put leakwatch's handler back after libuv replaced it or reset it to the default.

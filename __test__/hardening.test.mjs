@@ -345,6 +345,33 @@ for (const mode of ['storm', 'slow']) {
   });
 }
 
+test('item 3: a process exiting under a storm of dump signals exits with its own code, never by the signal', { timeout: 120000 }, async () => {
+  // At exit Node closes its signal handles and resets ignored signals to their default
+  // action before the process is gone; without leakwatch's exit-time handler about half of
+  // these runs died by SIGUSR2 instead of exiting with code 5.
+  const dir = fs.mkdtempSync(path.join(scratch, 'exit-storm-'));
+  const out = fs.mkdtempSync(path.join(scratch, 'exit-storm-out-'));
+  const app = path.join(dir, 'app.js');
+  fs.writeFileSync(app, "require(process.env.LW);\nsetTimeout(() => { process.exitCode = 5; }, 300);\n");
+  const outcomes = [];
+  for (let run = 0; run < 16; run++) {
+    const child = spawn(process.execPath, [app], { env: { ...process.env, LW: LEAKWATCH, LEAKWATCH_QUIET: '1', LEAKWATCH_SNAPSHOT_DIR: out }, stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal || code)));
+    await sleep(250);
+    const storm = setInterval(() => {
+      try {
+        process.kill(child.pid, 'SIGUSR2');
+      } catch {}
+    }, 5);
+    const guard = setTimeout(() => child.kill('SIGKILL'), 15000);
+    outcomes.push(await exited);
+    clearInterval(storm);
+    clearTimeout(guard);
+    for (const name of fs.readdirSync(out)) fs.rmSync(path.join(out, name), { force: true });
+  }
+  assert.deepEqual(outcomes, outcomes.map(() => 5));
+});
+
 // ---------------------------------------------------------------------------
 
 const WORKER_DUMP = `

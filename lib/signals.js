@@ -28,6 +28,7 @@ function watchSignal(signalName, onSignal, { stuckAfterMs, busyReportAfterMs }) 
   if (!signum) throw leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', `unknown signal '${signalName}'`);
   // libuv installs its handler first, so the one signal-hook installs chains to it:
   // the app's own process.on(signal) listeners keep working alongside ours.
+  let exiting = false;
   process.on(signalName, leakwatchDumpSignal);
   native.signalWatch(signum, onSignal, stuckAfterMs, busyReportAfterMs);
   native.signalRearm();
@@ -35,17 +36,28 @@ function watchSignal(signalName, onSignal, { stuckAfterMs, busyReportAfterMs }) 
   // Node's own 'removeListener' hook sees a count of 0 and closes the handle (prepended,
   // so this runs first).
   process.prependListener('removeListener', (event, listener) => {
-    if (event === signalName && listener === leakwatchDumpSignal && process.listenerCount(signalName) === 0) {
+    if (!exiting && event === signalName && listener === leakwatchDumpSignal && process.listenerCount(signalName) === 0) {
       process.on(signalName, leakwatchDumpSignal);
     }
   });
   // If anything still replaced the handler (another native module, a libuv handle of a
   // different loop), put ours back whenever the listeners change.
   const rearm = (event) => {
-    if (event === signalName) native.signalRearm();
+    if (event === signalName && !exiting) native.signalRearm();
   };
   process.on('newListener', rearm);
   process.on('removeListener', rearm);
+  // At exit, Node closes its signal handles during teardown and libuv then resets the
+  // signal to its default action (terminate) before the process is gone: a dump signal in
+  // that window (`leakwatch run`'s schedule, an operator) would kill a process that is
+  // exiting with a code of its own. A dump is moot by then (and no listener can run after
+  // 'exit'): close the handles now, while we still run, and ignore the signal from here on.
+  process.on('exit', () => {
+    exiting = true;
+    native.signalIgnore(signum);
+    process.removeAllListeners(signalName);
+    native.signalIgnore(signum);
+  });
   Object.defineProperty(process, OWNER, { value: __dirname, configurable: true });
   return null;
 }

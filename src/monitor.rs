@@ -3,7 +3,7 @@
 //! decides. JS spreads Node's own heap figures into the `stats` event.
 
 use leakwatch_core::monitor::{
-    DetectorConfig, Evidence, GcKind as CoreGcKind, HeapSample, LeakVerdict, Monitor, Rule, Stats,
+    DetectorConfig, Evidence, GcKind as CoreGcKind, HeapSample, LeakVerdict, Monitor as CoreMonitor, Rule, Stats,
 };
 use leakwatch_core::survival::{CohortSurvival, SurvivalReading};
 use napi_derive::napi;
@@ -237,16 +237,17 @@ pub struct Survival {
     pub cohorts: Vec<Cohort>,
 }
 
-#[napi(js_name = "Monitor")]
-pub struct JsMonitor {
-    inner: Monitor,
+// Named as JS sees it, so that the generated types have no Rust-only alias.
+#[napi]
+pub struct Monitor {
+    inner: CoreMonitor,
 }
 
 #[napi]
-impl JsMonitor {
+impl Monitor {
     #[napi(constructor, catch_unwind)]
     pub fn new(options: Option<DetectorOptions>, start_ms: f64) -> Self {
-        JsMonitor { inner: Monitor::new(to_config(&options.unwrap_or_default()), start_ms) }
+        Monitor { inner: CoreMonitor::new(to_config(&options.unwrap_or_default()), start_ms) }
     }
 
     #[napi(catch_unwind)]

@@ -296,6 +296,25 @@ fn close_descriptors_of(dev: u64, ino: u64) {
     }
 }
 
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+/// The process is exiting: from now on `signum` is caught and dropped, so that a late
+/// dump signal cannot terminate it once Node has closed its signal handles (libuv then
+/// resets the signal to its default action). A handler, not SIG_IGN: Node's teardown
+/// resets ignored signals to their default action before the process is gone, and leaves
+/// handlers alone. Nothing is dumped after this.
+#[napi(catch_unwind)]
+pub fn signal_ignore(signum: i32) {
+    // SAFETY: installing an async-signal-safe handler that does nothing.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = ignore_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(signum, &action, std::ptr::null_mut());
+    }
+}
+
 /// The lock holder names the partial file it created (null once it is renamed or
 /// removed), so that the cleanup hook can remove it if the holder goes away mid-dump:
 /// its name, or `/proc/self/fd/N` for an unnamed (O_TMPFILE) one.
