@@ -29,7 +29,7 @@ export declare class Monitor {
   recordGcs(tallies: Array<GcTally>): void
   recordFullGc(sample: FullGcSample): FullGcResult
   /** A survival reading of the allocation sampler; returns any heap leak it reveals. */
-  observeSurvival(reading: Survival): Array<MonitorLeak>
+  observeSurvival(reading: SurvivalReading): Array<MonitorLeak>
   /** Should JS force a full GC now to confirm or clear a suspicion? */
   shouldProbe(nowMs: number, usedHeapSize: number): boolean
 }
@@ -155,14 +155,6 @@ export interface ClassStat {
 }
 
 /** One allocation interval's survival (see crates/core/src/survival.rs). */
-export interface Cohort {
-  startMs: number
-  endMs: number
-  firstBytes: number
-  peakBytes: number
-  liveBytes: number
-}
-
 export interface CohortSurvival {
   startMs: number
   endMs: number
@@ -452,11 +444,6 @@ export interface Summary {
 }
 
 /** A sampler reading: the cohorts, oldest first. */
-export interface Survival {
-  atMs: number
-  cohorts: Array<Cohort>
-}
-
 export interface SurvivalReading {
   atMs: number
   cohorts: Array<CohortSurvival>

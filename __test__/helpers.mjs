@@ -41,3 +41,40 @@ export function cli(args, { timeoutMs = 20000 } = {}) {
     });
   });
 }
+
+/**
+ * `node [nodeArgs] cli.js ...args` in its own process group (so a timeout also ends the
+ * app it watches). Returns {child, out, done}; done resolves {code, signal, stdout,
+ * stderr, ms}.
+ */
+export function start(args, { timeoutMs = 60000, env = {}, nodeArgs = [] } = {}) {
+  const started = Date.now();
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (out.stdout += d));
+  child.stderr.on('data', (d) => (out.stderr += d));
+  const done = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+      reject(new Error(`leakwatch ${args.join(' ')} timed out after ${timeoutMs} ms\nstdout:\n${out.stdout}\nstderr:\n${out.stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, ...out, ms: Date.now() - started });
+    });
+  });
+  return { child, out, done };
+}
+
+/** Whether process `pid` exists. */
+export function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, root } from './helpers.mjs';
+import { root, start, alive } from './helpers.mjs';
 
 let scratch;
 before(() => {
@@ -19,37 +19,6 @@ after(() => {
 });
 const dirFor = (name) => fs.mkdtempSync(path.join(scratch, `${name}-`));
 
-/** `node [nodeArgs] cli.js ...args` in its own process group; {child, out, done}. */
-function start(args, { timeoutMs = 60000, env = {}, nodeArgs = [] } = {}) {
-  const started = Date.now();
-  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d) => (out.stdout += d));
-  child.stderr.on('data', (d) => (out.stderr += d));
-  const done = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {}
-      reject(new Error(`leakwatch ${args.join(' ')} timed out after ${timeoutMs} ms\nstdout:\n${out.stdout}\nstderr:\n${out.stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, ...out, ms: Date.now() - started });
-    });
-  });
-  return { child, out, done };
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Records of a stats file and its rotated part, read naively (small files only). */
 function records(file) {

@@ -3,18 +3,13 @@
 // The runs take 14–20 s each, so they run concurrently.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { until as waitUntil } from './helpers.mjs';
+import { until as waitUntil, start, alive, root } from './helpers.mjs';
 
 const until = (probe, timeoutMs, what) => waitUntil(probe, timeoutMs, what, 50);
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..');
-const CLI = path.join(root, 'cli.js');
 const LEAKY = path.join(root, 'examples', 'leaky-app.js');
 const STEADY = path.join(root, 'examples', 'steady-app.js');
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -27,40 +22,6 @@ after(() => {
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-/**
- * `node cli.js ...args` in its own process group (so a timeout also ends the app it
- * watches). Returns {child, done}; done resolves {code, signal, stdout, stderr, ms}.
- */
-function start(args, { timeoutMs = 60000 } = {}) {
-  const started = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d) => (out.stdout += d));
-  child.stderr.on('data', (d) => (out.stderr += d));
-  const done = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {}
-      reject(new Error(`leakwatch ${args.join(' ')} timed out after ${timeoutMs} ms\nstdout:\n${out.stdout}\nstderr:\n${out.stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, ...out, ms: Date.now() - started });
-    });
-  });
-  return { child, out, done };
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 const outDir = (name) => fs.mkdtempSync(path.join(scratch, `${name}-`));
 const records = (file) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 

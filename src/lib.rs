@@ -8,6 +8,7 @@ mod monitor;
 mod plot;
 mod sampling;
 mod signals;
+mod survival;
 
 use convert::{to_js_analysis, to_js_diff, to_js_summary, AnalyzeOptions, JsAnalysis, JsHeapDiff, JsSummary};
 use error::{guarded, Failure};

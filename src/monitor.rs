@@ -2,10 +2,11 @@
 //! detector decides on, and the sampler's survival readings; Rust keeps the counters and
 //! decides. JS spreads Node's own heap figures into the `stats` event.
 
+use crate::survival::SurvivalReading;
 use leakwatch_core::monitor::{
     DetectorConfig, Evidence, GcKind as CoreGcKind, HeapSample, LeakVerdict, Monitor as CoreMonitor, Rule, Stats,
 };
-use leakwatch_core::survival::{CohortSurvival, SurvivalReading};
+use leakwatch_core::survival::SurvivalReading as CoreReading;
 use napi_derive::napi;
 
 /// Which leak rule judges: `adaptive` (survival of sampled allocations when the sampler runs,
@@ -220,23 +221,6 @@ pub struct FullGcResult {
     pub leaks: Vec<JsLeak>,
 }
 
-/// One allocation interval's survival (see crates/core/src/survival.rs).
-#[napi(object)]
-pub struct Cohort {
-    pub start_ms: f64,
-    pub end_ms: f64,
-    pub first_bytes: f64,
-    pub peak_bytes: f64,
-    pub live_bytes: f64,
-}
-
-/// A sampler reading: the cohorts, oldest first.
-#[napi(object)]
-pub struct Survival {
-    pub at_ms: f64,
-    pub cohorts: Vec<Cohort>,
-}
-
 // Named as JS sees it, so that the generated types have no Rust-only alias.
 #[napi]
 pub struct Monitor {
@@ -285,21 +269,8 @@ impl Monitor {
 
     /// A survival reading of the allocation sampler; returns any heap leak it reveals.
     #[napi(catch_unwind)]
-    pub fn observe_survival(&mut self, reading: Survival) -> Vec<JsLeak> {
-        let reading = SurvivalReading {
-            at_ms: reading.at_ms,
-            cohorts: reading
-                .cohorts
-                .into_iter()
-                .map(|c| CohortSurvival {
-                    start_ms: c.start_ms,
-                    end_ms: c.end_ms,
-                    first_bytes: c.first_bytes,
-                    peak_bytes: c.peak_bytes,
-                    live_bytes: c.live_bytes,
-                })
-                .collect(),
-        };
+    pub fn observe_survival(&mut self, reading: SurvivalReading) -> Vec<JsLeak> {
+        let reading = CoreReading::from(reading);
         self.inner.observe_survival(&reading).into_iter().map(to_js_leak).collect()
     }
 

@@ -3,12 +3,12 @@
 //! arithmetic is `leakwatch_core::sampling`.
 
 use crate::error::Failure;
+use crate::survival::SurvivalReading;
 use leakwatch_core::sampling::state::Ranking;
 use leakwatch_core::sampling::{
     frames::folded, parse_profile, rank_profile, sites_that_grew, Frame, OfflineReport, ProfileError, SamplerConfig,
     SamplerState, Site,
 };
-use leakwatch_core::survival::SurvivalReading;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -37,38 +37,6 @@ fn to_config(options: &SamplerOptions) -> SamplerConfig {
         window_reads: options.window_reads.map_or(d.window_reads, |n| n as usize),
         max_cohorts: options.max_cohorts.map_or(d.max_cohorts, |n| n as usize),
         max_sites: options.max_sites.map_or(d.max_sites, |n| n as usize),
-    }
-}
-
-#[napi(object, js_name = "CohortSurvival")]
-pub struct JsCohortSurvival {
-    pub start_ms: f64,
-    pub end_ms: f64,
-    pub first_bytes: f64,
-    pub peak_bytes: f64,
-    pub live_bytes: f64,
-}
-
-#[napi(object, js_name = "SurvivalReading")]
-pub struct JsSurvivalReading {
-    pub at_ms: f64,
-    pub cohorts: Vec<JsCohortSurvival>,
-}
-
-fn to_js_survival(reading: SurvivalReading) -> JsSurvivalReading {
-    JsSurvivalReading {
-        at_ms: reading.at_ms,
-        cohorts: reading
-            .cohorts
-            .into_iter()
-            .map(|c| JsCohortSurvival {
-                start_ms: c.start_ms,
-                end_ms: c.end_ms,
-                first_bytes: c.first_bytes,
-                peak_bytes: c.peak_bytes,
-                live_bytes: c.live_bytes,
-            })
-            .collect(),
     }
 }
 
@@ -172,16 +140,16 @@ impl Sampler {
 
     /// Take one read (the profile as JSON text) at `atMs`; returns the cohorts' survival.
     #[napi(catch_unwind)]
-    pub fn ingest(&mut self, env: Env, profile: String, at_ms: f64) -> Result<JsSurvivalReading> {
+    pub fn ingest(&mut self, env: Env, profile: String, at_ms: f64) -> Result<SurvivalReading> {
         let profile =
             parse_profile(profile.as_bytes()).map_err(|e| profile_error("sampling heap profile", e).into_js(&env))?;
-        Ok(to_js_survival(self.state.ingest(&profile, at_ms)))
+        Ok(SurvivalReading::from(self.state.ingest(&profile, at_ms)))
     }
 
     /// The cohorts' survival as of the latest read.
     #[napi(catch_unwind)]
-    pub fn survival(&self) -> JsSurvivalReading {
-        to_js_survival(self.state.survival())
+    pub fn survival(&self) -> SurvivalReading {
+        SurvivalReading::from(self.state.survival())
     }
 
     /// Leak sites (growing), or with `all` every stack with live samples.

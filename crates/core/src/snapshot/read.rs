@@ -70,18 +70,7 @@ pub fn read_file_using<S: SplitSink>(
 ) -> Result<S, ReadError> {
     let name = path.display().to_string();
     let io = |error: std::io::Error| ReadError::io(&name, error);
-    let file = File::open(path).map_err(io)?;
-    let metadata = file.metadata().map_err(io)?;
-    if metadata.is_dir() {
-        return Err(ReadError::NotAFile { path: name });
-    }
-    let total = metadata.len();
-    if total == 0 {
-        return Err(ReadError::Snapshot {
-            path: name,
-            error: SnapshotError::new(SnapshotErrorKind::Truncated, 0, "the file is empty, expected a heap snapshot"),
-        });
-    }
+    let (file, total) = open_snapshot(path, &name)?;
     let parallel = match mode {
         ReadMode::Serial => false,
         ReadMode::Parallel => true,
@@ -105,24 +94,31 @@ pub fn read_file_using<S: SplitSink>(
     }
 }
 
+/// Open a snapshot file for reading: its size, or an error naming it (a directory, an
+/// empty file).
+fn open_snapshot(path: &Path, name: &str) -> Result<(File, u64), ReadError> {
+    let io = |error: std::io::Error| ReadError::io(name, error);
+    let file = File::open(path).map_err(io)?;
+    let metadata = file.metadata().map_err(io)?;
+    if metadata.is_dir() {
+        return Err(ReadError::NotAFile { path: name.to_string() });
+    }
+    let total = metadata.len();
+    if total == 0 {
+        return Err(ReadError::Snapshot {
+            path: name.to_string(),
+            error: SnapshotError::new(SnapshotErrorKind::Truncated, 0, "the file is empty, expected a heap snapshot"),
+        });
+    }
+    Ok((file, total))
+}
+
 /// Read a file's header, nodes and strings, checked, skipping the edges array unparsed
 /// (a scan for its `]`): for what needs no edges, as `analyze` of the snapshots before
 /// the last (their ids and classes). Returns the sink and the nodes' edge count total.
 pub fn read_file_without_edges<S: SnapshotSink>(path: &Path, sink: S) -> Result<(S, u64), ReadError> {
     let name = path.display().to_string();
-    let io = |error: std::io::Error| ReadError::io(&name, error);
-    let file = File::open(path).map_err(io)?;
-    let metadata = file.metadata().map_err(io)?;
-    if metadata.is_dir() {
-        return Err(ReadError::NotAFile { path: name });
-    }
-    let total = metadata.len();
-    if total == 0 {
-        return Err(ReadError::Snapshot {
-            path: name,
-            error: SnapshotError::at(0, "the file is empty, expected a heap snapshot"),
-        });
-    }
+    let (file, total) = open_snapshot(path, &name)?;
     let plan = ReadPlan { skip_edges: true, ..ReadPlan::default() };
     let mut parser = Parser::with_plan(Checked::without_edges(sink), Some(total), plan);
     pump(file, &mut parser, total, &mut None, &AtomicBool::new(false), None).map_err(|e| e.named(&name))?;
