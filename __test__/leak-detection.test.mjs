@@ -9,13 +9,15 @@ import assert from 'node:assert/strict';
 import { CASES, runAll } from './fixtures/leaks/corpus.mjs';
 
 const SUBSET = CASES.filter((c) => c.ci);
-// Healthy runs: 24 s (past warm-up, several detector windows); leaks end after their report.
-const env = { LEAKWATCH_FIXTURE_MAX_MS: '24000' };
+// Healthy runs: 24 s (past warm-up, several detector windows). Leaks end after their report,
+// at the latest after 40 s: this test asks whether, not how soon (the bench measures that;
+// a loaded host or a newer V8 with fewer natural GCs can take longer than the targets).
+const envFor = (testCase) => ({ LEAKWATCH_FIXTURE_MAX_MS: testCase.truth === 'leak' ? '40000' : '24000' });
 // Heap cases with survival readings; the external leak (which the sampler cannot see) and
 // one heap leak on the post-GC figures alone.
 const FIGURES_ONLY = new Set(['external-leak', 'steady-leak']);
 const jobs = [
-  ...SUBSET.filter((c) => c.kind !== 'external').map((testCase) => ({ testCase, survival: true, env })),
+  ...SUBSET.filter((c) => c.kind !== 'external').map((testCase) => ({ testCase, survival: true, env: envFor(testCase) })),
   ...SUBSET.filter((c) => FIGURES_ONLY.has(c.name)).map((testCase) => ({ testCase, survival: false, env: { LEAKWATCH_FIXTURE_MAX_MS: '40000' } })),
 ];
 let results;
