@@ -111,13 +111,20 @@ class Snapshots {
     }
     this.noteDebugger();
     if (!native.dumpBegin(true)) return; // the watchdog took it, or no request pending
+    let info = null;
     try {
       if (this.config().signal === false) return;
-      this.writeLocked(dump.defaultFilename(this.directory()), 'signal');
+      info = this.writeLocked(dump.defaultFilename(this.directory()), 'signal');
     } catch (error) {
       this.report(error);
     } finally {
       native.dumpEnd();
+    }
+    // Reported once the lock is free: a signal sent on seeing this event is served.
+    try {
+      if (info) this.afterDump(info);
+    } catch (error) {
+      this.report(error);
     }
   }
 
@@ -155,17 +162,19 @@ class Snapshots {
       if (error.busyForMs > this.config().busyReportAfterMs) this.report(error);
       throw error;
     }
+    let info;
     try {
-      return this.writeLocked(file, trigger);
+      info = this.writeLocked(file, trigger);
     } finally {
       native.dumpEnd();
     }
+    // Reported once the lock is free: a dump requested on seeing this event is served.
+    this.afterDump(info);
+    return info;
   }
 
   writeLocked(file, trigger) {
-    const info = { ...dump.writeSnapshotFile(file, { check: this.config().checkResources }), trigger, completedAt: new Date() };
-    this.afterDump(info);
-    return info;
+    return { ...dump.writeSnapshotFile(file, { check: this.config().checkResources }), trigger, completedAt: new Date() };
   }
 
   afterDump(info) {
