@@ -175,14 +175,29 @@ test('ERR_LEAKWATCH_CHART_SIZE and ERR_LEAKWATCH_NO_RECORDS: leakwatch plot', as
 test('ERR_LEAKWATCH_BUSY: one snapshot at a time', async () => {
   const first = path.join(dir, 'first.heapsnapshot');
   const second = path.join(dir, 'second.heapsnapshot');
-  let nested;
-  // 'snapshot' is emitted while the dump lock is still held.
-  leakwatch.once('snapshot', () => {
-    nested = leakwatch.writeSnapshotAsync(second);
-    nested.catch(() => {});
-  });
-  await leakwatch.writeSnapshotAsync(first);
-  await rejectsWith(nested, 'ERR_LEAKWATCH_BUSY');
+  // A worker thread holds the process-wide dump lock while it dumps a heap of its own.
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker(
+    `const leakwatch = require(${JSON.stringify(path.join(root, 'index.js'))});
+     const { parentPort } = require('node:worker_threads');
+     const keep = [];
+     for (let i = 0; i < 300000; i++) keep.push({ i, s: 'item ' + i });
+     parentPort.postMessage('dumping');
+     leakwatch.writeSnapshot(${JSON.stringify(first)});`,
+    { eval: true },
+  );
+  await new Promise((resolve) => worker.once('message', resolve));
+  let refused = null;
+  for (let attempt = 0; attempt < 20 && !refused; attempt++) {
+    try {
+      await leakwatch.writeSnapshotAsync(second); // the worker had not taken the lock yet
+      fs.rmSync(second, { force: true });
+    } catch (error) {
+      refused = error;
+    }
+  }
+  await new Promise((resolve) => worker.once('exit', resolve));
+  await rejectsWith(Promise.reject(refused), 'ERR_LEAKWATCH_BUSY');
   assert.ok(!fs.existsSync(second));
 });
 
