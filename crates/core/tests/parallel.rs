@@ -141,3 +141,51 @@ fn reading_without_edges_summarizes_like_a_full_read() {
     let error = summarize_without_edges(&path).unwrap_err().to_string();
     assert!(error.contains("edge_count"), "{error}");
 }
+
+/// Replace the array after `key` (a `"name":` key) of `text` with `array`.
+fn with_array(text: &str, key: &str, array: &str) -> String {
+    let at = text.find(key).unwrap() + key.len();
+    let end = at + text[at..].find(']').unwrap() + 1;
+    format!("{}{}{}", &text[..at], array, &text[end..])
+}
+
+/// The main reader seeks past the edges before the cut. When the edges end before the
+/// planned cut — here a "locations" array after them, as big as the rest of the file and
+/// shaped like edge records, catches the cut — the edge reader meets the `]` before its
+/// split, and the file is read again with the edges in one piece: nothing after the edges
+/// is taken for edges.
+#[test]
+fn edges_that_end_before_the_cut_fall_back_and_still_agree() {
+    let text = std::str::from_utf8(real_snapshot()).unwrap();
+    let records = "7,8,9\n,".repeat(text.len() / 6);
+    let decoy = format!("[{records}7,8,9]");
+    let bytes = with_array(text, "\"locations\":", &decoy);
+    let path = temp_file("edge-shaped-locations.heapsnapshot", bytes.as_bytes());
+    let (serial, parallel) = both(&path, summary_of);
+    assert_eq!(serial.as_ref().map(|s| s.edges), Ok(real_edges()));
+    assert_eq!(serial, parallel);
+    let graph = |mode| {
+        read_file_with(&path, GraphSink::new(), None, mode)
+            .map(|s| arrays(&s.into_graph().unwrap()))
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(graph(ReadMode::Serial), graph(ReadMode::Parallel));
+}
+
+/// Strings that are most of the file (V8 keeps up to 1 KiB of each distinct string): the
+/// cut moves back into the edges, and both readers agree.
+#[test]
+fn strings_that_are_most_of_the_file_keep_the_cut_in_the_edges() {
+    let text = std::str::from_utf8(real_snapshot()).unwrap();
+    let at = text.find("\"strings\":[").unwrap() + "\"strings\":[".len();
+    let padding: String = (0..text.len() / 500).map(|i| format!("\"{}{i}\",\n", "x".repeat(1000))).collect();
+    let bytes = format!("{}{padding}{}", &text[..at], &text[at..]);
+    let path = temp_file("string-heavy.heapsnapshot", bytes.as_bytes());
+    let (serial, parallel) = both(&path, summary_of);
+    assert_eq!(serial.as_ref().map(|s| s.edges), Ok(real_edges()));
+    assert_eq!(serial, parallel);
+}
+
+fn real_edges() -> u64 {
+    summary(real_snapshot()).unwrap().edges
+}

@@ -129,10 +129,14 @@ pub fn read_file_without_edges<S: SnapshotSink>(path: &Path, sink: S) -> Result<
 
 /// Where to cut the edges array between the two readers so that each parses about
 /// half the file: the main reader takes the header, the nodes, the edges after the cut
-/// and the strings; the edge reader the edges before it. With the edges starting at
-/// `start`, that is `start + total / 2`, moved to the next record boundary ("\n," as
-/// V8 writes between records). The edge reader verifies that it is a boundary; the
-/// parser ignores a cut outside the edges array.
+/// and the strings (it seeks past the edges before the cut); the edge reader the edges
+/// before it. With the edges starting at `start`, that is `start + total / 2`, moved to
+/// the next record boundary ("\n," as V8 writes between records). A cut must land in
+/// the edges array, not in the arrays after it (V8's "locations" are numbers too, the
+/// strings may be most of the file): the records after it must have the shape of the
+/// array's first records, or the cut moves back towards `start`. The edge reader
+/// verifies the boundary and that its array does not end before it (otherwise the
+/// file is read again with the edges in one piece).
 ///
 /// Also returns where the nodes array ends (its `]`, when only white space and one
 /// comma separate it from the `"edges":` key): the edge reader jumps there instead of
@@ -141,11 +145,22 @@ fn find_edge_split(file: &File, total: u64) -> (Option<u64>, Option<u64>) {
     use std::os::unix::fs::FileExt;
     let Some(start) = find_edges_key(file) else { return (None, None) };
     let mut block = vec![0u8; 64 << 10];
-    let cut = start + total / 2;
-    let split = file
-        .read_at(&mut block, cut)
-        .ok()
-        .and_then(|n| memchr::memmem::find(&block[..n], b"\n,").map(|at| cut + at as u64 + 2));
+    let read_at = |block: &mut [u8], offset: u64| file.read_at(block, offset).ok().map(|n| block[..n].to_vec());
+    let first_records = read_at(&mut block, start).and_then(|bytes| {
+        let open = memchr::memchr(b'[', &bytes)?;
+        record_shape(&bytes[open + 1..])
+    });
+    let mut split = None;
+    if let Some(shape) = first_records {
+        let mut reach = total / 2;
+        while split.is_none() && reach >= total / 16 {
+            split = read_at(&mut block, start + reach).and_then(|bytes| {
+                let at = memchr::memmem::find(&bytes, b"\n,")? + 2;
+                (record_shape(&bytes[at..]) == Some(shape)).then_some(start + reach + at as u64)
+            });
+            reach /= 2;
+        }
+    }
     let before = start.saturating_sub(64);
     let nodes_end = file.read_at(&mut block[..(start - before) as usize], before).ok().and_then(|n| {
         let bytes = &block[..n];
@@ -163,6 +178,27 @@ fn find_edge_split(file: &File, total: u64) -> (Option<u64>, Option<u64>) {
         None
     });
     (split, nodes_end)
+}
+
+/// Commas per record of the 16 number records at the start of `bytes`, each ended by
+/// "\n," as V8 writes them; `None` unless all 16 are digits and commas with the same count.
+fn record_shape(bytes: &[u8]) -> Option<usize> {
+    let mut shape = None;
+    let mut rest = bytes;
+    for _ in 0..16 {
+        let end = memchr::memmem::find(rest, b"\n,")?;
+        let record = &rest[..end];
+        if record.is_empty() || !record.iter().all(|&b| b.is_ascii_digit() || b == b',') {
+            return None;
+        }
+        let commas = memchr::memchr_iter(b',', record).count();
+        if shape.is_some_and(|s| s != commas) {
+            return None;
+        }
+        shape = Some(commas);
+        rest = &rest[end + 2..];
+    }
+    shape
 }
 
 /// Offset of the first `"edges":` in the file.
@@ -272,6 +308,10 @@ fn pump<S: SnapshotSink>(
             file.seek(SeekFrom::Start(to)).map_err(Failure::Io)?;
             parser.jump_to(to);
             jump = None;
+        }
+        if let Some(to) = parser.split_jump() {
+            file.seek(SeekFrom::Start(to)).map_err(Failure::Io)?;
+            parser.jump_to(to);
         }
         if cancel.load(Ordering::Relaxed) {
             return Err(Failure::Cancelled);

@@ -267,11 +267,26 @@ impl<S: SnapshotSink> Parser<S> {
         self.state == State::SkipNumbers && self.section == Section::Nodes
     }
 
-    /// The next chunk starts at absolute `offset` (at or before the nodes array's `]`),
-    /// not where the last one ended. Only while [`Parser::skipping_nodes`].
+    /// Where the input may continue while the parser skips the part of the edges
+    /// array that the edge reader parses (the main reader's plan): the split. The edge
+    /// reader fails with [`SnapshotErrorKind::SplitMismatch`] if the array ends before
+    /// it, so nothing jumped over goes unchecked.
+    pub fn split_jump(&self) -> Option<u64> {
+        match (self.state, self.section, self.split_at) {
+            (State::SkipNumbers, Section::Edges, Some(split)) if split > self.base => Some(split),
+            _ => None,
+        }
+    }
+
+    /// The next chunk starts at absolute `offset`, not where the last one ended: at or
+    /// before the nodes array's `]` while [`Parser::skipping_nodes`], or at
+    /// [`Parser::split_jump`].
     pub fn jump_to(&mut self, offset: u64) {
         if self.skipping_nodes() && offset >= self.base {
             self.base = offset;
+        } else if self.split_jump() == Some(offset) {
+            self.base = offset;
+            self.resume_at_split();
         }
     }
 
@@ -754,6 +769,14 @@ impl<S: SnapshotSink> Parser<S> {
             } else if self.after_comma {
                 return Err(self.unexpected(i, byte));
             }
+            if self.split_at.is_some() && self.stops_at_split() {
+                // The other reader jumped to the split, past this `]`.
+                return Err(SnapshotError::new(
+                    SnapshotErrorKind::SplitMismatch,
+                    self.base + i as u64,
+                    "the edges array ends before the planned split",
+                ));
+            }
             if self.filled != 0 {
                 return Err(self.error_here(
                     i,
@@ -790,15 +813,19 @@ impl<S: SnapshotSink> Parser<S> {
             return i + n + 1;
         }
         if end < buf.len() || self.split_at == Some(self.base + buf.len() as u64) {
-            // At the split: right after a "\n," so a number comes next.
-            self.split_at = None;
-            self.filled = 0;
-            self.digits = 0;
-            self.number_ended = false;
-            self.after_comma = true;
-            self.state = State::Numbers;
+            self.resume_at_split();
         }
         end
+    }
+
+    /// At the split: right after a "\n," so a number comes next.
+    fn resume_at_split(&mut self) {
+        self.split_at = None;
+        self.filled = 0;
+        self.digits = 0;
+        self.number_ended = false;
+        self.after_comma = true;
+        self.state = State::Numbers;
     }
 
     /// The edge reader at its split: it must be exactly between two records.
