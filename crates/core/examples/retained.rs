@@ -1,6 +1,7 @@
-//! Peak memory of `summary --retained` by phase: `retained FILE`.
-//! Prints VmHWM (peak RSS) after reading the graph and after the analysis.
-use leakwatch_core::snapshot::{graph_file, Analysed};
+//! Peak memory of `summary --retained` by phase: `retained FILE [paths]`.
+//! Prints VmHWM (peak RSS) after reading the graph and after the analysis. With `paths`,
+//! the graph and analysis of `analyze`'s last snapshot (edge names, retainer paths).
+use leakwatch_core::snapshot::{read_file, retained_summary, Analysed, GraphSink};
 
 fn peak() -> String {
     std::fs::read_to_string("/proc/self/status")
@@ -17,8 +18,19 @@ fn main() {
         std::process::exit(2);
     };
     let started = std::time::Instant::now();
-    let graph = match graph_file(std::path::Path::new(&path), None) {
-        Ok(graph) => graph,
+    let paths = std::env::args().nth(2).as_deref() == Some("paths");
+    let path = std::path::Path::new(&path);
+    let graph = if paths {
+        read_file(path, GraphSink::new(), None).map(GraphSink::into_graph)
+    } else {
+        read_file(path, GraphSink::without_edge_names(), None).map(GraphSink::into_graph)
+    };
+    let graph = match graph {
+        Ok(Some(graph)) => graph,
+        Ok(None) => {
+            eprintln!("error: no snapshot header");
+            std::process::exit(1);
+        }
         Err(e) => {
             eprintln!("error: {e}");
             std::process::exit(1);
@@ -32,7 +44,6 @@ fn main() {
         peak(),
         started.elapsed()
     );
-    let analysed = Analysed::new(graph);
-    let summary = analysed.summary();
+    let summary = if paths { Analysed::new(graph).summary() } else { retained_summary(graph) };
     println!("analysed: {} classes, peak RSS {} kB, {:?}", summary.classes.len(), peak(), started.elapsed());
 }

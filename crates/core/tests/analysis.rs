@@ -172,3 +172,18 @@ fn summaries_of_a_series_count_the_window_per_class() {
     assert_eq!(series[2].in_window, vec![("Entry".to_string(), 5)]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `summary --retained` reads the graph without edge names and frees columns as it goes:
+/// the same summary as the full analysis, retained sizes included.
+#[test]
+fn the_lean_retained_summary_equals_the_full_analysis() {
+    use leakwatch_core::snapshot::{read_bytes, retained_summary, GraphSink};
+    let bytes = real_snapshot();
+    let full = Analysed::new(graph(bytes).unwrap()).summary();
+    let lean_graph = read_bytes(bytes, GraphSink::without_edge_names()).unwrap().into_graph().unwrap();
+    assert!(lean_graph.edge_name.is_empty());
+    assert_eq!(lean_graph.edge_to, graph(bytes).unwrap().edge_to);
+    let lean = retained_summary(lean_graph);
+    assert!(full.classes.iter().any(|c| c.retained_size.is_some_and(|r| r > c.self_size)));
+    assert_eq!(lean, full);
+}

@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use leakwatch_core::snapshot::{read_bytes, suspects, Analysed, AnalyzeError, GraphSink, SummarySink, SuspectOptions};
+use leakwatch_core::snapshot::{
+    read_bytes, retained_summary, suspects, Analysed, AnalyzeError, GraphSink, SummarySink, SuspectOptions,
+};
 
 fn empty_snapshot() -> Vec<u8> {
     Builder::new(true, vec![], &[]).build()
@@ -15,6 +17,8 @@ fn retained_summary_of_an_empty_snapshot_is_empty() {
     let graph = read_bytes(&empty_snapshot(), GraphSink::new()).expect("reads").into_graph().expect("has a header");
     assert_eq!(graph.node_count(), 0);
     let summary = Analysed::new(graph).summary();
+    let lean = read_bytes(&empty_snapshot(), GraphSink::without_edge_names()).unwrap().into_graph().unwrap();
+    assert_eq!(retained_summary(lean), summary);
     assert_eq!(summary.nodes, 0);
     assert_eq!(summary.edges, 0);
     assert_eq!(summary.total_size, 0);

@@ -4,11 +4,27 @@
 
 use super::classes::{is_internal_class, COMPILED_CODE, ID_SENTINEL_CLASS};
 use super::dominators::{
-    immediate_dominators, path_to_root, retained_sizes, shortest_retainers, GraphView, RetainerTree,
+    immediate_dominators, path_to_root, retained_sizes, shortest_retainers, DominatorInput, GraphView, RetainerTree,
 };
 use super::graph::HeapGraph;
 use super::summary::{ClassStat, Summary};
 use rustc_hash::FxHashMap;
+
+fn graph_view(graph: &HeapGraph) -> GraphView<'_> {
+    GraphView {
+        first_edge: &graph.first_edge,
+        edge_target: &graph.edge_to,
+        edge_kind: &graph.edge_kind,
+        weak_kind: graph.weak_edge_type(),
+        self_size: &graph.self_size,
+    }
+}
+
+/// Shortest retainer paths from the root, user roots (the global object) before system ones.
+fn retainer_tree(graph: &HeapGraph, view: &GraphView) -> RetainerTree {
+    let synthetic = graph.node_types.iter().position(|t| t == "synthetic").map(|t| t as u8);
+    shortest_retainers(view, |node: u32| Some(graph.node_kind[node as usize]) == synthetic)
+}
 
 /// The graph with everything the analyses need computed once.
 pub struct Analysed {
@@ -22,27 +38,19 @@ pub struct Analysed {
 }
 
 impl Analysed {
+    /// Dominators, retained sizes, classes and shortest retainer paths: the dominator
+    /// tree on this core, the rest on a second one meanwhile.
     pub fn new(graph: HeapGraph) -> Self {
-        let (idom, retained, retainers) = {
-            let view = GraphView {
-                first_edge: &graph.first_edge,
-                edge_target: &graph.edge_to,
-                edge_kind: &graph.edge_kind,
-                weak_kind: graph.weak_edge_type(),
-                self_size: &graph.self_size,
-            };
-            let synthetic = graph.node_types.iter().position(|t| t == "synthetic").map(|t| t as u8);
-            let is_system_root = |node: u32| Some(graph.node_kind[node as usize]) == synthetic;
-            // The dominator tree and the shortest paths only read the graph: one core each.
+        let (idom, retained, (node_class, class_names), retainers) = {
+            let view = graph_view(&graph);
             std::thread::scope(|scope| {
-                let retainers = scope.spawn(|| shortest_retainers(&view, is_system_root));
+                let side = scope.spawn(|| (classify(&graph), retainer_tree(&graph, &view)));
                 let idom = immediate_dominators(&view);
                 let retained = retained_sizes(&view, &idom);
-                let retainers = retainers.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (idom, retained, retainers)
+                let (classes, retainers) = side.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (idom, retained, classes, retainers)
             })
         };
-        let (node_class, class_names) = classify(&graph);
         Analysed { graph, retained, idom, retainers, node_class, class_names }
     }
 
@@ -192,6 +200,37 @@ impl DominatorChildren {
 }
 
 /// Dense class indexes for every node of the graph.
+/// Summary with retained sizes (`summary --retained`), in as little memory as the
+/// analysis allows: the node names and strings go once the classes are known, the edges
+/// once the dominator solver has what it needs from them, before its memory peak (it
+/// holds the predecessor lists and 16 bytes a node). No retainer paths.
+pub fn retained_summary(mut graph: HeapGraph) -> Summary {
+    let edges = graph.edge_count() as u64;
+    let ((node_class, class_names), input) = {
+        let view = graph_view(&graph);
+        std::thread::scope(|scope| {
+            let classes = scope.spawn(|| classify(&graph));
+            let input = DominatorInput::new(&view);
+            (classes.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), input)
+        })
+    };
+    let nodes = graph.node_count() as u64;
+    for column in [&mut graph.node_name, &mut graph.edge_name, &mut graph.edge_to] {
+        *column = Vec::new();
+    }
+    for column in [&mut graph.node_kind, &mut graph.edge_kind] {
+        *column = Vec::new();
+    }
+    graph.strings = Default::default();
+    let idom = input.solve();
+    let retained = retained_sizes(&graph_view(&graph), &idom);
+    // What is left of the graph (ids, sizes, edge ranges) is all the summary reads; this
+    // value never leaves the function (it has no edges for paths).
+    let retainers = RetainerTree { parent_edge: Vec::new(), distance: Vec::new() };
+    let slim = Analysed { graph, retained, idom, retainers, node_class, class_names };
+    Summary { nodes, edges, ..slim.summary() }
+}
+
 fn classify(graph: &HeapGraph) -> (Vec<u32>, Vec<String>) {
     let mut index: FxHashMap<&str, u32> = FxHashMap::default();
     let mut names = Vec::new();

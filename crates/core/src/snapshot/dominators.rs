@@ -41,14 +41,38 @@ impl GraphView<'_> {
 /// islands) are all attached directly to the root: each one retains only itself. This is the
 /// simplest choice that keeps the root's retained size equal to the whole heap.
 pub fn immediate_dominators(g: &GraphView) -> Vec<u32> {
-    let graph = Retaining::new(g);
-    let DepthFirst { order, preorder, parent } = depth_first(&graph);
-    let predecessors = Predecessors::build(&graph, &preorder);
-    let solver = LengauerTarjan::new(&parent);
-    drop(parent);
-    let vertices = solver.run(&order, &predecessors);
-    drop(predecessors);
-    to_node_ordinals(preorder, &order, &vertices)
+    DominatorInput::new(g).solve()
+}
+
+/// [`immediate_dominators`] in two steps: everything that reads the graph's edges (the
+/// depth-first numbering and the predecessor lists), then the solver, which needs only
+/// this. A caller that needs the edges no more can free them in between, before the
+/// solver's memory peak.
+pub struct DominatorInput {
+    preorder: Vec<u32>,
+    parent: Vec<u32>,
+    predecessors: Predecessors,
+}
+
+impl DominatorInput {
+    pub fn new(g: &GraphView) -> Self {
+        let graph = Retaining::new(g);
+        let DepthFirst { order, preorder, parent } = depth_first(&graph);
+        // Not needed again until the end, where `preorder` gives it back: less memory at the peak.
+        drop(order);
+        let predecessors = Predecessors::build(&graph, &preorder, parent.len());
+        DominatorInput { preorder, parent, predecessors }
+    }
+
+    /// Immediate dominator of every node, with `idom[0] == 0`.
+    pub fn solve(self) -> Vec<u32> {
+        let DominatorInput { preorder, parent, predecessors } = self;
+        let solver = LengauerTarjan::new(&parent);
+        drop(parent);
+        let vertices = solver.run(&predecessors);
+        drop(predecessors);
+        to_node_ordinals(preorder, &vertices)
+    }
 }
 
 /// Retained size = self size + retained sizes of the nodes it immediately dominates.
@@ -196,10 +220,6 @@ impl<'a> Retaining<'a> {
         let target = self.g.edge_target[edge] as usize;
         (target < self.node_count()).then_some(target)
     }
-
-    fn successors(&self, node: usize) -> impl Iterator<Item = usize> + '_ {
-        self.edges(node).filter_map(|edge| self.target(edge))
-    }
 }
 
 /// Depth-first numbering of the nodes reachable from the root.
@@ -248,38 +268,81 @@ impl DepthFirst {
     }
 }
 
-/// Strong in-edges of the reachable nodes (reverse CSR indexed by node, sources as preorder numbers).
+/// Strong in-edges of the reachable nodes: a reverse CSR over preorder numbers, so that
+/// Lengauer–Tarjan, which visits vertices in decreasing preorder, reads it sequentially.
 struct Predecessors {
-    /// Length n + 1; the predecessors of `node` are `sources[start[node]..start[node + 1]]`.
+    /// Length (reachable nodes) + 1; the predecessors of vertex `w` are
+    /// `sources[start[w]..start[w + 1]]`, as preorder numbers.
     start: Vec<u32>,
     sources: Vec<u32>,
 }
 
 impl Predecessors {
-    fn build(graph: &Retaining, preorder: &[u32]) -> Self {
-        // Indexing by node rather than preorder number lets the edge arrays be read sequentially
-        // and looks up each source's preorder number once per node instead of once per edge.
-        let strong_edges = || {
-            (0..graph.node_count())
-                .filter(|&node| preorder[node] != NONE)
-                .flat_map(|node| graph.successors(node).map(move |target| (preorder[node], target)))
-        };
-        let mut start = vec![0u32; graph.node_count() + 1];
-        for (_, target) in strong_edges() {
-            start[target] += 1;
+    /// A counting sort of the strong edges by target. The targets below and above the
+    /// middle vertex are sorted on two cores: each scans every edge (sequential reads) and
+    /// does the random-access work only for its own half, into its own part of `start`
+    /// and `sources`. `n`: the number of reachable nodes.
+    fn build(graph: &Retaining, preorder: &[u32], n: usize) -> Self {
+        let mid = n / 2;
+        let mut start = vec![0u32; n + 1];
+        {
+            let (low, high) = start.split_at_mut(mid);
+            std::thread::scope(|scope| {
+                scope.spawn(|| Self::count(graph, preorder, 0, low));
+                Self::count(graph, preorder, mid, &mut high[..n - mid]);
+            });
         }
-        // Turn counts into range ends, then fill each range backwards so `start` ends up at range starts.
+        // Counts become range ends; filling each range backwards leaves `start` at range starts.
         let mut end = 0;
         for slot in &mut start {
             end += *slot;
             *slot = end;
         }
         let mut sources = vec![0u32; end as usize];
-        for (source, target) in strong_edges() {
-            start[target] -= 1;
-            sources[start[target] as usize] = source;
+        let low_end = if mid == 0 { 0 } else { start[mid - 1] };
+        {
+            let (low_start, high_start) = start.split_at_mut(mid);
+            let (low_sources, high_sources) = sources.split_at_mut(low_end as usize);
+            std::thread::scope(|scope| {
+                scope.spawn(|| Self::fill(graph, preorder, 0, low_start, low_sources, 0));
+                Self::fill(graph, preorder, mid, &mut high_start[..n - mid], high_sources, low_end);
+            });
         }
         Predecessors { start, sources }
+    }
+
+    /// Strong in-edges of the targets `first..first + counts.len()`, counted.
+    fn count(graph: &Retaining, preorder: &[u32], first: usize, counts: &mut [u32]) {
+        Self::each_strong_edge(graph, preorder, first, counts.len(), |_, target| counts[target] += 1);
+    }
+
+    /// Writes each source (a preorder number) at the end of its target's range, and moves
+    /// the end down. `ends` and `sources` are this half's parts, `sources` starting at `base`.
+    fn fill(graph: &Retaining, preorder: &[u32], first: usize, ends: &mut [u32], sources: &mut [u32], base: u32) {
+        Self::each_strong_edge(graph, preorder, first, ends.len(), |source, target| {
+            ends[target] -= 1;
+            sources[(ends[target] - base) as usize] = source;
+        });
+    }
+
+    /// Calls `f(source, target - first)` for every strong edge from a reachable node to a
+    /// target numbered `first..first + len`, in edge order (preorder numbers; the target
+    /// of a strong edge from a reachable node is reachable).
+    #[inline(always)]
+    fn each_strong_edge(graph: &Retaining, preorder: &[u32], first: usize, len: usize, mut f: impl FnMut(u32, usize)) {
+        for (node, &source) in preorder.iter().enumerate() {
+            if source == NONE {
+                continue;
+            }
+            for edge in graph.edges(node) {
+                if let Some(target) = graph.target(edge) {
+                    let local = (preorder[target] as usize).wrapping_sub(first);
+                    if local < len {
+                        f(source, local);
+                    }
+                }
+            }
+        }
     }
 
     fn of(&self, node: u32) -> &[u32] {
@@ -323,7 +386,7 @@ impl LengauerTarjan {
     }
 
     /// Settles every vertex's `idom` (as a preorder number).
-    fn run(mut self, order: &[u32], predecessors: &Predecessors) -> Vec<Vertex> {
+    fn run(mut self, predecessors: &Predecessors) -> Vec<Vertex> {
         let count = self.vertices.len();
         if count == 0 {
             return self.vertices; // empty graph: not even a root
@@ -342,7 +405,7 @@ impl LengauerTarjan {
             if w == 0 {
                 break;
             }
-            for &v in predecessors.of(order[w]) {
+            for &v in predecessors.of(w as u32) {
                 let u = self.eval(v as usize, w);
                 self.vertices[w].semi = self.vertices[w].semi.min(self.vertices[u].semi);
             }
@@ -394,7 +457,13 @@ impl LengauerTarjan {
 }
 
 /// Maps preorder-number idoms back to node ordinals, reusing the node-indexed `preorder` array.
-fn to_node_ordinals(mut preorder: Vec<u32>, order: &[u32], vertices: &[Vertex]) -> Vec<u32> {
+fn to_node_ordinals(mut preorder: Vec<u32>, vertices: &[Vertex]) -> Vec<u32> {
+    let mut order = vec![0u32; vertices.len()];
+    for (node, &number) in preorder.iter().enumerate() {
+        if let Some(slot) = order.get_mut(number as usize) {
+            *slot = node as u32;
+        }
+    }
     for slot in &mut preorder {
         *slot = match *slot {
             NONE => ROOT as u32, // unreachable: attached to the root

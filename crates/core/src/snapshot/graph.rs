@@ -16,6 +16,7 @@ pub struct HeapGraph {
     /// Node i's edges are `first_edge[i]..first_edge[i + 1]`.
     pub first_edge: Vec<u32>,
     pub edge_kind: Vec<u8>,
+    /// Empty when read by [`GraphSink::without_edge_names`].
     pub edge_name: Vec<u32>,
     /// Target node ordinal (the file's array offset divided by the node width).
     pub edge_to: Vec<u32>,
@@ -90,9 +91,10 @@ impl HeapGraph {
     }
 
     /// An edge's label as DevTools prints it: `name` for properties, `[3]` for elements.
+    /// Empty for a graph read without edge names.
     pub fn edge_label(&self, edge: usize) -> String {
         let kind = self.edge_kind[edge] as usize;
-        let name = self.edge_name[edge];
+        let Some(&name) = self.edge_name.get(edge) else { return String::new() };
         if self.edge_named[kind] {
             self.strings.get(name).to_string()
         } else {
@@ -121,11 +123,13 @@ impl HeapGraph {
     }
 }
 
+/// Builds a [`HeapGraph`]. `EDGE_NAMES = false` leaves out the edges' names (4 bytes an
+/// edge), which only retainer paths print: retained sizes need none.
 #[derive(Default)]
-pub struct GraphSink {
+pub struct GraphSink<const EDGE_NAMES: bool = true> {
     layout: Option<NodeLayout>,
     graph: Option<HeapGraph>,
-    edges: EdgeArrays,
+    edges: EdgeArrays<EDGE_NAMES>,
     edges_total: u64,
 }
 
@@ -133,7 +137,15 @@ impl GraphSink {
     pub fn new() -> Self {
         Self::default()
     }
+}
 
+impl GraphSink<false> {
+    pub fn without_edge_names() -> Self {
+        Self::default()
+    }
+}
+
+impl<const EDGE_NAMES: bool> GraphSink<EDGE_NAMES> {
     pub fn into_graph(self) -> Option<HeapGraph> {
         let mut graph = self.graph?;
         graph.edge_kind = self.edges.kind;
@@ -145,18 +157,20 @@ impl GraphSink {
 
 /// The graph's edge columns, filled on whichever thread reads the edges.
 #[derive(Default)]
-pub struct EdgeArrays {
+pub struct EdgeArrays<const NAMES: bool = true> {
     layout: Option<(EdgeLayout, usize)>,
     kind: Vec<u8>,
     name: Vec<u32>,
     to: Vec<u32>,
 }
 
-impl EdgeSide for EdgeArrays {
+impl<const NAMES: bool> EdgeSide for EdgeArrays<NAMES> {
     fn on_meta(&mut self, meta: &Meta, size_hint: Option<u64>) {
         let edges = plausible(meta.edge_count, size_hint, 2 * meta.edge.width as u64);
         self.kind.reserve(edges);
-        self.name.reserve(edges);
+        if NAMES {
+            self.name.reserve(edges);
+        }
         self.to.reserve(edges);
         self.layout = Some((meta.edge.clone(), meta.node.width));
     }
@@ -165,15 +179,17 @@ impl EdgeSide for EdgeArrays {
     fn on_edge(&mut self, record: &[u64]) {
         let Some((e, width)) = &self.layout else { return };
         self.kind.push(record[e.kind] as u8);
-        self.name.push(record[e.name_or_index] as u32);
+        if NAMES {
+            self.name.push(record[e.name_or_index] as u32);
+        }
         self.to.push(node_ordinal(record[e.to_node], *width).unwrap_or(0) as u32);
     }
 }
 
-impl SplitSink for GraphSink {
-    type Edges = EdgeArrays;
+impl<const EDGE_NAMES: bool> SplitSink for GraphSink<EDGE_NAMES> {
+    type Edges = EdgeArrays<EDGE_NAMES>;
 
-    fn absorb_edges(&mut self, earlier: EdgeArrays) {
+    fn absorb_edges(&mut self, earlier: EdgeArrays<EDGE_NAMES>) {
         let later = std::mem::replace(&mut self.edges, earlier);
         self.edges.kind.extend_from_slice(&later.kind);
         self.edges.name.extend_from_slice(&later.name);
@@ -187,7 +203,7 @@ fn plausible(count: Option<u64>, size_hint: Option<u64>, min_bytes_each: u64) ->
     count.unwrap_or(0).min(cap).min(1 << 30) as usize
 }
 
-impl SnapshotSink for GraphSink {
+impl<const EDGE_NAMES: bool> SnapshotSink for GraphSink<EDGE_NAMES> {
     fn on_meta(&mut self, meta: &Meta, size_hint: Option<u64>) -> Result<(), String> {
         let nodes = plausible(meta.node_count, size_hint, 2 * meta.node.width as u64);
         let mut first_edge = Vec::with_capacity(nodes + 1);

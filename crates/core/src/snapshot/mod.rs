@@ -13,8 +13,8 @@ pub mod scanner;
 pub mod summary;
 
 pub use analysis::{
-    check_sentinels, shrank_after_s3, suspects, Analysed, AnalyzeError, Group, NodeRef, PathStep, SuspectOptions,
-    ThreeSnapshotReport, MIN_SNAPSHOTS,
+    check_sentinels, retained_summary, shrank_after_s3, suspects, Analysed, AnalyzeError, Group, NodeRef, PathStep,
+    SuspectOptions, ThreeSnapshotReport, MIN_SNAPSHOTS,
 };
 pub use classes::{is_internal_class, ID_SENTINEL_CLASS};
 pub use diff::{diff_tables, ClassChange, HeapDiff, IdTable, IdTableSink};
@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 /// number of classes; with `retained`, also retained sizes (full graph and dominators).
 pub fn summarize_file(path: &Path, retained: bool, progress: Option<Progress>) -> Result<Summary, ReadError> {
     if retained {
-        graph_file(path, progress).map(|graph| Analysed::new(graph).summary())
+        read_graph(path, GraphSink::without_edge_names(), progress).map(retained_summary)
     } else {
         read_file(path, SummarySink::new(), progress).map(SummarySink::into_summary)
     }
@@ -78,7 +78,15 @@ pub fn summarize_series(files: &[std::path::PathBuf]) -> Result<Vec<Summary>, Re
 }
 
 pub fn graph_file(path: &Path, progress: Option<Progress>) -> Result<HeapGraph, ReadError> {
-    read_file(path, GraphSink::new(), progress).and_then(|sink| {
+    read_graph(path, GraphSink::new(), progress)
+}
+
+fn read_graph<const EDGE_NAMES: bool>(
+    path: &Path,
+    sink: GraphSink<EDGE_NAMES>,
+    progress: Option<Progress>,
+) -> Result<HeapGraph, ReadError> {
+    read_file(path, sink, progress).and_then(|sink| {
         sink.into_graph().ok_or_else(|| ReadError::Snapshot {
             path: path.display().to_string(),
             error: SnapshotError::at(0, "no snapshot header"),
