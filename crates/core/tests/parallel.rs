@@ -72,6 +72,8 @@ fn parallel_reading_fails_like_serial() {
         ("truncated", real[..strings_at + 100].to_vec()),
         // Truncated inside the edges.
         ("truncated-edges", real[..edges_at + 1000].to_vec()),
+        // Truncated inside the nodes: no "edges" key to find at all.
+        ("truncated-nodes", real[..text.find("\"nodes\":[").unwrap() + 200_000].to_vec()),
         // Broken inside the nodes: only the main reader parses them.
         ("bad-node", {
             let at = text.find("\"nodes\":[").unwrap() + 50;

@@ -201,24 +201,72 @@ fn record_shape(bytes: &[u8]) -> Option<usize> {
     shape
 }
 
-/// Offset of the first `"edges":` in the file.
+/// Offset of the `"edges":` key (it occurs once in a snapshot: quotes inside strings are
+/// escaped, and no other value is followed by a colon). The nodes array before it is a
+/// quarter of the file or more and its records all have one shape, so the key is found by
+/// bisection: a 64 KB sample at the midpoint holds node records (search after it), or not
+/// (search before it), or the key. A file where that fails is searched from the start.
 fn find_edges_key(file: &File) -> Option<u64> {
-    use std::os::unix::fs::FileExt;
     let key = memchr::memmem::Finder::new(b"\"edges\":");
-    let mut block = vec![0u8; 4 << 20];
-    let mut offset = 0u64;
-    let start = loop {
-        let n = file.read_at(&mut block, offset).ok()?;
-        if n < key.needle().len() {
-            return None;
+    let mut block = vec![0u8; 64 << 10];
+    let sample = |block: &mut Vec<u8>, at: u64| read_full_at(file, block, at).map(|n| block[..n].to_vec());
+    let head = sample(&mut block, 0)?;
+    if let Some(at) = key.find(&head) {
+        return Some(at as u64);
+    }
+    let mut bisect = || {
+        let nodes_at = memchr::memmem::find(&head, b"\"nodes\":[")? + b"\"nodes\":[".len();
+        let node_shape = record_shape(&head[nodes_at..])?;
+        let (mut inside, mut beyond) = (nodes_at as u64, file.metadata().ok()?.len());
+        while beyond - inside > block.len() as u64 / 2 {
+            let mid = inside + (beyond - inside) / 2;
+            let bytes = sample(&mut block, mid)?;
+            if let Some(at) = key.find(&bytes) {
+                return Some(mid + at as u64);
+            }
+            let after = memchr::memmem::find(&bytes, b"\n,").map(|at| at + 2);
+            if after.and_then(|at| record_shape(&bytes[at..])) == Some(node_shape) {
+                inside = mid;
+            } else {
+                beyond = mid;
+            }
         }
+        let bytes = sample(&mut block, inside)?;
+        key.find(&bytes).map(|at| inside + at as u64)
+    };
+    bisect().or_else(|| search_key(file, &key))
+}
+
+/// The first `key` in the file, read in 4 MB blocks from the start.
+fn search_key(file: &File, key: &memchr::memmem::Finder) -> Option<u64> {
+    let mut block = vec![0u8; 4 << 20];
+    let mut offset = 0;
+    loop {
+        let n = read_full_at(file, &mut block, offset)?;
         if let Some(at) = key.find(&block[..n]) {
-            break offset + at as u64;
+            return Some(offset + at as u64);
+        }
+        if n < block.len() {
+            return None; // the end of the file
         }
         // Overlap so that a key across two blocks is found.
         offset += (n - key.needle().len()) as u64;
-    };
-    Some(start)
+    }
+}
+
+/// `read_at` until `block` is full or the file ends; the bytes read.
+fn read_full_at(file: &File, block: &mut [u8], offset: u64) -> Option<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut filled = 0;
+    while filled < block.len() {
+        match file.read_at(&mut block[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    Some(filled)
 }
 
 fn read_parallel<S: SplitSink>(
@@ -245,6 +293,10 @@ fn read_parallel<S: SplitSink>(
         let edges = edges.join().unwrap_or_else(|_| Err(Failure::Internal("the edge reader panicked")));
         match (main, edges) {
             (Err(a), Err(b)) => Err(Failure::earliest(a, b)),
+            // The input ended in the nodes: the main reader's parser says where and why.
+            (Ok(()), Err(Failure::Cancelled)) => {
+                Err(parser.finish().err().map_or(Failure::Internal("the edge reader stopped early"), Failure::Snapshot))
+            }
             (Err(a), Ok(_)) | (Ok(()), Err(a)) => Err(a),
             (Ok(()), Ok((checks, edges))) => {
                 parser.sink_mut().add_edges(checks);
@@ -347,9 +399,11 @@ fn read_edges<E: EdgeSide>(
         cancel.store(true, Ordering::Relaxed);
     }
     result?;
-    // Not stopped: the input ended before the edges did; finish() says where and why.
+    // Not stopped: the input ended before the edges did; finish() says where and why,
+    // unless it ended in the nodes, which the main reader parses and reports.
     let stopped = parser.stopped();
-    let reader = parser.finish().map_err(Failure::Snapshot)?;
+    let in_nodes = parser.skipping_nodes();
+    let reader = parser.finish().map_err(|e| if in_nodes { Failure::Cancelled } else { Failure::Snapshot(e) })?;
     if !stopped {
         return Err(Failure::Snapshot(SnapshotError::new(
             SnapshotErrorKind::Truncated,
@@ -377,7 +431,7 @@ impl<E: EdgeSide> SnapshotSink for EdgeReader<E> {
         Err("internal: the edge reader was given a node".into())
     }
 
-    #[inline]
+    #[inline(always)]
     fn on_edge(&mut self, record: &[u64]) -> Result<(), String> {
         self.checks.check(record)?;
         self.edges.on_edge(record);
@@ -424,5 +478,46 @@ impl<S: SnapshotSink> ChunkReader<S> {
 
     pub fn finish(self) -> Result<S, SnapshotError> {
         self.parser.finish().map(Checked::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_with(name: &str, bytes: &[u8]) -> File {
+        let dir = std::env::temp_dir().join(format!("leakwatch-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        File::open(path).unwrap()
+    }
+
+    /// A snapshot-like text with `nodes` records made by `record(i)`, then the edges.
+    fn text(nodes: usize, record: impl Fn(usize) -> String) -> String {
+        let body: Vec<String> = (0..nodes).map(record).collect();
+        let edges = "1,2,7\n,".repeat(20_000);
+        format!(
+            "{{\"snapshot\":{{\"node_count\":{nodes}}},\n\"nodes\":[{}],\n\"edges\":[{edges}1,2,7],\n\"strings\":[\"a\"]}}",
+            body.join("\n,")
+        )
+    }
+
+    #[test]
+    fn the_edges_key_is_found_by_bisection_or_by_reading_from_the_start() {
+        let cases = [
+            // Node records of one shape, ids growing (longer records later): bisection.
+            ("uniform", text(200_000, |i| format!("3,{i},{},64,2,0,0", 2 * i + 1))),
+            // Records of varying shape (not V8's): the search from the start.
+            ("ragged", text(200_000, |i| if i % 3 == 0 { format!("{i}") } else { format!("3,{i},{}", i * 2) })),
+            // A key in the first sample.
+            ("small", text(10, |i| format!("3,{i},1,64,2,0,0"))),
+        ];
+        for (name, text) in cases {
+            let expected = text.find("\"edges\":").unwrap() as u64;
+            assert_eq!(find_edges_key(&file_with(name, text.as_bytes())), Some(expected), "{name}");
+        }
+        let no_key = text(50_000, |i| format!("3,{i},1,64,2,0,0")).replace("\"edges\":", "\"other\":");
+        assert_eq!(find_edges_key(&file_with("no-key", no_key.as_bytes())), None);
     }
 }

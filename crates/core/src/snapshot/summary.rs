@@ -151,6 +151,7 @@ impl SnapshotSink for SummarySink {
         Ok(())
     }
 
+    #[inline(always)]
     fn on_edge(&mut self, _record: &[u64]) -> Result<(), String> {
         self.edges += 1;
         Ok(())
@@ -166,6 +167,7 @@ impl SnapshotSink for SummarySink {
 pub struct EdgeCount(u64);
 
 impl super::read::EdgeSide for EdgeCount {
+    #[inline(always)]
     fn on_edge(&mut self, _record: &[u64]) {
         self.0 += 1;
     }
