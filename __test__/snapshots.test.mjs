@@ -492,11 +492,12 @@ test('a storm of 50 signals: no crash, one or a few dumps, and the process keeps
   });
 });
 
-test('maxSnapshots keeps the newest of leakwatch\'s own files and never touches other files', { timeout: 40_000 }, async () => {
+test('maxSnapshots keeps the newest of leakwatch\'s own files (with their .heapprofile) and never touches other files', { timeout: 40_000 }, async () => {
   const cwd = freshDir('retention');
-  const foreign = ['heapdump-1700000000.123456.heapsnapshot', 'Heap.20240101.000000.1.0.001.heapsnapshot', 'notes.txt', 'heapdump-1-20240101T000000Z-1.heapsnapshot.bak'];
+  const foreign = ['heapdump-1700000000.123456.heapsnapshot', 'Heap.20240101.000000.1.0.001.heapsnapshot', 'notes.txt', 'heapdump-1-20240101T000000Z-1.heapsnapshot.bak', 'other.heapprofile'];
   for (const name of foreign) fs.writeFileSync(path.join(cwd, name), 'not mine');
-  await withApp({ cwd, env: { LEAKWATCH_OPTIONS: JSON.stringify({ maxSnapshots: 2 }) } }, async (app) => {
+  const profiles = () => fs.readdirSync(cwd).filter((n) => n.endsWith('.heapprofile') && n !== 'other.heapprofile').sort();
+  await withApp({ cwd, env: { LEAKWATCH_OPTIONS: JSON.stringify({ maxSnapshots: 2, sampling: true }) } }, async (app) => {
     const files = [];
     for (let i = 0; i < 4; i++) {
       const since = app.messages.length;
@@ -505,6 +506,9 @@ test('maxSnapshots keeps the newest of leakwatch\'s own files and never touches 
     }
     const kept = await until(() => (snapshotsIn(cwd).length === 2 ? snapshotsIn(cwd) : null), 5000, 'retention to leave two files');
     assert.deepEqual(kept, files.slice(2).map((f) => path.basename(f)));
+    // Leak sites go with their snapshot: without that, a long-lived process fills its disk.
+    const sites = files.slice(2).map((f) => path.basename(f).replace(/\.heapsnapshot$/, '.heapprofile')).sort();
+    await until(() => JSON.stringify(profiles()) === JSON.stringify(sites), 5000, 'the kept snapshots\' profiles, and only those');
     for (const name of foreign) assert.equal(fs.readFileSync(path.join(cwd, name), 'utf8'), 'not mine');
   });
 });

@@ -342,9 +342,15 @@ function installIdSentinel() {
   if (!Object.hasOwn(globalThis, key)) Object.defineProperty(globalThis, key, { value: new LeakwatchIdSentinel(), configurable: true });
 }
 
+/** `<name>.heapprofile` next to a snapshot file (its leak sites, lib/sampler.js). */
+function profileNameFor(snapshotFile) {
+  return snapshotFile.replace(/\.heapsnapshot$/, '') + '.heapprofile';
+}
+
 /**
- * Keep at most `max` of leakwatch's own snapshots in `dir`, deleting the oldest;
- * files in `keep` (the one the next growth report compares against) stay.
+ * Keep at most `max` of leakwatch's own snapshots in `dir`, deleting the oldest with
+ * their `.heapprofile`; files in `keep` (the one the next growth report compares
+ * against) stay.
  */
 function enforceRetention(dir, max, keep = new Set()) {
   if (!max || max < 1) return [];
@@ -369,8 +375,12 @@ function enforceRetention(dir, max, keep = new Set()) {
     .slice(0, Math.max(0, files.length - max))
     .map(({ file }) => file)
     .filter((file) => !keep.has(file));
-  removed.forEach(removeQuietly);
+  // A snapshot goes with its leak sites.
+  for (const file of removed) {
+    removeQuietly(file);
+    removeQuietly(profileNameFor(file));
+  }
   return removed;
 }
 
-module.exports = { WATCHDOG_DUMP_KEY, WATCHDOG_STATE, installWatchdogDump, installIdSentinel, defaultFilename, writeSnapshotFile, beginPartial, writePath, completePartial, abandonPartial, enforceRetention, checkResources, assertComplete, partialName, FILE_MODE, OWN_NAME };
+module.exports = { WATCHDOG_DUMP_KEY, WATCHDOG_STATE, installWatchdogDump, installIdSentinel, defaultFilename, writeSnapshotFile, beginPartial, writePath, completePartial, abandonPartial, enforceRetention, profileNameFor, checkResources, assertComplete, partialName, FILE_MODE, OWN_NAME };

@@ -20,6 +20,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
+const { profileNameFor } = require('./dump');
 const { isMainThread } = require('node:worker_threads');
 const native = require('./native');
 const dump = require('./dump');
@@ -77,11 +78,6 @@ function validateOptions(options) {
     out[key] = value;
   }
   return out;
-}
-
-/** `<name>.heapprofile` next to a snapshot file. */
-function profileNameFor(snapshotFile) {
-  return snapshotFile.replace(/\.heapsnapshot$/, '') + '.heapprofile';
 }
 
 class Sampler {
