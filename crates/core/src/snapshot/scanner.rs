@@ -622,7 +622,28 @@ impl<S: SnapshotSink> Parser<S> {
     /// digits, the end of the buffer, the split) is left to the number-by-number loop,
     /// which is the reference for what is accepted.
     #[inline(always)]
-    fn scan_number_run(&mut self, buf: &[u8], mut i: usize) -> Result<usize, SnapshotError> {
+    fn scan_number_run(&mut self, buf: &[u8], i: usize) -> Result<usize, SnapshotError> {
+        #[cfg(target_arch = "x86_64")]
+        if self.kernel == Kernel::Avx2 {
+            // SAFETY: `Kernel::resolve` gives Avx2 only when the CPU has AVX2.
+            return unsafe { self.scan_number_run_avx2(buf, i) };
+        }
+        self.scan_number_run_with(buf, i, false)
+    }
+
+    /// The hot loop compiled for AVX2, so that the window kernels inline into it.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn scan_number_run_avx2(&mut self, buf: &[u8], i: usize) -> Result<usize, SnapshotError> {
+        self.scan_number_run_with(buf, i, true)
+    }
+
+    /// `avx2`: the kernel is Avx2 and this is inlined into [`Parser::scan_number_run_avx2`].
+    #[inline(always)]
+    fn scan_number_run_with(&mut self, buf: &[u8], mut i: usize, avx2: bool) -> Result<usize, SnapshotError> {
         let len = buf.len();
         let width = self.width;
         let mut filled = self.filled;
@@ -637,8 +658,19 @@ impl<S: SnapshotSink> Parser<S> {
         loop {
             // A window reads up to 72 bytes from its start and must end before the split.
             if let Some(classify) = classify.filter(|_| i + WINDOW + 8 <= len && i + WINDOW <= split_limit) {
-                let masks = classify(buf, i);
-                let taken = self.take_window(buf, i, masks, &mut record, &mut filled)?;
+                #[cfg(target_arch = "x86_64")]
+                let taken = if avx2 {
+                    // SAFETY: `avx2` is only true in the AVX2-compiled caller.
+                    let masks = unsafe { simd::classify_avx2_window(buf, i) };
+                    self.take_window_avx2(buf, i, masks, &mut record, &mut filled)?
+                } else {
+                    self.take_window(buf, i, classify(buf, i), &mut record, &mut filled)?
+                };
+                #[cfg(not(target_arch = "x86_64"))]
+                let taken = {
+                    let _ = avx2;
+                    self.take_window(buf, i, classify(buf, i), &mut record, &mut filled)?
+                };
                 if taken > 0 {
                     consumed_any = true;
                     i += taken;
@@ -705,21 +737,8 @@ impl<S: SnapshotSink> Parser<S> {
         record: &mut [u64; MAX_FIELDS],
         filled: &mut usize,
     ) -> Result<usize, SnapshotError> {
-        let Masks { digit, comma, newline } = masks;
-        if digit & 1 == 0 {
-            return Ok(0);
-        }
-        // Accepted: digit runs, each followed by "," or "\n," and the comma by a digit.
-        // A comma at bit 63 has an unknown follower and counts as bad (the window stops
-        // before it). Bit k of `bad` marks byte at + k.
-        let other = !(digit | comma | newline);
-        let comma_not_after_number = comma & !((digit | newline) << 1);
-        let comma_not_before_digit = comma & !(digit >> 1);
-        let newline_not_between = newline & (!(digit << 1) | !(comma >> 1));
-        let bad = other | comma_not_after_number | comma_not_before_digit | newline_not_between;
-        let first_bad = bad.trailing_zeros();
-        let below = if first_bad == 64 { u64::MAX } else { (1u64 << first_bad) - 1 };
-        let mut commas = comma & below;
+        let Some(mut commas) = accepted_commas(masks) else { return Ok(0) };
+        let digit = masks.digit;
         let width = self.width;
         let mut start = 0u32;
         while commas != 0 {
@@ -737,6 +756,65 @@ impl<S: SnapshotSink> Parser<S> {
                 self.deliver(&record[..width], pos)?;
             }
             start = end + 1;
+        }
+        Ok(start as usize)
+    }
+
+    /// [`Parser::take_window`] with the values of the window's numbers computed four at
+    /// a time with AVX2 first, then delivered in order (same records, same errors at the
+    /// same offsets). Only called when the CPU has AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn take_window_avx2(
+        &mut self,
+        buf: &[u8],
+        at: usize,
+        masks: Masks,
+        record: &mut [u64; MAX_FIELDS],
+        filled: &mut usize,
+    ) -> Result<usize, SnapshotError> {
+        let Some(mut commas) = accepted_commas(masks) else { return Ok(0) };
+        let digit = masks.digit;
+        // A number takes at least two bytes (a digit and its comma): at most 32 a window.
+        let mut starts = [0u8; 32];
+        let mut lens = [0u8; 32];
+        let mut count = 0;
+        let mut long = false;
+        let mut start = 0u32;
+        while commas != 0 {
+            let end = commas.trailing_zeros();
+            commas &= commas - 1;
+            let digits = (!digit >> start).trailing_zeros();
+            if digits > 16 {
+                break;
+            }
+            starts[count] = start as u8;
+            lens[count] = digits as u8;
+            long |= digits > 8;
+            count += 1;
+            start = end + 1;
+        }
+        let mut values = [0u64; 32];
+        for group in 0..count.div_ceil(4) {
+            let lanes = 4 * group..4 * group + 4;
+            // SAFETY: this kernel is only selected when the CPU has AVX2; every start is
+            // inside the window, and a window has 72 readable bytes from `at`.
+            let four = unsafe { simd::values4(buf, at, &starts[lanes.clone()], &lens[lanes.clone()]) };
+            values[lanes].copy_from_slice(&four);
+        }
+        if long {
+            for k in (0..count).filter(|&k| lens[k] > 8) {
+                values[k] = parse_digits(buf, at + starts[k] as usize, lens[k] as usize);
+            }
+        }
+        let width = self.width;
+        for k in 0..count {
+            record[*filled] = values[k];
+            *filled += 1;
+            if *filled == width {
+                *filled = 0;
+                self.deliver(&record[..width], at + starts[k] as usize)?;
+            }
         }
         Ok(start as usize)
     }
@@ -1046,6 +1124,27 @@ fn swar_value(chunk: u64, n: usize) -> u64 {
         >> 32
 }
 
+/// The commas of a window that end numbers the fast path takes: digit runs, each
+/// followed by "," or "\n," and the comma by a digit, up to the first byte that breaks
+/// the pattern. A comma at bit 63 has an unknown follower and counts as breaking it.
+/// `None` when the window does not start with a digit.
+#[inline(always)]
+fn accepted_commas(masks: Masks) -> Option<u64> {
+    let Masks { digit, comma, newline } = masks;
+    if digit & 1 == 0 {
+        return None;
+    }
+    // Bit k of `bad` marks byte at + k.
+    let other = !(digit | comma | newline);
+    let comma_not_after_number = comma & !((digit | newline) << 1);
+    let comma_not_before_digit = comma & !(digit >> 1);
+    let newline_not_between = newline & (!(digit << 1) | !(comma >> 1));
+    let bad = other | comma_not_after_number | comma_not_before_digit | newline_not_between;
+    let first_bad = bad.trailing_zeros();
+    let below = if first_bad == 64 { u64::MAX } else { (1u64 << first_bad) - 1 };
+    Some(comma & below)
+}
+
 /// The value of the `n` (1..=16) ASCII digits at `buf[at..]`; `buf` holds at least 16
 /// bytes from `at` (a window guarantees it).
 #[inline(always)]
@@ -1187,11 +1286,19 @@ mod simd {
     }
 
     pub fn classify_avx2(buf: &[u8], at: usize) -> Masks {
-        let window = &buf[at..at + WINDOW];
         // SAFETY: only selected by `Kernel::resolve` when the CPU has AVX2.
-        unsafe { classify_avx2_inner(window) }
+        unsafe { classify_avx2_window(buf, at) }
     }
 
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn classify_avx2_window(buf: &[u8], at: usize) -> Masks {
+        classify_avx2_inner(&buf[at..at + WINDOW])
+    }
+
+    #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn classify_avx2_inner(window: &[u8]) -> Masks {
         let lo = _mm256_loadu_si256(window.as_ptr() as *const __m256i);
@@ -1204,6 +1311,34 @@ mod simd {
             comma: join(comma_lo, comma_hi),
             newline: join(newline_lo, newline_hi),
         }
+    }
+
+    /// The values of four numbers of 1..=8 digits at `buf[at + starts[k]..]` with
+    /// `lens[k]` digits (lanes with 0 digits or more than 8 give garbage): the scalar
+    /// SWAR of `swar_value` on four 64-bit lanes. Each start must have 8 readable bytes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn values4(buf: &[u8], at: usize, starts: &[u8], lens: &[u8]) -> [u64; 4] {
+        let load = |k: usize| {
+            let from = at + starts[k] as usize;
+            i64::from_le_bytes(buf[from..from + 8].try_into().unwrap_or([0; 8]))
+        };
+        // Digits left-aligned (first digit most significant), zeros before them.
+        let shift = |k: usize| 8 * (8 - i64::from(lens[k].clamp(1, 8)));
+        let chunks = _mm256_set_epi64x(load(3), load(2), load(1), load(0));
+        let shifts = _mm256_set_epi64x(shift(3), shift(2), shift(1), shift(0));
+        let digits = _mm256_sllv_epi64(_mm256_sub_epi8(chunks, _mm256_set1_epi8(b'0' as i8)), shifts);
+        // Bytes 10a + b, words 100ab + cd, each 32-bit half four digits: high * 1 + low * 10^4.
+        let pairs = _mm256_maddubs_epi16(digits, _mm256_set1_epi16(0x010A));
+        let quads = _mm256_madd_epi16(pairs, _mm256_set1_epi32(0x0001_0064));
+        let values =
+            _mm256_add_epi64(_mm256_mul_epu32(quads, _mm256_set1_epi64x(10_000)), _mm256_srli_epi64(quads, 32));
+        let mut out = [0u64; 4];
+        _mm256_storeu_si256(out.as_mut_ptr() as *mut __m256i, values);
+        out
     }
 
     #[inline]
