@@ -33,12 +33,47 @@ pub fn is_internal_class(name: &str) -> bool {
     (name.starts_with('(') && name.ends_with(')')) || name.starts_with("system / ")
 }
 
+/// Class index by name string index: a table for the indexes real snapshots have (a
+/// few million strings), a map beyond them (memory stays bounded on hostile input).
+#[derive(Default)]
+struct ByName {
+    dense: Vec<u32>,
+    sparse: FxHashMap<u32, u32>,
+}
+
+impl ByName {
+    /// Indexes below this are in the table (16 MB at most).
+    const DENSE: u32 = 1 << 22;
+    const NONE: u32 = u32::MAX;
+
+    #[inline]
+    fn get(&self, name: u32) -> Option<u32> {
+        if name < Self::DENSE {
+            self.dense.get(name as usize).copied().filter(|&class| class != Self::NONE)
+        } else {
+            self.sparse.get(&name).copied()
+        }
+    }
+
+    fn insert(&mut self, name: u32, class: u32) {
+        if name < Self::DENSE {
+            let at = name as usize;
+            if at >= self.dense.len() {
+                self.dense.resize(at + 1, Self::NONE);
+            }
+            self.dense[at] = class;
+        } else {
+            self.sparse.insert(name, class);
+        }
+    }
+}
+
 /// Assigns class indexes by (type, name) without knowing the strings yet; names are
 /// resolved when the `strings` array streams past. Memory grows with distinct classes.
 pub struct ClassTable {
     rules: Vec<ClassRule>,
     fixed_slot: Vec<u32>,
-    by_name: FxHashMap<u32, u32>,
+    by_name: ByName,
     /// For each class: its name once known, and the string index it waits for.
     names: Vec<String>,
     name_index: Vec<Option<u32>>,
@@ -49,7 +84,7 @@ impl ClassTable {
         ClassTable {
             rules: meta.node_types.iter().map(|t| class_rule(t)).collect(),
             fixed_slot: vec![u32::MAX; meta.node_types.len()],
-            by_name: FxHashMap::default(),
+            by_name: ByName::default(),
             names: Vec::new(),
             name_index: Vec::new(),
         }
@@ -60,7 +95,7 @@ impl ClassTable {
     pub fn class_of(&mut self, node_type: usize, name: u32) -> u32 {
         match &self.rules[node_type] {
             ClassRule::ByName => {
-                if let Some(&class) = self.by_name.get(&name) {
+                if let Some(class) = self.by_name.get(name) {
                     return class;
                 }
                 let class = self.names.len() as u32;
@@ -84,11 +119,11 @@ impl ClassTable {
     }
 
     pub fn wants_string(&self, index: u32) -> bool {
-        self.by_name.contains_key(&index)
+        self.by_name.get(index).is_some()
     }
 
     pub fn on_string(&mut self, index: u32, value: &[u8]) {
-        if let Some(&class) = self.by_name.get(&index) {
+        if let Some(class) = self.by_name.get(index) {
             self.names[class as usize] = String::from_utf8_lossy(value).into_owned();
         }
     }
