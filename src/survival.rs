@@ -22,36 +22,32 @@ pub struct SurvivalReading {
     pub cohorts: Vec<CohortSurvival>,
 }
 
+/// `From` both ways between two structs with the same fields.
+macro_rules! same_fields {
+    ($a:ident, $b:ident { $($field:ident),* }) => {
+        impl From<$a> for $b {
+            fn from(x: $a) -> Self {
+                $b { $($field: x.$field),* }
+            }
+        }
+        impl From<$b> for $a {
+            fn from(x: $b) -> Self {
+                $a { $($field: x.$field),* }
+            }
+        }
+    };
+}
+
+same_fields!(CoreCohort, CohortSurvival { start_ms, end_ms, first_bytes, peak_bytes, live_bytes });
+
 impl From<CoreReading> for SurvivalReading {
     fn from(reading: CoreReading) -> Self {
-        let cohorts = reading
-            .cohorts
-            .into_iter()
-            .map(|c| CohortSurvival {
-                start_ms: c.start_ms,
-                end_ms: c.end_ms,
-                first_bytes: c.first_bytes,
-                peak_bytes: c.peak_bytes,
-                live_bytes: c.live_bytes,
-            })
-            .collect();
-        SurvivalReading { at_ms: reading.at_ms, cohorts }
+        SurvivalReading { at_ms: reading.at_ms, cohorts: reading.cohorts.into_iter().map(Into::into).collect() }
     }
 }
 
 impl From<SurvivalReading> for CoreReading {
     fn from(reading: SurvivalReading) -> Self {
-        let cohorts = reading
-            .cohorts
-            .into_iter()
-            .map(|c| CoreCohort {
-                start_ms: c.start_ms,
-                end_ms: c.end_ms,
-                first_bytes: c.first_bytes,
-                peak_bytes: c.peak_bytes,
-                live_bytes: c.live_bytes,
-            })
-            .collect();
-        CoreReading { at_ms: reading.at_ms, cohorts }
+        CoreReading { at_ms: reading.at_ms, cohorts: reading.cohorts.into_iter().map(Into::into).collect() }
     }
 }
