@@ -293,6 +293,16 @@ fn out_of_range_types_and_string_index() {
     let mut b = sample(true);
     b.nodes[1].edges[0].name_or_index = 12;
     expect_err(&b.build(), "refers to string 12");
+    // Ids, names and self sizes no V8 writes.
+    let mut b = sample(true);
+    b.nodes[2].id = 1 << 33;
+    expect_err(&b.build(), "node 2 has id 8589934592, larger than V8 ever writes (2^32-1)");
+    let mut b = sample(true);
+    b.nodes[2].name = 1 << 33;
+    expect_err(&b.build(), "node 2 names string 8589934592, more strings than a snapshot can hold");
+    let mut b = sample(true);
+    b.nodes[2].self_size = 1 << 63;
+    expect_err(&b.build(), "node 2 has self size 9223372036854775808: the heap's total self size exceeds 2^63-1 bytes");
     // An element index past the strings array is fine: it is not a string index.
     let mut b = sample(true);
     b.nodes[0].edges[0].name_or_index = 1000;

@@ -167,6 +167,33 @@ impl<S: SnapshotSink> Checked<S> {
         format!("the edges array holds more edges than the nodes' edge counts add up to ({})", self.edges_claimed)
     }
 
+    /// What is wrong with a node record `on_node` refused (the checks in its order).
+    #[cold]
+    #[inline(never)]
+    fn node_error(&self, record: &[u64]) -> String {
+        let Some(meta) = &self.meta else { return "node before header".into() };
+        let n = &meta.node;
+        let node = self.nodes;
+        let node_type = record[n.kind];
+        if node_type >= meta.node_types.len() as u64 {
+            return format!("node {node} has type {node_type}, but meta lists {} node types", meta.node_types.len());
+        }
+        if record[n.id] > u64::from(u32::MAX) {
+            return format!("node {node} has id {}, larger than V8 ever writes (2^32-1)", record[n.id]);
+        }
+        let name = record[n.name];
+        if name > u64::from(u32::MAX) {
+            return format!("node {node} names string {name}, more strings than a snapshot can hold");
+        }
+        if self.edges_claimed.checked_add(record[n.edge_count]).is_none() {
+            return format!(
+                "node {node} claims {} edges: the edge counts add up to more than 64 bits",
+                record[n.edge_count]
+            );
+        }
+        format!("node {node} has self size {}: the heap's total self size exceeds 2^63-1 bytes", record[n.self_size])
+    }
+
     fn note_string(&mut self, index: u64) {
         self.max_string = max_of(self.max_string, index);
     }
@@ -186,36 +213,16 @@ impl<S: SnapshotSink> SnapshotSink for Checked<S> {
     fn on_node(&mut self, record: &[u64]) -> Result<(), String> {
         let Some(meta) = &self.meta else { return Err("node before header".into()) };
         let n = &meta.node;
-        let node_type = record[n.kind];
-        if node_type >= meta.node_types.len() as u64 {
-            return Err(format!(
-                "node {} has type {node_type}, but meta lists {} node types",
-                self.nodes,
-                meta.node_types.len()
-            ));
-        }
-        if record[n.id] > u64::from(u32::MAX) {
-            return Err(format!("node {} has id {}, larger than V8 ever writes (2^32-1)", self.nodes, record[n.id]));
-        }
-        let name = record[n.name];
-        if name > u64::from(u32::MAX) {
-            return Err(format!("node {} names string {name}, more strings than a snapshot can hold", self.nodes));
-        }
-        self.edges_claimed = self.edges_claimed.checked_add(record[n.edge_count]).ok_or_else(|| {
-            format!(
-                "node {} claims {} edges: the edge counts add up to more than 64 bits",
-                self.nodes, record[n.edge_count]
-            )
-        })?;
-        self.total_size =
-            self.total_size.checked_add(record[n.self_size]).filter(|&total| total <= i64::MAX as u64).ok_or_else(
-                || {
-                    format!(
-                        "node {} has self size {}: the heap's total self size exceeds 2^63-1 bytes",
-                        self.nodes, record[n.self_size]
-                    )
-                },
-            )?;
+        let (node_type, id, name) = (record[n.kind], record[n.id], record[n.name]);
+        let edges_claimed = self.edges_claimed.checked_add(record[n.edge_count]);
+        let total_size = self.total_size.checked_add(record[n.self_size]).filter(|&total| total <= i64::MAX as u64);
+        let plausible =
+            node_type < meta.node_types.len() as u64 && id <= u64::from(u32::MAX) && name <= u64::from(u32::MAX);
+        let (true, Some(edges_claimed), Some(total_size)) = (plausible, edges_claimed, total_size) else {
+            return Err(self.node_error(record));
+        };
+        self.edges_claimed = edges_claimed;
+        self.total_size = total_size;
         self.note_string(name);
         self.nodes += 1;
         self.inner.on_node(record)
