@@ -303,6 +303,7 @@ export interface LeakSurvivalEvidence {
   retainedBytes: number
   oldRetention: number
   recentBytes: number
+  olderLostBytes: number
 }
 
 /** A leak verdict; JS turns the times into `start`/`end` Dates. */

@@ -139,6 +139,8 @@ export interface LeakEvidence {
     oldRetention: number;
     /** Estimated bytes the newest third of the window holds. */
     recentBytes: number;
+    /** Estimated bytes that allocations from before the window lost meanwhile (growth is the retained bytes less this). */
+    olderLostBytes: number;
   } | null;
 }
 

@@ -47,7 +47,10 @@ for (const testCase of SUBSET) {
         assert.ok(evidence.windowMs > 0, describeRun(r));
         if (survival && testCase.kind === 'heap') {
           assert.equal(evidence.signals[0], 'survival', describeRun(r));
-          assert.ok(evidence.survival.oldRetention >= 0.9 && evidence.survival.retainedBytes > 0, describeRun(r));
+          const { oldRetention, retainedBytes, olderLostBytes } = evidence.survival;
+          assert.ok(oldRetention >= 0.7 && retainedBytes > 0, describeRun(r));
+          // Growth, not replacement: what older allocations lost is a minor part of it.
+          assert.ok(olderLostBytes >= 0 && olderLostBytes <= 0.75 * retainedBytes, describeRun(r));
         } else {
           assert.ok(evidence.signals.includes(`${testCase.kind}-after-gc`), describeRun(r));
           assert.equal(evidence.survival, null);

@@ -156,6 +156,7 @@ pub struct JsSurvivalEvidence {
     pub retained_bytes: f64,
     pub old_retention: f64,
     pub recent_bytes: f64,
+    pub older_lost_bytes: f64,
 }
 
 /// What a verdict rests on.
@@ -177,6 +178,7 @@ fn to_js_evidence(e: Evidence) -> JsEvidence {
             retained_bytes: s.retained_bytes,
             old_retention: s.old_retention,
             recent_bytes: s.recent_bytes,
+            older_lost_bytes: s.older_lost_bytes,
         }),
     }
 }

@@ -26,7 +26,10 @@ pub struct CohortSurvival {
 }
 
 /// What the sampler knows at one read: the cohorts, oldest first, bounded in number
-/// (old cohorts are merged, never dropped while they hold live bytes).
+/// (old cohorts are merged, never dropped while they hold live bytes). A read follows a full
+/// GC (V8's inspector forces one before it builds the sampling profile), so the live bytes are
+/// what survived it: garbage is gone, only objects still referenced (some merely in flight at
+/// the read) remain.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SurvivalReading {
     /// Time of the read (ms, the monitor's clock).

@@ -57,8 +57,6 @@ pub struct Monitor {
     heap: FiguresDetector,
     external: FiguresDetector,
     survival: SurvivalState,
-    /// Survival says leak; a forced GC should let the post-GC figures agree or disagree.
-    survival_suspicious: bool,
     probe: ProbeState,
 }
 
@@ -73,7 +71,6 @@ impl Monitor {
             heap: FiguresDetector::new(MemoryKind::Heap),
             external: FiguresDetector::new(MemoryKind::External),
             survival: SurvivalState::default(),
-            survival_suspicious: false,
             probe: ProbeState::default(),
         }
     }
@@ -114,7 +111,8 @@ impl Monitor {
     /// A reading of the allocation sampler: how much of each past interval's allocations is
     /// still alive. Returns a heap verdict when survival (with the post-GC figures) shows a leak.
     pub fn observe_survival(&mut self, reading: &SurvivalReading) -> Vec<LeakVerdict> {
-        self.survival.observe(reading, self.probe.last_full_gc_ms);
+        let keep_ms = self.config.max_window_ms.max(self.heap.required_duration_ms(&self.config));
+        self.survival.observe(reading, keep_ms);
         if self.config.rule != Rule::Adaptive || !self.past_warmup(reading.at_ms) {
             return Vec::new();
         }
@@ -128,7 +126,7 @@ impl Monitor {
     /// external growth. Remembers the probe time when it answers yes.
     pub fn should_probe(&mut self, now_ms: f64, watched_bytes: f64) -> bool {
         let past_warmup = self.past_warmup(now_ms);
-        let suspicious = self.heap.suspicious || self.external.suspicious || self.survival_suspicious;
+        let suspicious = self.heap.suspicious || self.external.suspicious;
         let probe = (suspicious && self.probe.confirmation_is_due(&self.config, now_ms, past_warmup))
             || self.probe.probe_is_due(&self.config, now_ms, past_warmup, watched_bytes);
         if probe {
@@ -160,15 +158,11 @@ impl Monitor {
         }
         let at = |value| Point { t_ms: sample.t_ms, value, forced: sample.forced };
         let heap = if self.judges_heap_on_survival(sample.t_ms) {
+            // Survival judges at readings; the samples are kept for the verdict's figures.
             self.heap.suspicious = false;
-            // A new post-GC sample may be what a survival suspicion waited for.
-            if self.heap.collect(at(sample.used_heap_size), &self.config) && self.survival_suspicious {
-                self.judge_survival()
-            } else {
-                None
-            }
+            self.heap.collect(at(sample.used_heap_size), &self.config);
+            None
         } else {
-            self.survival_suspicious = false;
             self.heap.observe(at(sample.used_heap_size), &self.config)
         };
         let external = self.external.observe(at(sample.external), &self.config);
@@ -178,14 +172,12 @@ impl Monitor {
     fn judge_survival(&mut self) -> Option<LeakVerdict> {
         let required_ms = self.heap.required_duration_ms(&self.config);
         let from_ms = self.warmup_end_ms().max(self.heap.reported_until_ms);
-        let outcome = self.survival.assess(&self.config, required_ms, from_ms, &self.heap.evidence.points);
-        self.survival_suspicious = outcome == Outcome::NeedsConfirmation;
-        match outcome {
+        match self.survival.assess(&self.config, required_ms, from_ms, &self.heap.evidence.points) {
             Outcome::Leak(verdict) => {
                 self.heap.reported(verdict.end_ms);
                 Some(*verdict)
             }
-            Outcome::Nothing | Outcome::NeedsConfirmation => None,
+            Outcome::Nothing => None,
         }
     }
 

@@ -2,8 +2,8 @@
 //!
 //! A probe is due when memory (JS heap plus external) rose noticeably since the last
 //! post-GC baseline and no full GC happened for a while; a *confirmation* is due when a
-//! detector is suspicious (its rule holds on natural samples alone, or survival says leak
-//! and the post-GC figures have no recent sample to agree or disagree). Forced GCs are paced
+//! figures rule is suspicious (it holds on natural samples alone; the survival rule needs no
+//! confirmation, every sampler reading follows a full GC). Forced GCs are paced
 //! by `probe_interval_ms` and by 100x the last full GC's cost (~1 % of wall time).
 
 use super::{is_amount, DetectorConfig, KIB};

@@ -273,6 +273,9 @@ pub(super) fn simulate(service: &Service, config: DetectorConfig, until_ms: f64)
         }
         if let Some(every) = service.read_every_ms {
             if t_ms - last_read >= every {
+                // V8's inspector runs a full GC before it builds the profile; its 'gc' entry
+                // reaches the monitor after the reading.
+                last_gc = t_ms;
                 cohorts.push((last_read, t_ms, f64::NAN, 0.0));
                 last_read = t_ms;
                 let mut reading = SurvivalReading { at_ms: t_ms, cohorts: Vec::new() };
@@ -303,6 +306,11 @@ pub(super) fn simulate(service: &Service, config: DetectorConfig, until_ms: f64)
                 }
                 run.readings += 1;
                 run.verdicts.extend(monitor.observe_survival(&reading).into_iter().map(|v| (t_ms, v)));
+                let after =
+                    service.base_heap + service.pieces.iter().filter(|p| alive(p, t_ms)).map(|p| p.bytes).sum::<f64>();
+                monitor.record_gc(GcKind::Major, 10.0);
+                let sample = HeapSample { t_ms, forced: false, used_heap_size: after, external: MIB };
+                run.verdicts.extend(monitor.record_full_gc(sample, 10.0).1.into_iter().map(|v| (t_ms, v)));
             }
         }
     }
@@ -350,6 +358,28 @@ pub(super) fn batch_service(seed: u64, until_ms: f64, size: f64, period_ms: f64,
     service
 }
 
+/// `churn_service` with requests in flight: their working set (about `in_flight` bytes, held
+/// for 1.5 s) changes with the traffic every 2 s, so the post-GC heap wanders by megabytes.
+pub(super) fn churn_with_traffic_service(
+    seed: u64,
+    until_ms: f64,
+    size: f64,
+    replace_rate: f64,
+    in_flight: f64,
+) -> Service {
+    let mut service = churn_service(seed, until_ms, size, replace_rate);
+    let mut rng = Rng::new(seed ^ 0x7AFF);
+    let mut level = 1.0;
+    for step in 0..(until_ms / SLICE_MS) as usize {
+        let t = step as f64 * SLICE_MS;
+        if step % 20 == 0 {
+            level = rng.range(0.6, 1.4);
+        }
+        service.pieces.push(Piece { at_ms: t, dies_ms: t + 1_500.0, bytes: level * in_flight / 15.0 });
+    }
+    service
+}
+
 /// Loads `dataset` bytes in the first 3 s and keeps it; afterwards garbage only.
 pub(super) fn warmup_service(seed: u64, until_ms: f64, dataset: f64) -> Service {
     Service::build(seed, until_ms, 20.0 * MIB, |t, _, out| {
@@ -374,4 +404,59 @@ pub(super) fn churn_service(seed: u64, until_ms: f64, size: f64, replace_rate: f
             out.push(Piece { at_ms: t, dies_ms: start + life, bytes: rate * SLICE_MS / SEC / 200.0 });
         }
     })
+}
+
+/// A leak of `rate` bytes/s under a working set in flight (requests holding `in_flight_rate`
+/// bytes/s for 1.5 s) that shrinks by `shrink` over the run as a busier host serves fewer
+/// requests: the post-GC heap, working set included, barely rises.
+pub(super) fn leak_under_shrinking_working_set(
+    seed: u64,
+    until_ms: f64,
+    rate: f64,
+    in_flight_rate: f64,
+    shrink: f64,
+) -> Service {
+    Service::build(seed, until_ms, 20.0 * MIB, |t, _, out| {
+        garbage(t, 2.0 * MIB, out);
+        retained(t, rate, f64::INFINITY, out);
+        let served = in_flight_rate * (1.0 - shrink * t / until_ms);
+        retained(t, served, t + 1_500.0, out);
+    })
+}
+
+/// A leak into an array that grows 1.5x when full: the elements (`rate` bytes/s) stay, and each
+/// reallocation allocates a new backing store (`store_share` of the elements' bytes) and leaves
+/// the previous one to die; the seed sets when.
+pub(super) fn array_leak_service(seed: u64, until_ms: f64, rate: f64, store_share: f64) -> Service {
+    let mut service = Service::build(seed, until_ms, 20.0 * MIB, |t, _, out| {
+        garbage(t, 2.0 * MIB, out);
+        retained(t, rate, f64::INFINITY, out);
+    });
+    let mut reallocations = Vec::new();
+    // The seed sets the phase of the reallocations.
+    let mut capacity = 48.0 * KIB * 1.5f64.powf(seed as f64 / 10.0);
+    while capacity / rate * SEC < until_ms {
+        reallocations.push((capacity / rate * SEC, store_share * 1.5 * capacity));
+        capacity *= 1.5;
+    }
+    for (k, &(at_ms, bytes)) in reallocations.iter().enumerate() {
+        let dies_ms = reallocations.get(k + 1).map_or(f64::INFINITY, |next| next.0);
+        service.pieces.push(Piece { at_ms, dies_ms, bytes });
+    }
+    service
+}
+
+/// A service that keeps `bytes` every `every_ms` and frees as much of what it allocated before
+/// the sampler started (V8 replacing start-up code and feedback, a framework swapping entries of
+/// a small table): new cohorts keep a few samples, the heap stays flat.
+pub(super) fn replacing_keeper_service(seed: u64, until_ms: f64, bytes: f64, every_ms: f64) -> Service {
+    let mut service = Service::build(seed, until_ms, 20.0 * MIB, |t, _, out| garbage(t, 2.0 * MIB, out));
+    let mut t = every_ms;
+    while t < until_ms {
+        service.pieces.push(Piece { at_ms: t, dies_ms: f64::INFINITY, bytes });
+        // Allocated before the first read: in no cohort.
+        service.pieces.push(Piece { at_ms: -1.0, dies_ms: t, bytes });
+        t += every_ms;
+    }
+    service
 }

@@ -505,3 +505,67 @@ fn stale_or_bad_readings_fall_back_to_the_figures() {
     legacy_monitor.observe_survival(&bad);
     assert!(!legacy_monitor.judges_heap_on_survival(6_000.0));
 }
+
+#[test]
+fn survival_catches_a_leak_whose_working_set_shrinks() {
+    // 150 KB/s leaked under ~15 MiB of requests in flight, a working set that shrinks by half over
+    // the minute as the host gets busier: the post-GC heap (working set included) rises by a
+    // fraction of the leak, the allocations that stay alive show all of it.
+    for seed in 1..=10 {
+        let service = leak_under_shrinking_working_set(seed, 60.0 * SEC, 150.0 * KIB, 10.0 * MIB, 0.45);
+        let run = simulate(&service, DetectorConfig::default(), 60.0 * SEC);
+        let (at, verdict) = first_heap(&run).unwrap_or_else(|| panic!("seed {seed}: no verdict"));
+        assert!(*at <= target_ms(150.0 * KIB), "seed {seed}: reported at {at}: {verdict:?}");
+        assert_rate_close(verdict, 150.0 * KIB);
+        let survival = verdict.evidence.survival.expect("survival figures");
+        assert!(survival.older_lost_bytes < 0.1 * survival.retained_bytes, "{survival:?}");
+    }
+}
+
+#[test]
+fn a_leak_into_a_growing_array_is_reported_despite_dropped_backing_stores() {
+    // Each 1.5x reallocation of the array drops the old backing store from an older cohort.
+    let mut lost_some = 0;
+    for seed in 1..=10 {
+        let service = array_leak_service(seed, 60.0 * SEC, 600.0 * KIB, 0.15);
+        let run = simulate(&service, DetectorConfig::default(), 60.0 * SEC);
+        let (at, verdict) = first_heap(&run).unwrap_or_else(|| panic!("seed {seed}: no verdict"));
+        assert!(*at <= target_ms(600.0 * KIB), "seed {seed}: reported at {at}: {verdict:?}");
+        let survival = verdict.evidence.survival.expect("survival figures");
+        lost_some += usize::from(survival.old_retention < 0.9);
+    }
+    assert!(lost_some >= 2, "the older half lost a backing store in {lost_some} of 10 runs");
+}
+
+#[test]
+fn a_few_kept_objects_replacing_unsampled_ones_are_not_a_leak() {
+    // 64 KiB kept every 4 s (~500 KB a minute in new cohorts) while as much allocated before the
+    // sampler started dies: the survival figures alone look like a slow leak, the heap is flat.
+    for seed in 1..=5 {
+        let service = replacing_keeper_service(seed, 90.0 * SEC, 64.0 * KIB, 4.0 * SEC);
+        let run = simulate(&service, DetectorConfig::default(), 90.0 * SEC);
+        assert!(run.verdicts.is_empty(), "seed {seed}: {:?}", run.verdicts);
+    }
+    // The same amounts kept without anything dying: the heap rises too, and it is reported.
+    let growing = Service::build(1, 180.0 * SEC, 20.0 * MIB, |t, _, out| {
+        garbage(t, 2.0 * MIB, out);
+        if (t / SLICE_MS).round() as u64 % 40 == 39 {
+            out.push(Piece { at_ms: t, dies_ms: f64::INFINITY, bytes: 64.0 * KIB });
+        }
+    });
+    let run = simulate(&growing, DetectorConfig::default(), 180.0 * SEC);
+    let (_, verdict) = first_heap(&run).expect("the growing keeper is a slow leak");
+    assert!(verdict.evidence.signals.contains(&Signal::HeapAfterGc), "{verdict:?}");
+}
+
+#[test]
+fn churn_is_not_growth_whatever_the_traffic_in_flight() {
+    // 300 MiB replaced at 1 MiB/s: new cohorts stay alive as long as a leak's would, but older
+    // allocations lose as much meanwhile. The working set in flight (~15 MiB, changing with the
+    // traffic) moves the post-GC heap by megabytes, so the heap alone cannot tell.
+    for seed in 1..=5 {
+        let service = churn_with_traffic_service(seed, 60.0 * SEC, 300.0 * MIB, MIB, 15.0 * MIB);
+        let run = simulate(&service, DetectorConfig::default(), 60.0 * SEC);
+        assert!(run.verdicts.is_empty(), "seed {seed}: {:?}", run.verdicts);
+    }
+}

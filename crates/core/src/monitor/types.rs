@@ -176,6 +176,9 @@ pub struct SurvivalEvidence {
     pub old_retention: f64,
     /// Estimated bytes the newest third of the window still holds.
     pub recent_bytes: f64,
+    /// Estimated bytes the allocations from before the window lost meanwhile: the sampled heap
+    /// grew by `retained_bytes` less this (a stable heap replacing old entries does not grow).
+    pub older_lost_bytes: f64,
 }
 
 /// What a verdict rests on.
