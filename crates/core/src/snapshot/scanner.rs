@@ -741,21 +741,14 @@ impl<S: SnapshotSink> Parser<S> {
         let digit = masks.digit;
         let width = self.width;
         let mut start = 0u32;
-        while commas != 0 {
-            let end = commas.trailing_zeros();
-            commas &= commas - 1;
-            let digits = (!digit >> start).trailing_zeros();
-            if digits > 16 {
-                break;
-            }
-            let pos = at + start as usize;
+        while let Some((first, digits)) = next_number(&mut commas, digit, &mut start) {
+            let pos = at + first as usize;
             record[*filled] = parse_digits(buf, pos, digits as usize);
             *filled += 1;
             if *filled == width {
                 *filled = 0;
                 self.deliver(&record[..width], pos)?;
             }
-            start = end + 1;
         }
         Ok(start as usize)
     }
@@ -763,7 +756,8 @@ impl<S: SnapshotSink> Parser<S> {
     /// [`Parser::take_window`] with the values of the window's numbers computed four at
     /// a time with AVX2 first, then delivered in order (same records, same errors at the
     /// same offsets). Only called when the CPU has AVX2. (One function for both, with
-    /// the values in an array either way, made every kernel 10-25 % slower.)
+    /// the values in an array either way, made every kernel 10-25 % slower: the scalar
+    /// loop parses and delivers each number at once; both find them with `next_number`.)
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     fn take_window_avx2(
@@ -782,18 +776,11 @@ impl<S: SnapshotSink> Parser<S> {
         let mut count = 0;
         let mut long = false;
         let mut start = 0u32;
-        while commas != 0 {
-            let end = commas.trailing_zeros();
-            commas &= commas - 1;
-            let digits = (!digit >> start).trailing_zeros();
-            if digits > 16 {
-                break;
-            }
-            starts[count] = start as u8;
+        while let Some((first, digits)) = next_number(&mut commas, digit, &mut start) {
+            starts[count] = first as u8;
             lens[count] = digits as u8;
             long |= digits > 8;
             count += 1;
-            start = end + 1;
         }
         let mut values = [0u64; 32];
         for group in 0..count.div_ceil(4) {
@@ -1144,6 +1131,24 @@ fn accepted_commas(masks: Masks) -> Option<u64> {
     let first_bad = bad.trailing_zeros();
     let below = if first_bad == 64 { u64::MAX } else { (1u64 << first_bad) - 1 };
     Some(comma & below)
+}
+
+/// The next number of a window whose accepted `commas` are left: where it starts and its
+/// digits, with `start` moved past its comma. `None` when no comma is left, or when the
+/// number has more than 16 digits (`start` then stays at it: the window ends there).
+#[inline(always)]
+fn next_number(commas: &mut u64, digit: u64, start: &mut u32) -> Option<(u32, u32)> {
+    if *commas == 0 {
+        return None;
+    }
+    let first = *start;
+    let digits = (!digit >> first).trailing_zeros();
+    if digits > 16 {
+        return None;
+    }
+    *start = commas.trailing_zeros() + 1;
+    *commas &= *commas - 1;
+    Some((first, digits))
 }
 
 /// The value of the `n` (1..=16) ASCII digits at `buf[at..]`; `buf` holds at least 16
