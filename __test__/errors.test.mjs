@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import ts from 'typescript';
 import { cli, root } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
@@ -248,10 +249,7 @@ const read = (file) => fs.readFileSync(path.join(root, file), 'utf8');
 const codesIn = (text) => new Set(text.match(/ERR_LEAKWATCH_[A-Z_]+/g) || []);
 const sorted = (set) => [...set].sort();
 
-test('src/error.rs, lib/errors.js, index.d.ts and the README list the same codes', async () => {
-  // Loaded here, not at the top: with TypeScript's compiler in the heap, the HeapDiff test's
-  // two snapshots of this process take V8 ~40 s.
-  const { default: ts } = await import('typescript');
+test('src/error.rs, lib/errors.js, index.d.ts and the README list the same codes', () => {
   const registry = new Set(Object.keys(CODES));
   const rust = codesIn(read('src/error.rs'));
   assert.ok(rust.size >= 10, 'src/error.rs maps the core errors');
