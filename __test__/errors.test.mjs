@@ -181,20 +181,20 @@ test('ERR_LEAKWATCH_BUSY: one snapshot at a time', async () => {
     `const leakwatch = require(${JSON.stringify(path.join(root, 'index.js'))});
      const { parentPort } = require('node:worker_threads');
      const keep = [];
-     for (let i = 0; i < 300000; i++) keep.push({ i, s: 'item ' + i });
+     for (let i = 0; i < 600000; i++) keep.push({ i, s: 'item ' + i });
      parentPort.postMessage('dumping');
      leakwatch.writeSnapshot(${JSON.stringify(first)});`,
     { eval: true },
   );
   await new Promise((resolve) => worker.once('message', resolve));
+  // The worker is inside its dump (seconds for its heap) well before this wakes: one try,
+  // no race with a loop of this thread's own dumps (each slow with this file's heap).
+  await new Promise((resolve) => setTimeout(resolve, 300));
   let refused = null;
-  for (let attempt = 0; attempt < 20 && !refused; attempt++) {
-    try {
-      await leakwatch.writeSnapshotAsync(second); // the worker had not taken the lock yet
-      fs.rmSync(second, { force: true });
-    } catch (error) {
-      refused = error;
-    }
+  try {
+    await leakwatch.writeSnapshotAsync(second);
+  } catch (error) {
+    refused = error;
   }
   await new Promise((resolve) => worker.once('exit', resolve));
   await rejectsWith(Promise.reject(refused), 'ERR_LEAKWATCH_BUSY');
