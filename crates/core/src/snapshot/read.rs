@@ -144,10 +144,9 @@ pub fn read_file_without_edges<S: SnapshotSink>(path: &Path, sink: S) -> Result<
 /// reading the nodes only to skip them. The main reader parses every byte before it.
 fn find_edge_split(file: &File, total: u64) -> (Option<u64>, Option<u64>) {
     use std::os::unix::fs::FileExt;
-    let Some(start) = find_edges_key(file) else { return (None, None) };
+    let Some(start) = find_edges_key(file, total) else { return (None, None) };
     let mut block = vec![0u8; 64 << 10];
-    let read_at = |block: &mut [u8], offset: u64| file.read_at(block, offset).ok().map(|n| block[..n].to_vec());
-    let first_records = read_at(&mut block, start).and_then(|bytes| {
+    let first_records = sample(file, &mut block, start).and_then(|bytes| {
         let open = memchr::memchr(b'[', &bytes)?;
         record_shape(&bytes[open + 1..])
     });
@@ -155,7 +154,7 @@ fn find_edge_split(file: &File, total: u64) -> (Option<u64>, Option<u64>) {
     if let Some(shape) = first_records {
         let mut reach = total / 16 * 9;
         while split.is_none() && reach >= total / 16 {
-            split = read_at(&mut block, start + reach).and_then(|bytes| {
+            split = sample(file, &mut block, start + reach).and_then(|bytes| {
                 let at = memchr::memmem::find(&bytes, b"\n,")? + 2;
                 (record_shape(&bytes[at..]) == Some(shape)).then_some(start + reach + at as u64)
             });
@@ -207,21 +206,20 @@ fn record_shape(bytes: &[u8]) -> Option<usize> {
 /// quarter of the file or more and its records all have one shape, so the key is found by
 /// bisection: a 64 KB sample at the midpoint holds node records (search after it), or not
 /// (search before it), or the key. A file where that fails is searched from the start.
-fn find_edges_key(file: &File) -> Option<u64> {
+fn find_edges_key(file: &File, total: u64) -> Option<u64> {
     let key = memchr::memmem::Finder::new(b"\"edges\":");
     let mut block = vec![0u8; 64 << 10];
-    let sample = |block: &mut Vec<u8>, at: u64| read_full_at(file, block, at).map(|n| block[..n].to_vec());
-    let head = sample(&mut block, 0)?;
+    let head = sample(file, &mut block, 0)?;
     if let Some(at) = key.find(&head) {
         return Some(at as u64);
     }
     let mut bisect = || {
         let nodes_at = memchr::memmem::find(&head, b"\"nodes\":[")? + b"\"nodes\":[".len();
         let node_shape = record_shape(&head[nodes_at..])?;
-        let (mut inside, mut beyond) = (nodes_at as u64, file.metadata().ok()?.len());
+        let (mut inside, mut beyond) = (nodes_at as u64, total);
         while beyond - inside > block.len() as u64 / 2 {
             let mid = inside + (beyond - inside) / 2;
-            let bytes = sample(&mut block, mid)?;
+            let bytes = sample(file, &mut block, mid)?;
             if let Some(at) = key.find(&bytes) {
                 return Some(mid + at as u64);
             }
@@ -232,7 +230,7 @@ fn find_edges_key(file: &File) -> Option<u64> {
                 beyond = mid;
             }
         }
-        let bytes = sample(&mut block, inside)?;
+        let bytes = sample(file, &mut block, inside)?;
         key.find(&bytes).map(|at| inside + at as u64)
     };
     bisect().or_else(|| search_key(file, &key))
@@ -253,6 +251,11 @@ fn search_key(file: &File, key: &memchr::memmem::Finder) -> Option<u64> {
         // Overlap so that a key across two blocks is found.
         offset += (n - key.needle().len()) as u64;
     }
+}
+
+/// The bytes at `offset`, up to `block`'s length (fewer at the end of the file).
+fn sample(file: &File, block: &mut [u8], offset: u64) -> Option<Vec<u8>> {
+    read_full_at(file, block, offset).map(|n| block[..n].to_vec())
 }
 
 /// `read_at` until `block` is full or the file ends; the bytes read.
@@ -516,9 +519,9 @@ mod tests {
         ];
         for (name, text) in cases {
             let expected = text.find("\"edges\":").unwrap() as u64;
-            assert_eq!(find_edges_key(&file_with(name, text.as_bytes())), Some(expected), "{name}");
+            assert_eq!(find_edges_key(&file_with(name, text.as_bytes()), text.len() as u64), Some(expected), "{name}");
         }
         let no_key = text(50_000, |i| format!("3,{i},1,64,2,0,0")).replace("\"edges\":", "\"other\":");
-        assert_eq!(find_edges_key(&file_with("no-key", no_key.as_bytes())), None);
+        assert_eq!(find_edges_key(&file_with("no-key", no_key.as_bytes()), no_key.len() as u64), None);
     }
 }
