@@ -391,11 +391,11 @@ export interface SamplerOptions {
 }
 
 /**
- * The process is exiting: from now on `signum` is caught and dropped, so that a late
- * dump signal cannot terminate it once Node has closed its signal handles (libuv then
- * resets the signal to its default action). A handler, not SIG_IGN: Node's teardown
- * resets ignored signals to their default action before the process is gone, and leaves
- * handlers alone. Nothing is dumped after this.
+ * The process is exiting: from now on `signum` is caught and dropped (no dump is
+ * requested while Node tears down). A handler, not SIG_IGN: Node's teardown resets
+ * ignored signals to their default action before the process is gone, and leaves
+ * handlers alone. [`keep_handler`] keeps libuv from resetting it when Node closes its
+ * handles.
  */
 export declare function signalIgnore(signum: number): void
 

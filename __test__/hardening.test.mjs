@@ -376,6 +376,34 @@ test('item 3: a process exiting under a storm of dump signals exits with its own
   assert.deepEqual(outcomes, outcomes.map(() => 5));
 });
 
+test('item 3: a dump signal the moment Node closes its last handle for it, at exit, does not kill the process', async () => {
+  // Node closes its signal handles at exit (or the app removes every listener in its own
+  // 'exit' listener), and libuv resets a signal to its default action (terminate) when its
+  // last handle goes: leakwatch keeps a libuv handle of its own so that never happens. The
+  // app's 'removeListener' listener runs right after Node closed the handle, and signals
+  // itself; without leakwatch's handle this died by SIGUSR2 every time, on every Node.
+  const dir = fs.mkdtempSync(path.join(scratch, 'exit-window-'));
+  const app = path.join(dir, 'app.js');
+  fs.writeFileSync(
+    app,
+    `require(process.env.LW);
+process.on('removeListener', (event) => {
+  if (event === 'SIGUSR2' && process.listenerCount('SIGUSR2') === 0) {
+    process.kill(process.pid, 'SIGUSR2');
+    console.log('signalled');
+  }
+});
+process.on('exit', () => process.removeAllListeners('SIGUSR2'));
+process.exitCode = 5;
+`,
+  );
+  for (const [name, node] of NODES) {
+    if (!fs.existsSync(node)) continue;
+    const { code, signal, stdout, stderr } = await run(node, [app], { env: { ...process.env, LW: LEAKWATCH, LEAKWATCH_QUIET: '1', LEAKWATCH_SNAPSHOT_DIR: dir } });
+    assert.deepEqual({ name, code, signal, stdout }, { name, code: 5, signal: null, stdout: 'signalled\n' }, stderr);
+  }
+});
+
 // ---------------------------------------------------------------------------
 
 const WORKER_DUMP = `

@@ -47,15 +47,13 @@ function watchSignal(signalName, onSignal, { stuckAfterMs, busyReportAfterMs }) 
   };
   process.on('newListener', rearm);
   process.on('removeListener', rearm);
-  // At exit, Node closes its signal handles during teardown and libuv then resets the
-  // signal to its default action (terminate) before the process is gone: a dump signal in
-  // that window (`leakwatch run`'s schedule, an operator) would kill a process that is
-  // exiting with a code of its own. A dump is moot by then (and no listener can run after
-  // 'exit'): close the handles now, while we still run, and ignore the signal from here on.
+  // At exit a dump is moot (no listener runs after 'exit'), and the watchdog is going: the
+  // signal is caught and dropped from here on. Node closes its signal handles during
+  // teardown; the native side keeps a libuv handle of its own so that libuv does not then
+  // reset the signal to its default action (terminate): a dump signal in that window
+  // (`leakwatch run`'s schedule, an operator) would kill a process exiting with its own code.
   process.on('exit', () => {
     exiting = true;
-    native.signalIgnore(signum);
-    process.removeAllListeners(signalName);
     native.signalIgnore(signum);
   });
   Object.defineProperty(process, OWNER, { value: __dirname, configurable: true });

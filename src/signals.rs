@@ -6,12 +6,15 @@
 //! `stuck_after_ms`, hands it to the watchdog worker, which pauses the main thread through
 //! the inspector's debugger and dumps it even while its event loop is stuck.
 //!
-//! libuv replaces the signal's handler when the first `process.on(signal)` listener comes
-//! and resets it to the default (terminate) when the last one goes; it never chains. JS
-//! keeps a listener of leakwatch's own on the signal (lib/signals.js), so the last one
-//! never goes; the handler signal-hook installs is saved and put back by [`signal_rearm`]
-//! should anything else replace it. That handler chains to libuv's (captured at install
-//! time), so the app's own listeners keep working too.
+//! libuv replaces the signal's handler when the first handle for it starts (Node's, for
+//! the first `process.on(signal)` listener) and resets it to the default (terminate) when
+//! the last one stops, in any loop of the process; it never chains. leakwatch starts a
+//! handle of its own on a private loop that never runs and never stops ([`keep_handler`]),
+//! so libuv never resets the signal: not when the app removes every listener, not when
+//! Node closes its handles at exit (a dump signal then would kill a process exiting with a
+//! code of its own). The handler signal-hook installs is saved and put back by
+//! [`signal_rearm`] should anything else replace it. That handler chains to libuv's
+//! (captured at install time), so the app's own listeners keep working too.
 //!
 //! The one-dump lock records which environment holds it; an env cleanup hook releases it
 //! (and removes that environment's partial file) when the holder goes away mid-dump.
@@ -156,6 +159,7 @@ pub fn signal_watch(
     if watch.is_some() {
         return Err(Error::from_reason("leakwatch already watches a signal in this process"));
     }
+    keep_handler(signal).map_err(|e| Error::from_reason(format!("cannot watch signal {signal}: {e}")))?;
     let mut signals = signal_hook::iterator::Signals::new([signal])
         .map_err(|e| Error::from_reason(format!("cannot watch signal {signal}: {e}")))?;
     let saved = current_action(signal).ok_or_else(|| Error::from_reason("sigaction failed"))?;
@@ -207,6 +211,61 @@ fn hand_over_if_stuck(signal: u32, patience: Duration) {
                 BUSY_SINCE_MS.store(0, Ordering::Release);
                 DUMP_STATE.store(REQUESTED, Ordering::Release);
             }
+        }
+    }
+}
+
+/// libuv as the node executable exports it: the copy whose process-wide table of signal
+/// handles Node's own handles are in (a crate bundling libuv would have a table of its own).
+mod uv {
+    use std::ffi::{c_int, c_void};
+    /// `UV_SIGNAL` in `uv_handle_type` (uv.h; stable since libuv 1.0).
+    pub const SIGNAL: c_int = 16;
+    extern "C" {
+        pub fn uv_loop_size() -> usize;
+        pub fn uv_handle_size(kind: c_int) -> usize;
+        pub fn uv_loop_init(event_loop: *mut c_void) -> c_int;
+        pub fn uv_signal_init(event_loop: *mut c_void, handle: *mut c_void) -> c_int;
+        pub fn uv_signal_start(
+            handle: *mut c_void,
+            callback: extern "C" fn(*mut c_void, c_int),
+            signum: c_int,
+        ) -> c_int;
+        pub fn uv_strerror(code: c_int) -> *const std::ffi::c_char;
+    }
+}
+
+extern "C" fn never_called(_: *mut std::ffi::c_void, _: std::ffi::c_int) {}
+
+/// A libuv handle for `signal` that stays started for the life of the process, on a loop
+/// of its own that never runs (its few descriptors and bytes are leaked on purpose). While
+/// it exists libuv never resets the signal to its default action. Signals reaching libuv's
+/// handler queue a 16-byte message in that loop's non-blocking pipe; once the pipe is full
+/// libuv drops them. Call once, after Node's handle for `signal` started (so that libuv's
+/// handler is already installed and this changes no action).
+fn keep_handler(signal: i32) -> std::result::Result<(), String> {
+    let fail = |code: std::ffi::c_int| {
+        // SAFETY: uv_strerror returns a static NUL-terminated string for any code.
+        unsafe { std::ffi::CStr::from_ptr(uv::uv_strerror(code)) }.to_string_lossy().into_owned()
+    };
+    // Zeroed, 8-byte aligned memory of the sizes libuv reports, never freed.
+    let leak = |bytes: usize| Box::leak(vec![0u64; bytes.div_ceil(8)].into_boxed_slice()).as_mut_ptr().cast();
+    // SAFETY: the loop and the handle get memory of the sizes libuv asks for, alive for
+    // the rest of the process; the loop is initialised before the handle uses it.
+    unsafe {
+        let event_loop = leak(uv::uv_loop_size());
+        let handle = leak(uv::uv_handle_size(uv::SIGNAL));
+        match uv::uv_loop_init(event_loop) {
+            0 => {}
+            code => return Err(fail(code)),
+        }
+        match uv::uv_signal_init(event_loop, handle) {
+            0 => {}
+            code => return Err(fail(code)),
+        }
+        match uv::uv_signal_start(handle, never_called, signal) {
+            0 => Ok(()),
+            code => Err(fail(code)),
         }
     }
 }
@@ -298,11 +357,11 @@ fn close_descriptors_of(dev: u64, ino: u64) {
 
 extern "C" fn ignore_signal(_: libc::c_int) {}
 
-/// The process is exiting: from now on `signum` is caught and dropped, so that a late
-/// dump signal cannot terminate it once Node has closed its signal handles (libuv then
-/// resets the signal to its default action). A handler, not SIG_IGN: Node's teardown
-/// resets ignored signals to their default action before the process is gone, and leaves
-/// handlers alone. Nothing is dumped after this.
+/// The process is exiting: from now on `signum` is caught and dropped (no dump is
+/// requested while Node tears down). A handler, not SIG_IGN: Node's teardown resets
+/// ignored signals to their default action before the process is gone, and leaves
+/// handlers alone. [`keep_handler`] keeps libuv from resetting it when Node closes its
+/// handles.
 #[napi(catch_unwind)]
 pub fn signal_ignore(signum: i32) {
     // SAFETY: installing an async-signal-safe handler that does nothing.
