@@ -226,6 +226,14 @@ export declare function dumpEnd(): void
  */
 export declare function dumpPartial(path?: string | undefined | null): void
 
+/**
+ * Read snapshot files through memory mappings from now on, in this process: for the
+ * `leakwatch` command only (its own process). Installs a SIGBUS handler that turns a
+ * file truncated while it is read into a truncation error; a library inside someone's
+ * app never calls this and keeps reading with read(). False: not available, read() stays.
+ */
+export declare function enableMappedReads(): boolean
+
 export interface FullGcResult {
   stats: MonitorStats
   leaks: Array<MonitorLeak>

@@ -848,6 +848,7 @@ module.exports.dumpBusyMs = nativeBinding.dumpBusyMs
 module.exports.dumpDefer = nativeBinding.dumpDefer
 module.exports.dumpEnd = nativeBinding.dumpEnd
 module.exports.dumpPartial = nativeBinding.dumpPartial
+module.exports.enableMappedReads = nativeBinding.enableMappedReads
 module.exports.GcKind = nativeBinding.GcKind
 module.exports.humanSize = nativeBinding.humanSize
 module.exports.nextDumpSequence = nativeBinding.nextDumpSequence

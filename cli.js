@@ -41,6 +41,9 @@ function main(argv) {
   // Loaded here, not at the top: help and version need no native addon, and a missing
   // addon is reported by fail() like any other error.
   const commands = require('./lib/commands');
+  // This process is leakwatch's own: snapshots are read through memory mappings (no copy
+  // out of the page cache; a file truncated meanwhile is still ERR_LEAKWATCH_TRUNCATED).
+  require('./binding.js').enableMappedReads();
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) throw usage(`unknown command '${name}'`);
   let parsed;

@@ -107,6 +107,34 @@ test('ERR_LEAKWATCH_TRUNCATED: the offset is where the file ends', async () => {
   assert.match(r.stderr, new RegExp(`byte ${whole.length - 20}\\b`));
 });
 
+test('ERR_LEAKWATCH_TRUNCATED: a file cut short while the CLI reads it (through a memory mapping) is reported, never a SIGBUS death', { timeout: 120000 }, async () => {
+  // ~50 MB: a root holding 1.5 M objects, read in tens of milliseconds; cut to a third at
+  // moments spread over the read. Either the read finished first (exit 0) or the cut is
+  // reported (exit 1); without leakwatch's SIGBUS handler the process dies by the signal.
+  const count = 1_500_000;
+  const parts = [`{"snapshot":{"meta":{"node_fields":["type","name","id","self_size","edge_count","trace_node_id","detachedness"],"node_types":[${JSON.stringify(NODE_TYPES)},"string","number","number","number","number","number"],"edge_fields":["type","name_or_index","to_node"],"edge_types":[${JSON.stringify(EDGE_TYPES)},"string_or_number","node"]},"node_count":${count + 1},"edge_count":${count}},\n"nodes":[9,0,1,0,${count},0,0`];
+  for (let i = 0; i < count; i++) parts.push(`\n,3,1,${2 * i + 3},16,0,0,0`);
+  parts.push('],\n"edges":[');
+  for (let i = 0; i < count; i++) parts.push(`${i ? '\n,' : ''}1,${i},${7 * (i + 1)}`);
+  parts.push('],\n"strings":["","Thing"]}');
+  const whole = Buffer.from(parts.join(''));
+  const outcomes = [];
+  for (let run = 0; run < 8; run++) {
+    const file = path.join(dir, `cut-while-read-${run}.heapsnapshot`);
+    fs.writeFileSync(file, whole);
+    const reading = cli(['summary', file], { timeoutMs: 60000 });
+    await new Promise((resolve) => setTimeout(resolve, 40 + 15 * run));
+    fs.truncateSync(file, Math.floor(whole.length / 3));
+    const r = await reading;
+    assert.equal(r.signal, null, `killed by ${r.signal}: ${r.stderr}`);
+    if (r.code === 1) assert.match(r.stderr, /truncated|ends|expected/, r.stderr);
+    else assert.equal(r.code, 0, r.stderr);
+    outcomes.push(r.code);
+    fs.rmSync(file);
+  }
+  assert.ok(outcomes.includes(1), `no run was cut short: ${outcomes}`);
+});
+
 test('ERR_LEAKWATCH_NOT_A_SNAPSHOT: JSON of another shape', async () => {
   const file = path.join(dir, 'package.json');
   fs.writeFileSync(file, JSON.stringify({ name: 'x', nodes: 'no' }));

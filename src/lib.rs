@@ -254,6 +254,15 @@ impl DiffStream {
     }
 }
 
+/// Read snapshot files through memory mappings from now on, in this process: for the
+/// `leakwatch` command only (its own process). Installs a SIGBUS handler that turns a
+/// file truncated while it is read into a truncation error; a library inside someone's
+/// app never calls this and keeps reading with read(). False: not available, read() stays.
+#[napi(catch_unwind)]
+pub fn enable_mapped_reads() -> bool {
+    snapshot::mapped::enable()
+}
+
 /// Sizes as memwatch prints them ("1.78 mb"), shared by the CLI and reports.
 #[napi]
 pub fn human_size(bytes: f64) -> String {

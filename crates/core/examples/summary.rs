@@ -1,5 +1,5 @@
 //! Time the streaming summary of a snapshot:
-//! `summary FILE [serial|parallel|auto] [scalar|portable|sse2|avx2]`.
+//! `summary FILE [serial|parallel|auto] [scalar|portable|sse2|avx2] [mapped]`.
 use leakwatch_core::snapshot::read::read_file_using;
 use leakwatch_core::snapshot::scanner::Kernel;
 use leakwatch_core::snapshot::{ReadMode, SummarySink};
@@ -7,7 +7,7 @@ use leakwatch_core::snapshot::{ReadMode, SummarySink};
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(path) = args.next() else {
-        eprintln!("usage: summary FILE [serial|parallel|auto] [scalar|portable|sse2|avx2]");
+        eprintln!("usage: summary FILE [serial|parallel|auto] [scalar|portable|sse2|avx2] [mapped]");
         std::process::exit(2);
     };
     let mode = match args.next().as_deref() {
@@ -23,6 +23,9 @@ fn main() {
         _ => Kernel::Auto,
     }
     .resolve();
+    if args.next().as_deref() == Some("mapped") {
+        leakwatch_core::snapshot::mapped::enable();
+    }
     let started = std::time::Instant::now();
     match read_file_using(std::path::Path::new(&path), SummarySink::new(), None, mode, kernel) {
         Ok(sink) => {

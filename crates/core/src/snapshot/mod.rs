@@ -7,6 +7,7 @@ pub mod diff;
 pub mod dominators;
 pub mod error;
 pub mod graph;
+pub mod mapped;
 pub mod meta;
 pub mod read;
 pub mod scanner;

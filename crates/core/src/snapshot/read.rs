@@ -2,6 +2,7 @@
 
 use super::checked::{Checked, EdgeChecks};
 use super::error::{ReadError, SnapshotError, SnapshotErrorKind};
+use super::mapped::Mapping;
 use super::meta::Meta;
 use super::scanner::{Kernel, Parser, ReadPlan, SnapshotSink};
 use std::fs::File;
@@ -69,28 +70,123 @@ pub fn read_file_using<S: SplitSink>(
     kernel: Kernel,
 ) -> Result<S, ReadError> {
     let name = path.display().to_string();
-    let io = |error: std::io::Error| ReadError::io(&name, error);
     let (file, total) = open_snapshot(path, &name)?;
+    let mapping = Mapping::new(&file, total);
     let parallel = match mode {
         ReadMode::Serial => false,
         ReadMode::Parallel => true,
         ReadMode::Auto => total >= PARALLEL_MIN_BYTES,
     };
-    if !parallel {
+    let result = if parallel {
+        let (split, nodes_end) = find_edge_split(&file, total);
+        let open = || Source::open(path, mapping.as_ref());
+        match read_parallel(open, total, sink, &mut progress, (split, nodes_end), kernel) {
+            // Not laid out the way V8 writes it: read again, edges in one piece.
+            Err(Failure::Snapshot(e)) if split.is_some() && e.kind == SnapshotErrorKind::SplitMismatch => {
+                read_parallel(open, total, S::default(), &mut progress, (None, nodes_end), kernel)
+            }
+            other => other,
+        }
+    } else {
         let plan = ReadPlan { kernel, ..ReadPlan::default() };
         let mut parser = Parser::with_plan(Checked::new(sink), Some(total), plan);
-        pump(file, &mut parser, total, &mut progress, &AtomicBool::new(false), None).map_err(|e| e.named(&name))?;
-        return parser.finish().map(Checked::into_inner).map_err(|e| Failure::Snapshot(e).named(&name));
+        let source = Source::new(file, mapping.as_ref());
+        pump(source, &mut parser, total, &mut progress, &AtomicBool::new(false), None)
+            .and_then(|()| parser.finish().map(Checked::into_inner).map_err(Failure::Snapshot))
+    };
+    unless_shrunk(mapping.as_ref(), path, total, result).map_err(|e| e.named(&name))
+}
+
+/// A file truncated under its mapping reads as zeros past its new end (the rest of its
+/// last page, and the pages after it through the SIGBUS handler): whatever the parser
+/// made of them, the truncation is what to report.
+fn unless_shrunk<T>(
+    mapping: Option<&Mapping>,
+    path: &Path,
+    total: u64,
+    result: Result<T, Failure>,
+) -> Result<T, Failure> {
+    let Some(mapping) = mapping else { return result };
+    let now = std::fs::metadata(path).map_or(0, |m| m.len());
+    if now >= total && !mapping.shrunk() {
+        return result;
     }
-    let (split, nodes_end) = find_edge_split(&file, total);
-    match read_parallel(file, path, total, sink, &mut progress, (split, nodes_end), kernel) {
-        // Not laid out the way V8 writes it: read again, edges in one piece.
-        Err(Failure::Snapshot(e)) if split.is_some() && e.kind == SnapshotErrorKind::SplitMismatch => {
-            let file = File::open(path).map_err(io)?;
-            read_parallel(file, path, total, S::default(), &mut progress, (None, nodes_end), kernel)
-                .map_err(|e| e.named(&name))
+    Err(Failure::Snapshot(SnapshotError::new(
+        SnapshotErrorKind::Truncated,
+        now.min(total),
+        format!("the file was truncated while it was read ({total} bytes when opened, {now} now)"),
+    )))
+}
+
+/// Where a reader gets its bytes: the file, read in blocks, or a mapping of it.
+enum Source<'m> {
+    Read {
+        file: File,
+        block: Vec<u8>,
+    },
+    /// `released`: the bytes before it are done with and no longer mapped in (the
+    /// parser keeps nothing of a block once it asks for the next one).
+    Mapped {
+        mapping: &'m Mapping,
+        at: usize,
+        released: usize,
+    },
+}
+
+/// A mapped reader lets go of what it has read every this many bytes, so that the
+/// process's resident size stays small (the pages stay in the page cache).
+const RELEASE_EVERY: usize = 4 << 20;
+
+impl<'m> Source<'m> {
+    fn new(file: File, mapping: Option<&'m Mapping>) -> Self {
+        match mapping {
+            Some(mapping) => Source::Mapped { mapping, at: 0, released: 0 },
+            None => Source::Read { file, block: vec![0u8; READ_BLOCK] },
         }
-        other => other.map_err(|e| e.named(&name)),
+    }
+
+    /// Another reader of the same file: the mapping, or the file opened again.
+    fn open(path: &Path, mapping: Option<&'m Mapping>) -> Result<Self, Failure> {
+        match mapping {
+            Some(mapping) => Ok(Source::Mapped { mapping, at: 0, released: 0 }),
+            None => File::open(path).map(|file| Source::new(file, None)).map_err(Failure::Io),
+        }
+    }
+
+    fn seek(&mut self, to: u64) -> Result<(), Failure> {
+        use std::io::{Seek, SeekFrom};
+        match self {
+            Source::Read { file, .. } => file.seek(SeekFrom::Start(to)).map(drop).map_err(Failure::Io),
+            Source::Mapped { mapping, at, released } => {
+                mapping.release(*released..*at);
+                *at = usize::try_from(to).unwrap_or(usize::MAX).min(mapping.bytes().len());
+                *released = *at;
+                Ok(())
+            }
+        }
+    }
+
+    /// The next bytes (a block, or a block's worth of the mapping); empty at the end.
+    fn next(&mut self) -> Result<&[u8], Failure> {
+        match self {
+            Source::Read { file, block } => loop {
+                match file.read(block) {
+                    Ok(n) => return Ok(&block[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(Failure::Io(e)),
+                }
+            },
+            Source::Mapped { mapping, at, released } => {
+                let from = *at;
+                if from >= *released + RELEASE_EVERY {
+                    mapping.release(*released..from);
+                    *released = from;
+                }
+                let bytes = mapping.bytes();
+                *at = bytes.len().min(from + READ_BLOCK);
+                Ok(&bytes[from..*at])
+            }
+        }
     }
 }
 
@@ -119,10 +215,13 @@ fn open_snapshot(path: &Path, name: &str) -> Result<(File, u64), ReadError> {
 pub fn read_file_without_edges<S: SnapshotSink>(path: &Path, sink: S) -> Result<(S, u64), ReadError> {
     let name = path.display().to_string();
     let (file, total) = open_snapshot(path, &name)?;
+    let mapping = Mapping::new(&file, total);
     let plan = ReadPlan { skip_edges: true, ..ReadPlan::default() };
     let mut parser = Parser::with_plan(Checked::without_edges(sink), Some(total), plan);
-    pump(file, &mut parser, total, &mut None, &AtomicBool::new(false), None).map_err(|e| e.named(&name))?;
-    let checked = parser.finish().map_err(|e| Failure::Snapshot(e).named(&name))?;
+    let source = Source::new(file, mapping.as_ref());
+    let result = pump(source, &mut parser, total, &mut None, &AtomicBool::new(false), None)
+        .and_then(|()| parser.finish().map_err(Failure::Snapshot));
+    let checked = unless_shrunk(mapping.as_ref(), path, total, result).map_err(|e| e.named(&name))?;
     let edges = checked.edges_claimed();
     Ok((checked.into_inner(), edges))
 }
@@ -273,9 +372,8 @@ fn read_full_at(file: &File, block: &mut [u8], offset: u64) -> Option<usize> {
     Some(filled)
 }
 
-fn read_parallel<S: SplitSink>(
-    file: File,
-    path: &Path,
+fn read_parallel<'m, S: SplitSink>(
+    open: impl Fn() -> Result<Source<'m>, Failure> + Sync,
     total: u64,
     sink: S,
     progress: &mut Option<Progress>,
@@ -284,10 +382,10 @@ fn read_parallel<S: SplitSink>(
 ) -> Result<S, Failure> {
     let cancel = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let edges = scope.spawn(|| read_edges::<S::Edges>(path, total, (split, nodes_end), kernel, &cancel));
+        let edges = scope.spawn(|| read_edges::<S::Edges>(open()?, total, (split, nodes_end), kernel, &cancel));
         let plan = ReadPlan { skip_edges: true, edge_split: split, kernel, ..ReadPlan::default() };
         let mut parser = Parser::with_plan(Checked::new(sink), Some(total), plan);
-        let main = pump(file, &mut parser, total, progress, &cancel, None);
+        let main = open().and_then(|source| pump(source, &mut parser, total, progress, &cancel, None));
         // An error past the cut may only mean the cut was not a record boundary, which
         // the edge reader is about to find out: let it finish then.
         let past_cut = matches!((&main, split), (Err(Failure::Snapshot(e)), Some(cut)) if e.offset >= cut);
@@ -350,35 +448,31 @@ impl Failure {
 /// has read its part, or another reader failed. `jump`: where the nodes array ends, to
 /// seek to once the parser is skipping that array (the edge reader).
 fn pump<S: SnapshotSink>(
-    mut file: File,
+    mut source: Source,
     parser: &mut Parser<S>,
     total: u64,
     progress: &mut Option<Progress>,
     cancel: &AtomicBool,
     mut jump: Option<u64>,
 ) -> Result<(), Failure> {
-    use std::io::{Seek, SeekFrom};
-    let mut block = vec![0u8; READ_BLOCK];
     while !parser.stopped() {
         if let Some(to) = jump.filter(|&to| parser.skipping_nodes() && to > parser.bytes_read()) {
-            file.seek(SeekFrom::Start(to)).map_err(Failure::Io)?;
+            source.seek(to)?;
             parser.jump_to(to);
             jump = None;
         }
         if let Some(to) = parser.split_jump() {
-            file.seek(SeekFrom::Start(to)).map_err(Failure::Io)?;
+            source.seek(to)?;
             parser.jump_to(to);
         }
         if cancel.load(Ordering::Relaxed) {
             return Err(Failure::Cancelled);
         }
-        let n = match file.read(&mut block) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Failure::Io(e)),
-        };
-        parser.push(&block[..n]).map_err(Failure::Snapshot)?;
+        let bytes = source.next()?;
+        if bytes.is_empty() {
+            break;
+        }
+        parser.push(bytes).map_err(Failure::Snapshot)?;
         if let Some(report) = progress.as_mut() {
             report(parser.bytes_read(), total);
         }
@@ -389,16 +483,15 @@ fn pump<S: SnapshotSink>(
 /// The second reader: skips the nodes, parses and checks the edges up to the split
 /// (or all of them), stops.
 fn read_edges<E: EdgeSide>(
-    path: &Path,
+    source: Source,
     total: u64,
     (split, nodes_end): (Option<u64>, Option<u64>),
     kernel: Kernel,
     cancel: &AtomicBool,
 ) -> Result<(EdgeChecks, E), Failure> {
-    let file = File::open(path).map_err(Failure::Io)?;
     let plan = ReadPlan { skip_nodes: true, stop_after_edges: true, edge_split: split, kernel, ..ReadPlan::default() };
     let mut parser = Parser::with_plan(EdgeReader::<E>::default(), Some(total), plan);
-    let result = pump(file, &mut parser, total, &mut None, cancel, nodes_end);
+    let result = pump(source, &mut parser, total, &mut None, cancel, nodes_end);
     if result.is_err() {
         cancel.store(true, Ordering::Relaxed);
     }
