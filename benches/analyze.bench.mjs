@@ -36,6 +36,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LW_ROOT = path.resolve(process.env.LEAKWATCH_BENCH_ROOT || ROOT);
 const RESULTS = path.join(ROOT, 'benches', 'results', 'analyze.md');
 const RUNS = Math.max(1, Number(process.env.LEAKWATCH_BENCH_RUNS) || 3);
+// leakwatch runs this many times in a row per round (its runs are short and move most
+// with the machine's other work; the peers' take seconds to minutes).
+const LW_REPEAT = Math.max(1, Number(process.env.LEAKWATCH_BENCH_LW_REPEAT) || 3);
 const OUT_DIR = path.join(BENCH_DIR, 'out');
 const BIG_HEAP = '--max-old-space-size=12000';
 const LW_TIMEOUT_MS = 3 * 60_000;
@@ -243,7 +246,7 @@ async function main() {
   // ---- A: three ~100 MB snapshots ----
   const A = series.files;
   const listA = [
-    { name: 'leakwatch', cmd: process.execPath, args: [cliJs, 'analyze', ...A, '--json'], stdoutFile: path.join(OUT_DIR, 'analyze-leakwatch.json'), cwd: LW_ROOT, timeoutMs: LW_TIMEOUT_MS },
+    { name: 'leakwatch', cmd: process.execPath, args: [cliJs, 'analyze', ...A, '--json'], stdoutFile: path.join(OUT_DIR, 'analyze-leakwatch.json'), cwd: LW_ROOT, timeoutMs: LW_TIMEOUT_MS, repeat: LW_REPEAT },
   ];
   if (memlabOk) {
     listA.push({ name: 'memlab core', cmd: process.execPath, args: [BIG_HEAP, memlabAnalyze, ...A], stdoutFile: path.join(OUT_DIR, 'analyze-memlab-core.json'), cwd: ROOT, timeoutMs: PEER_TIMEOUT_MS });
@@ -252,7 +255,7 @@ async function main() {
     listA.push(findLeaksContender('memlab find-leaks', A, path.join(OUT_DIR, 'memlab-work-default')));
     listA.push(findLeaksContender('find-leaks --trace-all-objects', A, path.join(OUT_DIR, 'memlab-work-all'), ['--trace-all-objects']));
   }
-  log(`three snapshots ${A.map((f, i) => `${path.basename(f)} (${size(series.bytes[i])})`).join(', ')}: ${RUNS} runs each, interleaved…`);
+  log(`three snapshots ${A.map((f, i) => `${path.basename(f)} (${size(series.bytes[i])})`).join(', ')}: ${RUNS} rounds, interleaved…`);
   for (const f of A) await warmPageCache(f);
   for (const c of listA) fs.rmSync(c.stdoutFile, { force: true });
   const resA = await interleave(listA, { runs: RUNS, onRun: onRun('3×100MB') });
@@ -262,12 +265,12 @@ async function main() {
   let listB;
   if (big) {
     listB = [
-      { name: 'leakwatch', cmd: process.execPath, args: [cliJs, 'summary', big.file, '--retained', '--json'], stdoutFile: path.join(OUT_DIR, 'analyze-1GB-leakwatch.json'), cwd: LW_ROOT, timeoutMs: LW_TIMEOUT_MS },
+      { name: 'leakwatch', cmd: process.execPath, args: [cliJs, 'summary', big.file, '--retained', '--json'], stdoutFile: path.join(OUT_DIR, 'analyze-1GB-leakwatch.json'), cwd: LW_ROOT, timeoutMs: LW_TIMEOUT_MS, repeat: LW_REPEAT },
     ];
     if (memlabOk) {
       listB.push({ name: 'memlab core', cmd: process.execPath, args: [BIG_HEAP, memlabAnalyze, big.file], stdoutFile: path.join(OUT_DIR, 'analyze-1GB-memlab-core.json'), cwd: ROOT, timeoutMs: PEER_TIMEOUT_MS });
     }
-    log(`${path.basename(big.file)} (${size(big.bytes)}): ${RUNS} runs each, interleaved…`);
+    log(`${path.basename(big.file)} (${size(big.bytes)}): ${RUNS} rounds, interleaved…`);
     await warmPageCache(big.file);
     for (const c of listB) fs.rmSync(c.stdoutFile, { force: true });
     resB = await interleave(listB, { runs: RUNS, onRun: onRun('1GB') });
@@ -276,7 +279,7 @@ async function main() {
   // ---- report ----
   const lines = [];
   const versions = `@memlab/core ${peerVersion('@memlab/core') ?? '?'}${memlabNote ? ` (${memlabNote})` : ''}, memlab CLI ${cli.ok ? cli.version : `n/a (${cli.note})`}`;
-  lines.push(`leakwatch analyze benchmark — node ${process.version}, ${os.cpus().length} cores, ${RUNS} runs per contender (median, interleaved), whole processes, ${new Date().toISOString()}`);
+  lines.push(`leakwatch analyze benchmark — node ${process.version}, ${os.cpus().length} cores, ${RUNS} rounds (leakwatch ${RUNS * LW_REPEAT} runs, ${LW_REPEAT} a round; the others ${RUNS}; medians, interleaved), whole processes, ${new Date().toISOString()}`);
   lines.push(`peers: ${versions}`);
   // Someone may rebuild the addon meanwhile: say which build was measured (at the start and end).
   lines.push(`leakwatch native module: ${addonStart}${addonInfo() !== addonStart ? ` at the start, ${addonInfo()} at the end (REBUILT during the run)` : ''}`);

@@ -5,7 +5,7 @@
 // snapshots of ~300 MB and ~1 GB (~2 GB too with LEAKWATCH_BENCH_2GB=1).
 // On the ~300 MB file leakwatch's output is checked against the JSON.parse reference.
 //
-// Environment: LEAKWATCH_BENCH_RUNS (default 3), LEAKWATCH_BENCH_2GB=1,
+// Environment: LEAKWATCH_BENCH_RUNS (rounds, default 3), LEAKWATCH_BENCH_LW_REPEAT (leakwatch runs a round, default 3), LEAKWATCH_BENCH_2GB=1,
 // LEAKWATCH_BENCH_DIR (snapshot cache, default /tmp/leakwatch-bench),
 // LEAKWATCH_BENCH_PEERS (peer install folder, default /tmp/leakwatch-bench-peers),
 // LEAKWATCH_BENCH_NO_MEMLAB=1 (skip the memlab contender),
@@ -26,6 +26,9 @@ const LW_ROOT = path.resolve(process.env.LEAKWATCH_BENCH_ROOT || ROOT);
 const LW_TIMEOUT_MS = 2 * 60_000;
 const PEER_TIMEOUT_MS = 20 * 60_000;
 const RUNS = Math.max(1, Number(process.env.LEAKWATCH_BENCH_RUNS) || 3);
+// leakwatch runs this many times in a row per round (its runs are short and move most
+// with the machine's other work; the peers' take seconds to minutes).
+const LW_REPEAT = Math.max(1, Number(process.env.LEAKWATCH_BENCH_LW_REPEAT) || 3);
 const OUT_DIR = path.join(BENCH_DIR, 'out');
 const BIG_HEAP = '--max-old-space-size=12000';
 // Issue 15: ≥ 12× the JSON.parse script; the ~1 GB file in ≤ 0.75 s wall at ≥ 1 GB/s of
@@ -41,7 +44,7 @@ function contenders(snap, memlabOk) {
   const list = [
     // The output (a few KB of JSON) goes to a file instead of /dev/null so it can be
     // checked; that costs nothing measurable.
-    { name: 'leakwatch', cmd: process.execPath, args: [path.join(LW_ROOT, 'cli.js'), 'summary', snap.file, '--json'], stdoutFile: out('leakwatch'), cwd: LW_ROOT, timeoutMs: LW_TIMEOUT_MS },
+    { name: 'leakwatch', cmd: process.execPath, args: [path.join(LW_ROOT, 'cli.js'), 'summary', snap.file, '--json'], stdoutFile: out('leakwatch'), cwd: LW_ROOT, timeoutMs: LW_TIMEOUT_MS, repeat: LW_REPEAT },
     { name: 'JSON.parse', cmd: process.execPath, args: [BIG_HEAP, path.join(ROOT, 'benches/reference/jsonparse-summary.mjs'), snap.file], stdoutFile: out('jsonparse'), cwd: ROOT, timeoutMs: PEER_TIMEOUT_MS },
   ];
   if (memlabOk) {
@@ -115,7 +118,7 @@ async function main() {
   const loadStart = os.loadavg()[0];
   const results = [];
   for (const snap of snaps) {
-    log(`${path.basename(snap.file)} (${size(snap.bytes)}): ${RUNS} runs each, interleaved…`);
+    log(`${path.basename(snap.file)} (${size(snap.bytes)}): ${RUNS} rounds, interleaved…`);
     await warmPageCache(snap.file);
     const list = contenders(snap, memlabOk);
     for (const c of list) fs.rmSync(c.stdoutFile, { force: true });
@@ -132,7 +135,7 @@ async function main() {
 
   // ---- report ----
   const lines = [];
-  lines.push(`leakwatch summary benchmark — node ${process.version}, ${os.cpus().length} cores, ${RUNS} runs per contender (median, interleaved), whole processes`);
+  lines.push(`leakwatch summary benchmark — node ${process.version}, ${os.cpus().length} cores, ${RUNS} rounds (leakwatch ${RUNS * LW_REPEAT} runs, ${LW_REPEAT} a round; the others ${RUNS}; medians, interleaved), whole processes`);
   lines.push(`load average (1 min): ${loadStart.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end (other work on this machine slows every contender; CPU time is the steadier figure)`);
   lines.push(`contenders: leakwatch = node ${LW_ROOT === ROOT ? '' : `${LW_ROOT}/`}cli.js summary FILE --json; JSON.parse = benches/reference/jsonparse-summary.mjs; memlab = @memlab/core@${peerVersion('@memlab/core') ?? '?'} ${memlabNote}`.trimEnd());
   lines.push('');

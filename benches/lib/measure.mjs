@@ -103,7 +103,9 @@ export function median(values) {
  * load and page cache hit all of them alike. A contender that fails is not retried in
  * later rounds (it would fail again and only cost time); its result records the error.
  *
- * contenders: [{ name, cmd, args, stdoutFile?, env?, timeoutMs? }]
+ * contenders: [{ name, cmd, args, stdoutFile?, env?, timeoutMs?, repeat? }]; `repeat` runs a
+ * contender that many times in a row per round: more samples for a fast, noisy one (a
+ * run of under a second moves by tens of percent with the machine's other work).
  * Returns Map name → { name, ok, runs:[…], wallMs (median), rssBytes (median), error }.
  */
 export async function interleave(contenders, { runs = 3, onRun } = {}) {
@@ -111,13 +113,14 @@ export async function interleave(contenders, { runs = 3, onRun } = {}) {
   for (let round = 0; round < runs; round++) {
     for (const c of contenders) {
       const r = results.get(c.name);
-      if (!r.ok) continue;
-      const run = await runOnce(c.cmd, c.args, c);
-      r.runs.push(run);
-      if (onRun) onRun(c, round, run);
-      if (!run.ok) {
-        r.ok = false;
-        r.error = describeFailure(run);
+      for (let k = 0; k < (c.repeat || 1) && r.ok; k++) {
+        const run = await runOnce(c.cmd, c.args, c);
+        r.runs.push(run);
+        if (onRun) onRun(c, round, run);
+        if (!run.ok) {
+          r.ok = false;
+          r.error = describeFailure(run);
+        }
       }
     }
   }
