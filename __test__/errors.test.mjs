@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -133,6 +134,20 @@ test('ERR_LEAKWATCH_TRUNCATED: a file cut short while the CLI reads it (through 
     fs.rmSync(file);
   }
   assert.ok(outcomes.includes(1), `no run was cut short: ${outcomes}`);
+});
+
+test('the CLI keeps the default action of a SIGBUS another process sends (its handler is for faults in its own mappings)', { timeout: 60000 }, async () => {
+  const fifo = path.join(dir, 'never-written.fifo');
+  const made = spawnSync('mkfifo', [fifo]);
+  if (made.status !== 0) return; // no mkfifo here: nothing to test
+  // Blocked opening the pipe, after the handler was installed at start-up.
+  const reading = cli(['summary', fifo], { timeoutMs: 30000 });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const pid = Number(spawnSync('pgrep', ['-f', `cli.js summary ${fifo}`], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+  assert.ok(pid > 0, 'the CLI process was not found');
+  process.kill(pid, 'SIGBUS');
+  const r = await reading;
+  assert.equal(r.signal, 'SIGBUS', `exit ${r.code}: ${r.stderr}`);
 });
 
 test('ERR_LEAKWATCH_NOT_A_SNAPSHOT: JSON of another shape', async () => {

@@ -100,9 +100,15 @@ extern "C" fn on_sigbus(signum: libc::c_int, info: *mut libc::siginfo_t, context
     let Some(previous) = PREVIOUS.get() else { return };
     let handler = previous.sa_sigaction;
     if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
-        // Put the old action back and return: the faulting access runs again and gets it.
-        // SAFETY: reinstating the action that was there before.
-        unsafe { libc::sigaction(signum, previous, std::ptr::null_mut()) };
+        // Put the old action back. A fault: return, the access runs again and gets it.
+        // A signal sent by a process (kill -BUS; si_code <= 0): send it again.
+        // SAFETY: reinstating the action that was there before; raise is async-signal-safe.
+        unsafe {
+            libc::sigaction(signum, previous, std::ptr::null_mut());
+            if (*info).si_code <= 0 {
+                libc::raise(signum);
+            }
+        }
     } else if previous.sa_flags & libc::SA_SIGINFO != 0 {
         // SAFETY: calling the previous SA_SIGINFO handler as the kernel would have.
         let chained: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void) =
