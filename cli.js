@@ -43,7 +43,7 @@ function main(argv) {
   const commands = require('./lib/commands');
   // This process is leakwatch's own: snapshots are read through memory mappings (no copy
   // out of the page cache; a file truncated meanwhile is still ERR_LEAKWATCH_TRUNCATED).
-  require('./binding.js').enableMappedReads();
+  require('./lib/native.js').enableMappedReads();
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) throw usage(`unknown command '${name}'`);
   let parsed;
