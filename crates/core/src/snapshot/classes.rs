@@ -91,7 +91,9 @@ impl ClassTable {
     }
 
     /// Class index of a node with this type and name string index (type already validated).
-    #[inline]
+    /// Always inlined: called once per node, and the addon's build kept it out of line
+    /// (2.6 % of a summary's CPU as its own symbol; inlined, the CLI takes ~2 % less CPU).
+    #[inline(always)]
     pub fn class_of(&mut self, node_type: usize, name: u32) -> u32 {
         match &self.rules[node_type] {
             ClassRule::ByName => {
