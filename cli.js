@@ -41,8 +41,9 @@ function main(argv) {
   // Loaded here, not at the top: help and version need no native addon, and a missing
   // addon is reported by fail() like any other error.
   const commands = require('./lib/commands');
-  // This process is leakwatch's own: snapshots are read through memory mappings (no copy
-  // out of the page cache; a file truncated meanwhile is still ERR_LEAKWATCH_TRUNCATED).
+  // This process is leakwatch's own: on Linux, snapshots are read through memory mappings
+  // (no copy out of the page cache; a file truncated meanwhile is still
+  // ERR_LEAKWATCH_TRUNCATED). Elsewhere this does nothing and read() stays.
   require('./lib/native.js').enableMappedReads();
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) throw usage(`unknown command '${name}'`);

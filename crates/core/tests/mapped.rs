@@ -2,6 +2,7 @@
 //! `mapped::enable()`) give exactly what reading the same bytes gives, fail the same way,
 //! and a file truncated while it is mapped is reported as truncated instead of killing
 //! the process with SIGBUS. Its own test binary: enabling mappings is process-wide.
+#![cfg(target_os = "linux")]
 
 mod common;
 

@@ -7,6 +7,10 @@ pub mod diff;
 pub mod dominators;
 pub mod error;
 pub mod graph;
+#[cfg(target_os = "linux")]
+pub mod mapped;
+#[cfg(not(target_os = "linux"))]
+#[path = "mapped_none.rs"]
 pub mod mapped;
 pub mod meta;
 pub mod read;
