@@ -8,11 +8,7 @@ use leakwatch_core::snapshot::{read_file_with, GraphSink, IdTableSink, ReadMode,
 use std::path::{Path, PathBuf};
 
 fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("leakwatch-parallel-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
+    common::temp_file("parallel", name, bytes)
 }
 
 fn both<T: PartialEq + std::fmt::Debug>(
@@ -66,33 +62,7 @@ fn parallel_reading_equals_serial_on_a_real_snapshot() {
 
 #[test]
 fn parallel_reading_fails_like_serial() {
-    let real = real_snapshot();
-    let text = std::str::from_utf8(real).unwrap();
-    let edges_at = text.find("\"edges\":[").unwrap() + "\"edges\":[".len();
-    let strings_at = text.find("\"strings\":[").unwrap();
-    let cases: Vec<(&str, Vec<u8>)> = vec![
-        // A letter inside the edges array: only the edge reader sees it.
-        ("bad-edge", [&real[..edges_at + 5], b"x", &real[edges_at + 6..]].concat()),
-        // A misaligned to_node in the first edge.
-        ("misaligned", {
-            let end = text[edges_at..].find('\n').unwrap() + edges_at;
-            let first: Vec<&str> = text[edges_at..end].split(',').collect();
-            let bumped = format!("{},{},{}", first[0], first[1], first[2].parse::<u64>().unwrap() + 1);
-            [&real[..edges_at], bumped.as_bytes(), &real[end..]].concat()
-        }),
-        // Truncated inside the strings, after the edges.
-        ("truncated", real[..strings_at + 100].to_vec()),
-        // Truncated inside the edges.
-        ("truncated-edges", real[..edges_at + 1000].to_vec()),
-        // Truncated inside the nodes: no "edges" key to find at all.
-        ("truncated-nodes", real[..text.find("\"nodes\":[").unwrap() + 200_000].to_vec()),
-        // Broken inside the nodes: only the main reader parses them.
-        ("bad-node", {
-            let at = text.find("\"nodes\":[").unwrap() + 50;
-            [&real[..at], b"?", &real[at + 1..]].concat()
-        }),
-    ];
-    for (name, bytes) in cases {
+    for (name, bytes) in broken_snapshots() {
         let path = temp_file(&format!("{name}.heapsnapshot"), &bytes);
         let (serial, parallel) = both(&path, summary_of);
         assert!(serial.is_err(), "{name}: serial accepted a broken file");

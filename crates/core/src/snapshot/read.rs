@@ -139,18 +139,23 @@ const RELEASE_EVERY: usize = 4 << 20;
 
 impl<'m> Source<'m> {
     fn new(file: File, mapping: Option<&'m Mapping>) -> Self {
-        match mapping {
-            Some(mapping) => Source::Mapped { mapping, at: 0, released: 0 },
-            None => Source::Read { file, block: vec![0u8; READ_BLOCK] },
-        }
+        mapping.map_or_else(|| Source::read(file), Source::mapped)
     }
 
     /// Another reader of the same file: the mapping, or the file opened again.
     fn open(path: &Path, mapping: Option<&'m Mapping>) -> Result<Self, Failure> {
         match mapping {
-            Some(mapping) => Ok(Source::Mapped { mapping, at: 0, released: 0 }),
-            None => File::open(path).map(|file| Source::new(file, None)).map_err(Failure::Io),
+            Some(mapping) => Ok(Source::mapped(mapping)),
+            None => File::open(path).map(Source::read).map_err(Failure::Io),
         }
+    }
+
+    fn read(file: File) -> Self {
+        Source::Read { file, block: vec![0u8; READ_BLOCK] }
+    }
+
+    fn mapped(mapping: &'m Mapping) -> Self {
+        Source::Mapped { mapping, at: 0, released: 0 }
     }
 
     fn seek(&mut self, to: u64) -> Result<(), Failure> {
@@ -231,10 +236,11 @@ pub fn read_file_without_edges<S: SnapshotSink>(path: &Path, sink: S) -> Result<
 /// (it seeks past the edges before the cut); the edge reader the edges before it. Node
 /// records cost more per byte than edge records (about 1.2× with AVX2: more checks, the
 /// class table), so the edge reader takes 9/16 of the file's size: `start + total * 9 /
-/// 16` with the edges starting at `start`, moved to the next record boundary ("\n," as V8 writes between records). A cut must land in
-/// the edges array, not in the arrays after it (V8's "locations" are numbers too, the
-/// strings may be most of the file): the records after it must have the shape of the
-/// array's first records, or the cut moves back towards `start`. The edge reader
+/// 16` with the edges starting at `start`, moved to the next record boundary ("\n," as
+/// V8 writes between records). A cut must land in the edges array, not in the arrays
+/// after it (V8's "locations" are numbers too, the strings may be most of the file): the
+/// records after it must have the shape of the array's first records, or the cut moves
+/// back towards `start`. The edge reader
 /// verifies the boundary and that its array does not end before it (otherwise the
 /// file is read again with the edges in one piece).
 ///
