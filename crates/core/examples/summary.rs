@@ -1,5 +1,5 @@
 //! Time the streaming summary of a snapshot:
-//! `summary FILE [serial|parallel|auto] [scalar|portable|sse2|avx2] [mapped]`.
+//! `summary FILE [serial|parallel|auto] [scalar|portable|sse2|avx2|avx512] [mapped]`.
 use leakwatch_core::snapshot::read::read_file_using;
 use leakwatch_core::snapshot::scanner::Kernel;
 use leakwatch_core::snapshot::{ReadMode, SummarySink};
@@ -7,7 +7,7 @@ use leakwatch_core::snapshot::{ReadMode, SummarySink};
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(path) = args.next() else {
-        eprintln!("usage: summary FILE [serial|parallel|auto] [scalar|portable|sse2|avx2] [mapped]");
+        eprintln!("usage: summary FILE [serial|parallel|auto] [scalar|portable|sse2|avx2|avx512] [mapped]");
         std::process::exit(2);
     };
     let mode = match args.next().as_deref() {
@@ -20,6 +20,7 @@ fn main() {
         Some("portable") => Kernel::Portable,
         Some("sse2") => Kernel::Sse2,
         Some("avx2") => Kernel::Avx2,
+        Some("avx512") => Kernel::Avx512,
         _ => Kernel::Auto,
     }
     .resolve();

@@ -91,7 +91,7 @@ fn check_graph(g: &HeapGraph) {
 
 /// The window kernels, checked against `Kernel::Scalar` (Sse2/Avx2 fall back to the
 /// best the CPU has, so the list is valid everywhere).
-const WINDOW_KERNELS: [Kernel; 4] = [Kernel::Portable, Kernel::Sse2, Kernel::Avx2, Kernel::Auto];
+const WINDOW_KERNELS: [Kernel; 5] = [Kernel::Portable, Kernel::Sse2, Kernel::Avx2, Kernel::Avx512, Kernel::Auto];
 
 fn summary_using(input: &[u8], kernel: Kernel) -> Result<Summary, String> {
     read_bytes_using(input, SummarySink::new(), kernel).map(SummarySink::into_summary).map_err(|e| format!("{e:?}"))
@@ -256,7 +256,7 @@ fn window_classifiers_agree_with_the_portable_one() {
             .collect();
         let at = rng.range(0, len - 63);
         let reference = classify_with(Kernel::Portable, &buf, at).unwrap();
-        for kernel in [Kernel::Sse2, Kernel::Avx2, Kernel::Auto] {
+        for kernel in [Kernel::Sse2, Kernel::Avx2, Kernel::Avx512, Kernel::Auto] {
             assert_eq!(classify_with(kernel, &buf, at), Some(reference), "{kernel:?} at {at} of {buf:?}");
         }
     }

@@ -116,6 +116,10 @@ pub enum Kernel {
     Sse2,
     /// 64-byte windows classified with AVX2 (used only when the CPU has it).
     Avx2,
+    /// 64-byte windows classified and converted with AVX-512 (F, BW, VBMI, VBMI2): the
+    /// numbers' positions are compressed into vectors and eight numbers at a time are
+    /// permuted into 64-bit lanes and converted (used only when the CPU has all four).
+    Avx512,
 }
 
 impl Kernel {
@@ -125,15 +129,17 @@ impl Kernel {
         #[cfg(target_arch = "x86_64")]
         {
             let avx2 = std::arch::is_x86_feature_detected!("avx2");
+            let avx512 = simd::has_avx512();
             match self {
-                Kernel::Auto | Kernel::Avx2 if avx2 => Kernel::Avx2,
-                Kernel::Auto | Kernel::Avx2 | Kernel::Sse2 => Kernel::Sse2,
+                Kernel::Auto | Kernel::Avx512 if avx512 => Kernel::Avx512,
+                Kernel::Auto | Kernel::Avx512 | Kernel::Avx2 if avx2 => Kernel::Avx2,
+                Kernel::Auto | Kernel::Avx512 | Kernel::Avx2 | Kernel::Sse2 => Kernel::Sse2,
                 other => other,
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
         match self {
-            Kernel::Auto | Kernel::Sse2 | Kernel::Avx2 => Kernel::Scalar,
+            Kernel::Auto | Kernel::Sse2 | Kernel::Avx2 | Kernel::Avx512 => Kernel::Scalar,
             other => other,
         }
     }
@@ -624,11 +630,15 @@ impl<S: SnapshotSink> Parser<S> {
     #[inline(always)]
     fn scan_number_run(&mut self, buf: &[u8], i: usize) -> Result<usize, SnapshotError> {
         #[cfg(target_arch = "x86_64")]
-        if self.kernel == Kernel::Avx2 {
+        match self.kernel {
+            // SAFETY: `Kernel::resolve` gives Avx512 only when the CPU has AVX-512 F, BW,
+            // VBMI and VBMI2 (and BMI1, POPCNT).
+            Kernel::Avx512 => return unsafe { self.scan_number_run_avx512(buf, i) },
             // SAFETY: `Kernel::resolve` gives Avx2 only when the CPU has AVX2.
-            return unsafe { self.scan_number_run_avx2(buf, i) };
+            Kernel::Avx2 => return unsafe { self.scan_number_run_avx2(buf, i) },
+            _ => {}
         }
-        self.scan_number_run_with(buf, i, false)
+        self.scan_number_run_with(buf, i, Compiled::Generic)
     }
 
     /// The hot loop compiled for AVX2, so that the window kernels inline into it.
@@ -638,16 +648,28 @@ impl<S: SnapshotSink> Parser<S> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn scan_number_run_avx2(&mut self, buf: &[u8], i: usize) -> Result<usize, SnapshotError> {
-        self.scan_number_run_with(buf, i, true)
+        self.scan_number_run_with(buf, i, Compiled::Avx2)
     }
 
-    /// `avx2`: the kernel is Avx2 and this is inlined into [`Parser::scan_number_run_avx2`].
+    /// The hot loop compiled for AVX-512.
+    ///
+    /// # Safety
+    /// The CPU must have what [`simd::has_avx512`] checks.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi1,popcnt")]
+    unsafe fn scan_number_run_avx512(&mut self, buf: &[u8], i: usize) -> Result<usize, SnapshotError> {
+        self.scan_number_run_with(buf, i, Compiled::Avx512)
+    }
+
+    /// `compiled`: which of the functions above this is inlined into.
     #[inline(always)]
-    fn scan_number_run_with(&mut self, buf: &[u8], mut i: usize, avx2: bool) -> Result<usize, SnapshotError> {
+    fn scan_number_run_with(&mut self, buf: &[u8], mut i: usize, compiled: Compiled) -> Result<usize, SnapshotError> {
         let len = buf.len();
         let width = self.width;
         let mut filled = self.filled;
-        let mut record = self.record;
+        // The record being filled, with room for a window's numbers after it.
+        let mut record = [0u64; PENDING];
+        record[..MAX_FIELDS].copy_from_slice(&self.record);
         let mut consumed_any = false;
         // Where the edge reader must look at its split (past the buffer when there is none).
         let split_limit = match self.split_at {
@@ -659,16 +681,19 @@ impl<S: SnapshotSink> Parser<S> {
             // A window reads up to 72 bytes from its start and must end before the split.
             if let Some(classify) = classify.filter(|_| i + WINDOW + 8 <= len && i + WINDOW <= split_limit) {
                 #[cfg(target_arch = "x86_64")]
-                let taken = if avx2 {
-                    // SAFETY: `avx2` is only true in the AVX2-compiled caller.
-                    let masks = unsafe { simd::classify_avx2_window(buf, i) };
-                    self.take_window_avx2(buf, i, masks, &mut record, &mut filled)?
-                } else {
-                    self.take_window(buf, i, classify(buf, i), &mut record, &mut filled)?
+                let taken = match compiled {
+                    // SAFETY: only in the AVX-512-compiled caller.
+                    Compiled::Avx512 => unsafe { self.take_window_avx512(buf, i, &mut record, &mut filled)? },
+                    Compiled::Avx2 => {
+                        // SAFETY: only in the AVX2-compiled caller.
+                        let masks = unsafe { simd::classify_avx2_window(buf, i) };
+                        self.take_window_avx2(buf, i, masks, &mut record, &mut filled)?
+                    }
+                    Compiled::Generic => self.take_window(buf, i, classify(buf, i), &mut record, &mut filled)?,
                 };
                 #[cfg(not(target_arch = "x86_64"))]
                 let taken = {
-                    let _ = avx2;
+                    let _ = compiled;
                     self.take_window(buf, i, classify(buf, i), &mut record, &mut filled)?
                 };
                 if taken > 0 {
@@ -715,7 +740,7 @@ impl<S: SnapshotSink> Parser<S> {
             }
         }
         self.filled = filled;
-        self.record = record;
+        self.record.copy_from_slice(&record[..MAX_FIELDS]);
         if consumed_any {
             self.after_comma = true;
         }
@@ -734,7 +759,7 @@ impl<S: SnapshotSink> Parser<S> {
         buf: &[u8],
         at: usize,
         masks: Masks,
-        record: &mut [u64; MAX_FIELDS],
+        record: &mut [u64; PENDING],
         filled: &mut usize,
     ) -> Result<usize, SnapshotError> {
         let Some(mut commas) = accepted_commas(masks) else { return Ok(0) };
@@ -765,7 +790,7 @@ impl<S: SnapshotSink> Parser<S> {
         buf: &[u8],
         at: usize,
         masks: Masks,
-        record: &mut [u64; MAX_FIELDS],
+        record: &mut [u64; PENDING],
         filled: &mut usize,
     ) -> Result<usize, SnapshotError> {
         let Some(mut commas) = accepted_commas(masks) else { return Ok(0) };
@@ -805,6 +830,43 @@ impl<S: SnapshotSink> Parser<S> {
             }
         }
         Ok(start as usize)
+    }
+
+    /// The numbers of one window with AVX-512 (see [`simd::window_avx512`]): converted
+    /// straight into `record` after the `filled` values already there, then every
+    /// complete record is delivered from it in order (same records, same errors at the
+    /// same offsets as [`Parser::take_window`]) and what is left moves to its front.
+    ///
+    /// # Safety
+    /// The CPU must have what [`simd::has_avx512`] checks.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn take_window_avx512(
+        &mut self,
+        buf: &[u8],
+        at: usize,
+        record: &mut [u64; PENDING],
+        filled: &mut usize,
+    ) -> Result<usize, SnapshotError> {
+        let mut starts = [0u8; WINDOW];
+        let out: &mut [u64; simd::WINDOW_NUMBERS] =
+            (&mut record[*filled..*filled + simd::WINDOW_NUMBERS]).try_into().expect("PENDING has room for a window");
+        // SAFETY: the caller's CPU has AVX-512; a window has 64 readable bytes from `at`.
+        let (taken, count) = unsafe { simd::window_avx512(buf, at, out, &mut starts) };
+        let width = self.width;
+        let total = *filled + count;
+        let mut first = 0;
+        while first + width <= total {
+            // The record's last number is number `first + width - 1 - filled` of the window.
+            let last = first + width - 1 - *filled;
+            self.deliver(&record[first..first + width], at + starts[last] as usize)?;
+            first += width;
+        }
+        for k in 0..total - first {
+            record[k] = record[first + k];
+        }
+        *filled = total - first;
+        Ok(taken)
     }
 
     /// One byte of the careful path. Returns the next position and whether `]` closed the array.
@@ -1188,6 +1250,19 @@ fn find_structural(bytes: &[u8]) -> Option<usize> {
 /// Bytes classified per window.
 const WINDOW: usize = 64;
 
+/// Values a scan keeps between records: a partial record plus a whole window's numbers.
+const PENDING: usize = 64;
+
+/// Which hot loop the scan is compiled into (constant-folded in each).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Compiled {
+    Generic,
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx2,
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    Avx512,
+}
+
 /// Bit k of each mask describes byte `at + k` of a 64-byte window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Masks {
@@ -1207,8 +1282,10 @@ fn classifier(kernel: Kernel) -> Option<Classify> {
         Kernel::Sse2 => Some(simd::classify_sse2),
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 => Some(simd::classify_avx2),
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => Some(simd::classify_avx512),
         #[cfg(not(target_arch = "x86_64"))]
-        Kernel::Sse2 | Kernel::Avx2 => Some(classify_portable),
+        Kernel::Sse2 | Kernel::Avx2 | Kernel::Avx512 => Some(classify_portable),
     }
 }
 
@@ -1345,6 +1422,162 @@ mod simd {
         let mut out = [0u64; 4];
         _mm256_storeu_si256(out.as_mut_ptr() as *mut __m256i, values);
         out
+    }
+
+    /// Whether the CPU has what the AVX-512 kernel uses: F and BW (64-byte compares into
+    /// masks), VBMI (byte permutes across the vector), VBMI2 (byte compress), and
+    /// BMI1/POPCNT for the masks.
+    pub fn has_avx512() -> bool {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vbmi")
+            && std::arch::is_x86_feature_detected!("avx512vbmi2")
+            && std::arch::is_x86_feature_detected!("bmi1")
+            && std::arch::is_x86_feature_detected!("popcnt")
+    }
+
+    pub fn classify_avx512(buf: &[u8], at: usize) -> Masks {
+        // SAFETY: only selected by `Kernel::resolve` when `has_avx512()`.
+        unsafe { classify_avx512_window(&buf[at..at + WINDOW]).1 }
+    }
+
+    /// The window's bytes minus b'0', and its masks.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn classify_avx512_window(window: &[u8]) -> (__m512i, Masks) {
+        let bytes = _mm512_loadu_si512(window.as_ptr().cast());
+        let offset = _mm512_sub_epi8(bytes, _mm512_set1_epi8(b'0' as i8));
+        let masks = Masks {
+            digit: _mm512_cmple_epu8_mask(offset, _mm512_set1_epi8(9)),
+            comma: _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8(b',' as i8)),
+            newline: _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8(b'\n' as i8)),
+        };
+        (offset, masks)
+    }
+
+    /// Most numbers a window can hold (a digit and a comma each).
+    pub const WINDOW_NUMBERS: usize = WINDOW / 2;
+
+    /// Byte `8j + b` of each: lane `j` of group `g` takes number `8g + j`.
+    const LANE_NUMBER: [[u8; 64]; 4] = {
+        let mut table = [[0u8; 64]; 4];
+        let mut g = 0;
+        while g < 4 {
+            let mut k = 0;
+            while k < 64 {
+                table[g][k] = (8 * g + k / 8) as u8;
+                k += 1;
+            }
+            g += 1;
+        }
+        table
+    };
+
+    /// Byte `b` of a lane holds the digit `back - b` places before the number's last
+    /// one: 7..0 for its last eight digits, 15..8 for the eight before.
+    const fn back(last: u8) -> [u8; 64] {
+        let mut table = [0u8; 64];
+        let mut k = 0;
+        while k < 64 {
+            table[k] = last - (k % 8) as u8;
+            k += 1;
+        }
+        table
+    }
+    const BACK_LOW: [u8; 64] = back(7);
+    const BACK_HIGH: [u8; 64] = back(15);
+    const IOTA: [u8; 64] = {
+        let mut table = [0u8; 64];
+        let mut k = 0;
+        while k < 64 {
+            table[k] = k as u8;
+            k += 1;
+        }
+        table
+    };
+
+    /// The numbers of the 64-byte window at `buf[at..]` that the window path takes (the
+    /// ones [`accepted_commas`](super::accepted_commas) accepts, up to the first over 16
+    /// digits, as [`next_number`](super::next_number) stops there): their values in
+    /// `out[..count]`, the offset of each one's first digit in the window in
+    /// `starts[..count]`. Returns (bytes taken, count); (0, 0) when none is taken.
+    ///
+    /// How: the positions of the numbers' first and last digits are compressed into two
+    /// vectors of bytes; for eight numbers at a time, each 8-byte lane gathers (a byte
+    /// permute) the eight bytes that end at its number's last digit, zeroes those before
+    /// its first digit, and the lane is converted as in `values4`. Numbers of 9 to 16
+    /// digits take a second gather for the eight digits before those.
+    ///
+    /// # Safety
+    /// The CPU must have what [`has_avx512`] checks; `buf` holds 64 bytes from `at`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi1,popcnt")]
+    pub unsafe fn window_avx512(
+        buf: &[u8],
+        at: usize,
+        out: &mut [u64; WINDOW_NUMBERS],
+        starts: &mut [u8; WINDOW],
+    ) -> (usize, usize) {
+        let (offset, masks) = classify_avx512_window(&buf[at..at + WINDOW]);
+        let Some(mut commas) = super::accepted_commas(masks) else { return (0, 0) };
+        let digit = masks.digit;
+        // Runs of at least 2, 4, 8, 16 and 17 digits (bit k: the run starting at k).
+        let runs2 = digit & (digit >> 1);
+        let runs4 = runs2 & (runs2 >> 2);
+        let runs8 = runs4 & (runs4 >> 4);
+        let runs17 = runs8 & (runs8 >> 8) & (digit >> 16);
+        if runs17 != 0 {
+            // Stop before the number over 16 digits (the careful path takes it).
+            commas &= (1u64 << runs17.trailing_zeros()) - 1;
+        }
+        if commas == 0 {
+            return (0, 0);
+        }
+        // The last accepted comma; bit 63 is never one (its follower is unknown).
+        let last = 63 - commas.leading_zeros();
+        let region = (1u64 << last) - 1;
+        let firsts = digit & !(digit << 1) & region;
+        let lasts = digit & !(digit >> 1) & region;
+        let count = commas.count_ones() as usize;
+        let long = runs8 & (digit >> 8) & region != 0;
+        let iota = _mm512_loadu_si512(IOTA.as_ptr().cast());
+        let first_at = _mm512_maskz_compress_epi8(firsts, iota);
+        let last_at = _mm512_maskz_compress_epi8(lasts, iota);
+        _mm512_storeu_si512(starts.as_mut_ptr().cast(), first_at);
+        let back_low = _mm512_loadu_si512(BACK_LOW.as_ptr().cast());
+        let back_high = _mm512_loadu_si512(BACK_HIGH.as_ptr().cast());
+        for (group, lanes) in LANE_NUMBER.iter().enumerate().take(count.div_ceil(8)) {
+            let lanes = _mm512_loadu_si512(lanes.as_ptr().cast());
+            let ends = _mm512_permutexvar_epi8(lanes, last_at);
+            let begins = _mm512_permutexvar_epi8(lanes, first_at);
+            let mut values = gather(offset, ends, begins, back_low);
+            if long {
+                let high = gather(offset, ends, begins, back_high);
+                values = _mm512_add_epi64(_mm512_mul_epu32(high, _mm512_set1_epi64(100_000_000)), values);
+            }
+            _mm512_storeu_si512(out.as_mut_ptr().add(8 * group).cast(), values);
+        }
+        (last as usize + 1, count)
+    }
+
+    /// The value of the eight digits of each lane that end `back` bytes before byte
+    /// `ends` of the window, those before byte `begins` taken as zeros. (Indexes before
+    /// the window are negative as signed bytes: before any start.)
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    unsafe fn gather(offset: __m512i, ends: __m512i, begins: __m512i, back: __m512i) -> __m512i {
+        let from = _mm512_sub_epi8(ends, back);
+        let digits = _mm512_maskz_permutexvar_epi8(_mm512_cmpge_epi8_mask(from, begins), from, offset);
+        lanes_value(digits)
+    }
+
+    /// Each 64-bit lane's eight digit values (first byte most significant) as a number.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn lanes_value(digits: __m512i) -> __m512i {
+        let pairs = _mm512_maddubs_epi16(digits, _mm512_set1_epi16(0x010A));
+        let quads = _mm512_madd_epi16(pairs, _mm512_set1_epi32(0x0001_0064));
+        _mm512_add_epi64(_mm512_mul_epu32(quads, _mm512_set1_epi64(10_000)), _mm512_srli_epi64(quads, 32))
     }
 
     #[inline]
