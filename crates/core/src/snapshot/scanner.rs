@@ -678,8 +678,9 @@ impl<S: SnapshotSink> Parser<S> {
         };
         let classify = classifier(self.kernel);
         loop {
-            // A window reads up to 72 bytes from its start and must end before the split.
-            if let Some(classify) = classify.filter(|_| i + WINDOW + 8 <= len && i + WINDOW <= split_limit) {
+            // A window reads from 16 bytes before its start to 72 after, and must end
+            // before the split.
+            if let Some(classify) = classify.filter(|_| i >= 16 && i + WINDOW + 8 <= len && i + WINDOW <= split_limit) {
                 #[cfg(target_arch = "x86_64")]
                 let taken = match compiled {
                     // SAFETY: only in the AVX-512-compiled caller.
@@ -778,11 +779,10 @@ impl<S: SnapshotSink> Parser<S> {
         Ok(start as usize)
     }
 
-    /// [`Parser::take_window`] with the values of the window's numbers computed four at
-    /// a time with AVX2 first, then delivered in order (same records, same errors at the
-    /// same offsets). Only called when the CPU has AVX2. (One function for both, with
-    /// the values in an array either way, made every kernel 10-25 % slower: the scalar
-    /// loop parses and delivers each number at once; both find them with `next_number`.)
+    /// [`Parser::take_window`] with AVX2: the numbers' last digits are located from the
+    /// window's masks, and the values computed four at a time (see
+    /// [`simd::values_avx2`]), then delivered as records (same records, same errors at the
+    /// same offsets). Only called when the CPU has AVX2.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     fn take_window_avx2(
@@ -793,49 +793,30 @@ impl<S: SnapshotSink> Parser<S> {
         record: &mut [u64; PENDING],
         filled: &mut usize,
     ) -> Result<usize, SnapshotError> {
-        let Some(mut commas) = accepted_commas(masks) else { return Ok(0) };
-        let digit = masks.digit;
-        // A number takes at least two bytes (a digit and its comma): at most 32 a window.
-        let mut starts = [0u8; 32];
-        let mut lens = [0u8; 32];
-        let mut count = 0;
-        let mut long = false;
-        let mut start = 0u32;
-        while let Some((first, digits)) = next_number(&mut commas, digit, &mut start) {
-            starts[count] = first as u8;
-            lens[count] = digits as u8;
-            long |= digits > 8;
-            count += 1;
+        let Some(numbers) = window_numbers(masks) else { return Ok(0) };
+        let mut ends = [0u8; WINDOW_NUMBERS];
+        let mut lasts = numbers.lasts;
+        for end in ends.iter_mut().take(numbers.count) {
+            *end = lasts.trailing_zeros() as u8;
+            lasts &= lasts - 1;
         }
-        let mut values = [0u64; 32];
-        for group in 0..count.div_ceil(4) {
-            let lanes = 4 * group..4 * group + 4;
-            // SAFETY: this kernel is only selected when the CPU has AVX2; every start is
-            // inside the window, and a window has 72 readable bytes from `at`.
-            let four = unsafe { simd::values4(buf, at, &starts[lanes.clone()], &lens[lanes.clone()]) };
-            values[lanes].copy_from_slice(&four);
-        }
-        if long {
-            for k in (0..count).filter(|&k| lens[k] > 8) {
-                values[k] = parse_digits(buf, at + starts[k] as usize, lens[k] as usize);
+        let out = window_out(record, *filled);
+        // SAFETY: this kernel is only selected when the CPU has AVX2; a window starts 16
+        // bytes or more into `buf` and its numbers end inside it.
+        unsafe { simd::values_avx2(buf, at, &ends, numbers.count, numbers.long, out) };
+        // A number's first digit, found back from its last (only for an error's offset).
+        let first_digit = |k: usize| {
+            let mut first = at + ends[k] as usize;
+            while first > at && buf[first - 1].is_ascii_digit() {
+                first -= 1;
             }
-        }
-        let width = self.width;
-        for k in 0..count {
-            record[*filled] = values[k];
-            *filled += 1;
-            if *filled == width {
-                *filled = 0;
-                self.deliver(&record[..width], at + starts[k] as usize)?;
-            }
-        }
-        Ok(start as usize)
+            first
+        };
+        self.deliver_window(record, filled, numbers.count, first_digit)?;
+        Ok(numbers.bytes)
     }
 
-    /// The numbers of one window with AVX-512 (see [`simd::window_avx512`]): converted
-    /// straight into `record` after the `filled` values already there, then every
-    /// complete record is delivered from it in order (same records, same errors at the
-    /// same offsets as [`Parser::take_window`]) and what is left moves to its front.
+    /// [`Parser::take_window`] with AVX-512 (see [`simd::window_avx512`]).
     ///
     /// # Safety
     /// The CPU must have what [`simd::has_avx512`] checks.
@@ -849,24 +830,44 @@ impl<S: SnapshotSink> Parser<S> {
         filled: &mut usize,
     ) -> Result<usize, SnapshotError> {
         let mut starts = [0u8; WINDOW];
-        let out: &mut [u64; simd::WINDOW_NUMBERS] =
-            (&mut record[*filled..*filled + simd::WINDOW_NUMBERS]).try_into().expect("PENDING has room for a window");
+        let out = window_out(record, *filled);
         // SAFETY: the caller's CPU has AVX-512; a window has 64 readable bytes from `at`.
         let (taken, count) = unsafe { simd::window_avx512(buf, at, out, &mut starts) };
+        self.deliver_window(record, filled, count, |k| at + starts[k] as usize)?;
+        Ok(taken)
+    }
+
+    /// After a SIMD window wrote its `count` values right after the `filled` ones of
+    /// `record`: deliver every complete record from there, in order, and move what is left
+    /// to the front. `first_digit(k)`: where number `k` of the window starts (an error's
+    /// offset is the start of its record's last number, as on the other paths).
+    #[inline(always)]
+    fn deliver_window(
+        &mut self,
+        record: &mut [u64; PENDING],
+        filled: &mut usize,
+        count: usize,
+        first_digit: impl Fn(usize) -> usize,
+    ) -> Result<(), SnapshotError> {
         let width = self.width;
         let total = *filled + count;
         let mut first = 0;
         while first + width <= total {
-            // The record's last number is number `first + width - 1 - filled` of the window.
-            let last = first + width - 1 - *filled;
-            self.deliver(&record[first..first + width], at + starts[last] as usize)?;
+            let values = &record[first..first + width];
+            let result =
+                if self.section == Section::Nodes { self.sink.on_node(values) } else { self.sink.on_edge(values) };
+            if let Err(message) = result {
+                // The record's last number is number `first + width - 1 - filled` of the window.
+                let pos = first_digit(first + width - 1 - *filled);
+                return Err(inconsistent(self.base + pos as u64, message));
+            }
             first += width;
         }
         for k in 0..total - first {
             record[k] = record[first + k];
         }
         *filled = total - first;
-        Ok(taken)
+        Ok(())
     }
 
     /// One byte of the careful path. Returns the next position and whether `]` closed the array.
@@ -1174,6 +1175,56 @@ fn swar_value(chunk: u64, n: usize) -> u64 {
         >> 32
 }
 
+/// Most numbers a window can hold (a digit and a comma each).
+const WINDOW_NUMBERS: usize = WINDOW / 2;
+
+/// The slots after the `filled` values of a record where a SIMD window writes its values.
+#[inline(always)]
+fn window_out(record: &mut [u64; PENDING], filled: usize) -> &mut [u64; WINDOW_NUMBERS] {
+    (&mut record[filled..filled + WINDOW_NUMBERS]).try_into().expect("PENDING has room for a window")
+}
+
+/// The numbers a SIMD window takes: those [`accepted_commas`] accepts, up to the first of
+/// over 16 digits (the careful path takes it, as after [`next_number`] stops there).
+#[derive(Debug, Clone, Copy)]
+struct WindowNumbers {
+    /// Bytes taken: up to and including the last number's comma.
+    bytes: usize,
+    count: usize,
+    /// Bit k: byte k is a number's first digit; its last digit.
+    firsts: u64,
+    lasts: u64,
+    /// Some number has 9 to 16 digits.
+    long: bool,
+}
+
+#[inline(always)]
+fn window_numbers(masks: Masks) -> Option<WindowNumbers> {
+    let mut commas = accepted_commas(masks)?;
+    let digit = masks.digit;
+    // Runs of at least 2, 4, 8 and 17 digits (bit k: the run starting at k).
+    let runs2 = digit & (digit >> 1);
+    let runs4 = runs2 & (runs2 >> 2);
+    let runs8 = runs4 & (runs4 >> 4);
+    let runs17 = runs8 & (runs8 >> 8) & (digit >> 16);
+    if runs17 != 0 {
+        commas &= (1u64 << runs17.trailing_zeros()) - 1;
+    }
+    if commas == 0 {
+        return None;
+    }
+    // The last accepted comma; bit 63 is never one (its follower is unknown).
+    let last = 63 - commas.leading_zeros();
+    let region = (1u64 << last) - 1;
+    Some(WindowNumbers {
+        bytes: last as usize + 1,
+        count: commas.count_ones() as usize,
+        firsts: digit & !(digit << 1) & region,
+        lasts: digit & !(digit >> 1) & region,
+        long: runs8 & (digit >> 8) & region != 0,
+    })
+}
+
 /// The commas of a window that end numbers the fast path takes: digit runs, each
 /// followed by "," or "\n," and the comma by a digit, up to the first byte that breaks
 /// the pattern. A comma at bit 63 has an unknown follower and counts as breaking it.
@@ -1314,7 +1365,7 @@ pub fn classify_with(kernel: Kernel, buf: &[u8], at: usize) -> Option<Masks> {
 mod simd {
     //! `core::arch` classification of 64 bytes; the AVX2 one is only reached after
     //! `is_x86_feature_detected!("avx2")` (see `Kernel::resolve`).
-    use super::{Masks, WINDOW};
+    use super::{Masks, WindowNumbers, WINDOW, WINDOW_NUMBERS};
     use core::arch::x86_64::*;
 
     pub fn classify_sse2(buf: &[u8], at: usize) -> Masks {
@@ -1396,32 +1447,64 @@ mod simd {
         }
     }
 
-    /// The values of four numbers of 1..=8 digits at `buf[at + starts[k]..]` with
-    /// `lens[k]` digits (lanes with 0 digits or more than 8 give garbage): the scalar
-    /// SWAR of `swar_value` on four 64-bit lanes. Each start must have 8 readable bytes.
+    /// The values of the numbers whose last digits are at `at + ends[k]` for `k <
+    /// count`, into `out` (what follows is garbage): four at a time, each 64-bit lane
+    /// loads the eight bytes that end at its number's last digit and keeps the digits
+    /// after the last non-digit among them. With `long` (a number of 9 to 16 digits), the
+    /// eight bytes before those too, where all eight of the last were digits. A number's
+    /// byte before its first digit is a non-digit (a window starts at a number).
     ///
     /// # Safety
-    /// The CPU must have AVX2.
+    /// The CPU must have AVX2; `buf` holds 16 bytes before `at`; every end is below 64 and
+    /// `buf` holds 64 bytes from `at`.
     #[inline]
     #[target_feature(enable = "avx2")]
-    pub unsafe fn values4(buf: &[u8], at: usize, starts: &[u8], lens: &[u8]) -> [u64; 4] {
-        let load = |k: usize| {
-            let from = at + starts[k] as usize;
-            i64::from_le_bytes(buf[from..from + 8].try_into().unwrap_or([0; 8]))
-        };
-        // Digits left-aligned (first digit most significant), zeros before them.
-        let shift = |k: usize| 8 * (8 - i64::from(lens[k].clamp(1, 8)));
-        let chunks = _mm256_set_epi64x(load(3), load(2), load(1), load(0));
-        let shifts = _mm256_set_epi64x(shift(3), shift(2), shift(1), shift(0));
-        let digits = _mm256_sllv_epi64(_mm256_sub_epi8(chunks, _mm256_set1_epi8(b'0' as i8)), shifts);
-        // Bytes 10a + b, words 100ab + cd, each 32-bit half four digits: high * 1 + low * 10^4.
+    pub unsafe fn values_avx2(
+        buf: &[u8],
+        at: usize,
+        ends: &[u8; WINDOW_NUMBERS],
+        count: usize,
+        long: bool,
+        out: &mut [u64; WINDOW_NUMBERS],
+    ) {
+        debug_assert!(at >= 16 && at + WINDOW <= buf.len());
+        let base = buf.as_ptr().add(at);
+        // SAFETY (of each load): at + end - back >= at - 15 >= 0, and + 8 <= at + 64.
+        let load = |k: usize, back: usize| (base.add(ends[k] as usize).sub(back) as *const i64).read_unaligned();
+        for group in 0..count.div_ceil(4) {
+            let k = 4 * group;
+            let low = _mm256_set_epi64x(load(k + 3, 7), load(k + 2, 7), load(k + 1, 7), load(k, 7));
+            let (mut values, partial) = trailing_digits(low);
+            if long {
+                let high = _mm256_set_epi64x(load(k + 3, 15), load(k + 2, 15), load(k + 1, 15), load(k, 15));
+                // Only where the last eight bytes were all digits.
+                let full = _mm256_cmpeq_epi64(partial, _mm256_setzero_si256());
+                let high = _mm256_and_si256(trailing_digits(high).0, full);
+                values = _mm256_add_epi64(_mm256_mul_epu32(high, _mm256_set1_epi64x(100_000_000)), values);
+            }
+            _mm256_storeu_si256(out.as_mut_ptr().add(k).cast(), values);
+        }
+    }
+
+    /// Each lane's trailing digits (from its last byte back to the first non-digit) as a
+    /// number, and the lanes' non-digit marks (zero where all eight bytes are digits).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn trailing_digits(chunks: __m256i) -> (__m256i, __m256i) {
+        let offset = _mm256_sub_epi8(chunks, _mm256_set1_epi8(b'0' as i8));
+        let digit = _mm256_cmpeq_epi8(_mm256_min_epu8(offset, _mm256_set1_epi8(9)), offset);
+        let not_digit = _mm256_xor_si256(digit, _mm256_set1_epi8(-1));
+        // Bytes with a non-digit at or after them in their lane (a suffix OR).
+        let mut stop = _mm256_or_si256(not_digit, _mm256_srli_epi64(not_digit, 8));
+        stop = _mm256_or_si256(stop, _mm256_srli_epi64(stop, 16));
+        stop = _mm256_or_si256(stop, _mm256_srli_epi64(stop, 32));
+        let digits = _mm256_andnot_si256(stop, offset);
+        // Bytes 10a + b, words 100ab + cd, each 32-bit half four digits: high * 10^4 + low.
         let pairs = _mm256_maddubs_epi16(digits, _mm256_set1_epi16(0x010A));
         let quads = _mm256_madd_epi16(pairs, _mm256_set1_epi32(0x0001_0064));
         let values =
             _mm256_add_epi64(_mm256_mul_epu32(quads, _mm256_set1_epi64x(10_000)), _mm256_srli_epi64(quads, 32));
-        let mut out = [0u64; 4];
-        _mm256_storeu_si256(out.as_mut_ptr() as *mut __m256i, values);
-        out
+        (values, not_digit)
     }
 
     /// Whether the CPU has what the AVX-512 kernel uses: F and BW (64-byte compares into
@@ -1454,9 +1537,6 @@ mod simd {
         };
         (offset, masks)
     }
-
-    /// Most numbers a window can hold (a digit and a comma each).
-    pub const WINDOW_NUMBERS: usize = WINDOW / 2;
 
     /// Byte `8j + b` of each: lane `j` of group `g` takes number `8g + j`.
     const LANE_NUMBER: [[u8; 64]; 4] = {
@@ -1505,7 +1585,7 @@ mod simd {
     /// How: the positions of the numbers' first and last digits are compressed into two
     /// vectors of bytes; for eight numbers at a time, each 8-byte lane gathers (a byte
     /// permute) the eight bytes that end at its number's last digit, zeroes those before
-    /// its first digit, and the lane is converted as in `values4`. Numbers of 9 to 16
+    /// its first digit, and the lane is converted as in `trailing_digits`. Numbers of 9 to 16
     /// digits take a second gather for the eight digits before those.
     ///
     /// # Safety
@@ -1519,27 +1599,8 @@ mod simd {
         starts: &mut [u8; WINDOW],
     ) -> (usize, usize) {
         let (offset, masks) = classify_avx512_window(&buf[at..at + WINDOW]);
-        let Some(mut commas) = super::accepted_commas(masks) else { return (0, 0) };
-        let digit = masks.digit;
-        // Runs of at least 2, 4, 8, 16 and 17 digits (bit k: the run starting at k).
-        let runs2 = digit & (digit >> 1);
-        let runs4 = runs2 & (runs2 >> 2);
-        let runs8 = runs4 & (runs4 >> 4);
-        let runs17 = runs8 & (runs8 >> 8) & (digit >> 16);
-        if runs17 != 0 {
-            // Stop before the number over 16 digits (the careful path takes it).
-            commas &= (1u64 << runs17.trailing_zeros()) - 1;
-        }
-        if commas == 0 {
-            return (0, 0);
-        }
-        // The last accepted comma; bit 63 is never one (its follower is unknown).
-        let last = 63 - commas.leading_zeros();
-        let region = (1u64 << last) - 1;
-        let firsts = digit & !(digit << 1) & region;
-        let lasts = digit & !(digit >> 1) & region;
-        let count = commas.count_ones() as usize;
-        let long = runs8 & (digit >> 8) & region != 0;
+        let Some(numbers) = super::window_numbers(masks) else { return (0, 0) };
+        let WindowNumbers { bytes, count, firsts, lasts, long } = numbers;
         let iota = _mm512_loadu_si512(IOTA.as_ptr().cast());
         let first_at = _mm512_maskz_compress_epi8(firsts, iota);
         let last_at = _mm512_maskz_compress_epi8(lasts, iota);
@@ -1557,7 +1618,7 @@ mod simd {
             }
             _mm512_storeu_si512(out.as_mut_ptr().add(8 * group).cast(), values);
         }
-        (last as usize + 1, count)
+        (bytes, count)
     }
 
     /// The value of the eight digits of each lane that end `back` bytes before byte
