@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkTimeTool, interleave, warmPageCache } from './lib/measure.mjs';
-import { ratio, seconds, size, table } from './lib/report.mjs';
+import { gbPerCpuSecond, ratio, seconds, size, table } from './lib/report.mjs';
 import { benchSizes, ensureSnapshot } from './lib/snapshots.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,7 +67,7 @@ async function main() {
         [...res.values()].map((r) => [
           r.name,
           r.ok ? seconds(r.cpuMs) : 'fails',
-          r.ok ? (snap.bytes / 1e9 / (r.cpuMs / 1000)).toFixed(2) : '—',
+          r.ok ? gbPerCpuSecond(snap.bytes, r.cpuMs).toFixed(2) : '—',
           r.ok ? seconds(r.wallMs) : 'fails',
           r.ok && scalar.ok ? ratio(scalar.cpuMs / r.cpuMs) : '—',
           r.runs.map((x) => (x.ok ? seconds(x.cpuMs) : 'fail')).join(', '),

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkTimeTool, interleave, warmPageCache } from './lib/measure.mjs';
 import { ensurePeer, peerVersion } from './lib/peers.mjs';
-import { percent, ratio, seconds, size, table } from './lib/report.mjs';
+import { gbPerCpuSecond, percent, ratio, seconds, size, table } from './lib/report.mjs';
 import { BENCH_DIR, benchSizes, ensureSnapshot } from './lib/snapshots.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -88,11 +88,6 @@ function ratioCell(r, lw, field) {
   if (!r || !lw || !lw.ok) return 'n/a';
   if (!r.ok) return 'fails';
   return field === 'wall' ? ratio(r.wallMs / lw.wallMs) : ratio(r.rssBytes / lw.rssBytes);
-}
-
-/** File bytes (10^9 per GB) per second of CPU time. */
-function gbPerCpuSecond(bytes, cpuMs) {
-  return bytes / 1e9 / (cpuMs / 1000);
 }
 
 function verdict(ok, text) {

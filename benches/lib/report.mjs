@@ -23,6 +23,11 @@ export function ratio(x) {
   return x >= 100 ? `${x.toFixed(0)}×` : x >= 10 ? `${x.toFixed(1)}×` : `${x.toFixed(2)}×`;
 }
 
+/** File bytes (10^9 per GB) per second of CPU time: the speed per core. */
+export function gbPerCpuSecond(bytes, cpuMs) {
+  return bytes / 1e9 / (cpuMs / 1000);
+}
+
 export function percent(x) {
   return Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '—';
 }

@@ -89,9 +89,11 @@ fn check_graph(g: &HeapGraph) {
     }
 }
 
-/// The window kernels, checked against `Kernel::Scalar` (Sse2/Avx2 fall back to the
+/// The window kernels, checked against `Kernel::Scalar` (the SIMD ones fall back to the
 /// best the CPU has, so the list is valid everywhere).
-const WINDOW_KERNELS: [Kernel; 5] = [Kernel::Portable, Kernel::Sse2, Kernel::Avx2, Kernel::Avx512, Kernel::Auto];
+fn window_kernels() -> impl Iterator<Item = Kernel> {
+    Kernel::ALL.into_iter().filter(|&k| k != Kernel::Scalar).chain([Kernel::Auto])
+}
 
 fn summary_using(input: &[u8], kernel: Kernel) -> Result<Summary, String> {
     read_bytes_using(input, SummarySink::new(), kernel).map(SummarySink::into_summary).map_err(|e| format!("{e:?}"))
@@ -121,7 +123,7 @@ fn check_kernels(input: &[u8], cuts: &[usize]) -> u64 {
         reader.finish().map(SummarySink::into_summary).map_err(|e| format!("{e:?}"))
     };
     let chunked_reference = chunked_with(Kernel::Scalar);
-    for kernel in WINDOW_KERNELS {
+    for kernel in window_kernels() {
         assert_eq!(summary_using(input, kernel), reference, "{kernel:?} summary differs from the scalar kernel's");
         assert!(graph_using(input, kernel) == reference_graph, "{kernel:?} graph differs from the scalar kernel's");
         assert_eq!(
@@ -130,7 +132,7 @@ fn check_kernels(input: &[u8], cuts: &[usize]) -> u64 {
             "{kernel:?} chunked summary differs from the scalar kernel's"
         );
     }
-    3 * WINDOW_KERNELS.len() as u64
+    3 * window_kernels().count() as u64
 }
 
 /// Everything the property demands of one input. Panics on a violation.
@@ -256,7 +258,7 @@ fn window_classifiers_agree_with_the_portable_one() {
             .collect();
         let at = rng.range(0, len - 63);
         let reference = classify_with(Kernel::Portable, &buf, at).unwrap();
-        for kernel in [Kernel::Sse2, Kernel::Avx2, Kernel::Avx512, Kernel::Auto] {
+        for kernel in window_kernels().filter(|&k| k != Kernel::Portable) {
             assert_eq!(classify_with(kernel, &buf, at), Some(reference), "{kernel:?} at {at} of {buf:?}");
         }
     }
@@ -345,7 +347,7 @@ fn fuzz_mutated_snapshots_never_panic() {
         inputs += 1;
         big += full as u64;
         ok += summary(&input).is_ok() as u64;
-        kernel_checks += 3 * WINDOW_KERNELS.len() as u64;
+        kernel_checks += 3 * window_kernels().count() as u64;
     }
     eprintln!(
         "fuzz: {inputs} inputs ({big} full-size, {ok} still valid, {kernel_checks} kernel-vs-scalar comparisons) in {:.1} s, seed {seed}",

@@ -9,9 +9,6 @@ use common::{cuts_random, sample, Rng};
 use leakwatch_core::snapshot::meta::Meta;
 use leakwatch_core::snapshot::scanner::{Kernel, Parser, ReadPlan, SnapshotSink};
 
-const KERNELS: [Kernel; 6] =
-    [Kernel::Scalar, Kernel::Portable, Kernel::Sse2, Kernel::Avx2, Kernel::Avx512, Kernel::Auto];
-
 /// Keeps every record as it arrives, unchecked.
 #[derive(Default, Debug, PartialEq)]
 struct Records {
@@ -97,7 +94,7 @@ fn every_kernel_reads_back_the_numbers_written() {
         let expected = Records { nodes: node_values, edges: edge_values };
         let max_chunk = 64 + rng.range(0, 2000);
         let cuts = cuts_random(input.len(), &mut rng, max_chunk);
-        for kernel in KERNELS {
+        for kernel in Kernel::ALL.into_iter().chain([Kernel::Auto]) {
             assert_eq!(read(&input, kernel, &[]), expected, "{kernel:?}, round {round}, whole");
             assert_eq!(read(&input, kernel, &cuts), expected, "{kernel:?}, round {round}, chunked");
         }

@@ -98,7 +98,7 @@ fn reading_without_edges_summarizes_like_a_full_read() {
     let path = temp_file("without-edges.heapsnapshot", real);
     let full = summary_of(&path, ReadMode::Serial).unwrap();
     assert_eq!(summarize_without_edges(&path).map_err(|e| e.to_string()), Ok(full.clone()));
-    for kernel in [Kernel::Scalar, Kernel::Portable, Kernel::Sse2, Kernel::Avx2, Kernel::Avx512] {
+    for kernel in Kernel::ALL {
         for mode in [ReadMode::Serial, ReadMode::Parallel] {
             let read = read_file_using(&path, SummarySink::new(), None, mode, kernel).map(SummarySink::into_summary);
             assert_eq!(read.map_err(|e| e.to_string()), Ok(full.clone()), "{kernel:?} {mode:?}");

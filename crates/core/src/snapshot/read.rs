@@ -6,7 +6,7 @@ use super::mapped::Mapping;
 use super::meta::Meta;
 use super::scanner::{Kernel, Parser, ReadPlan, SnapshotSink};
 use std::fs::File;
-use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -79,7 +79,7 @@ pub fn read_file_using<S: SplitSink>(
     };
     let result = if parallel {
         let (split, nodes_end) = find_edge_split(&file, total);
-        let open = || Source::open(path, mapping.as_ref());
+        let open = || Source::new(&file, mapping.as_ref());
         match read_parallel(open, total, sink, &mut progress, (split, nodes_end), kernel) {
             // Not laid out the way V8 writes it: read again, edges in one piece.
             Err(Failure::Snapshot(e)) if split.is_some() && e.kind == SnapshotErrorKind::SplitMismatch => {
@@ -90,7 +90,7 @@ pub fn read_file_using<S: SplitSink>(
     } else {
         let plan = ReadPlan { kernel, ..ReadPlan::default() };
         let mut parser = Parser::with_plan(Checked::new(sink), Some(total), plan);
-        let source = Source::new(file, mapping.as_ref());
+        let source = Source::new(&file, mapping.as_ref());
         pump(source, &mut parser, total, &mut progress, &AtomicBool::new(false), None)
             .and_then(|()| parser.finish().map(Checked::into_inner).map_err(Failure::Snapshot))
     };
@@ -118,16 +118,18 @@ fn unless_shrunk<T>(
     )))
 }
 
-/// Where a reader gets its bytes: the file, read in blocks, or a mapping of it.
-enum Source<'m> {
+/// Where a reader gets its bytes: the file, read in blocks at the reader's own offset
+/// (`pread`, so that readers share one descriptor), or a mapping of it.
+enum Source<'f> {
     Read {
-        file: File,
+        file: &'f File,
+        at: u64,
         block: Vec<u8>,
     },
     /// `released`: the bytes before it are done with and no longer mapped in (the
     /// parser keeps nothing of a block once it asks for the next one).
     Mapped {
-        mapping: &'m Mapping,
+        mapping: &'f Mapping,
         at: usize,
         released: usize,
     },
@@ -137,36 +139,22 @@ enum Source<'m> {
 /// process's resident size stays small (the pages stay in the page cache).
 const RELEASE_EVERY: usize = 4 << 20;
 
-impl<'m> Source<'m> {
-    fn new(file: File, mapping: Option<&'m Mapping>) -> Self {
-        mapping.map_or_else(|| Source::read(file), Source::mapped)
-    }
-
-    /// Another reader of the same file: the mapping, or the file opened again.
-    fn open(path: &Path, mapping: Option<&'m Mapping>) -> Result<Self, Failure> {
+impl<'f> Source<'f> {
+    /// A reader from the start of the file: through its mapping when there is one.
+    fn new(file: &'f File, mapping: Option<&'f Mapping>) -> Self {
         match mapping {
-            Some(mapping) => Ok(Source::mapped(mapping)),
-            None => File::open(path).map(Source::read).map_err(Failure::Io),
+            Some(mapping) => Source::Mapped { mapping, at: 0, released: 0 },
+            None => Source::Read { file, at: 0, block: vec![0u8; READ_BLOCK] },
         }
     }
 
-    fn read(file: File) -> Self {
-        Source::Read { file, block: vec![0u8; READ_BLOCK] }
-    }
-
-    fn mapped(mapping: &'m Mapping) -> Self {
-        Source::Mapped { mapping, at: 0, released: 0 }
-    }
-
-    fn seek(&mut self, to: u64) -> Result<(), Failure> {
-        use std::io::{Seek, SeekFrom};
+    fn seek(&mut self, to: u64) {
         match self {
-            Source::Read { file, .. } => file.seek(SeekFrom::Start(to)).map(drop).map_err(Failure::Io),
+            Source::Read { at, .. } => *at = to,
             Source::Mapped { mapping, at, released } => {
                 mapping.release(*released..*at);
                 *at = usize::try_from(to).unwrap_or(usize::MAX).min(mapping.bytes().len());
                 *released = *at;
-                Ok(())
             }
         }
     }
@@ -174,9 +162,12 @@ impl<'m> Source<'m> {
     /// The next bytes (a block, or a block's worth of the mapping); empty at the end.
     fn next(&mut self) -> Result<&[u8], Failure> {
         match self {
-            Source::Read { file, block } => loop {
-                match file.read(block) {
-                    Ok(n) => return Ok(&block[..n]),
+            Source::Read { file, at, block } => loop {
+                match file.read_at(block, *at) {
+                    Ok(n) => {
+                        *at += n as u64;
+                        return Ok(&block[..n]);
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) => return Err(Failure::Io(e)),
                 }
@@ -223,7 +214,7 @@ pub fn read_file_without_edges<S: SnapshotSink>(path: &Path, sink: S) -> Result<
     let mapping = Mapping::new(&file, total);
     let plan = ReadPlan { skip_edges: true, ..ReadPlan::default() };
     let mut parser = Parser::with_plan(Checked::without_edges(sink), Some(total), plan);
-    let source = Source::new(file, mapping.as_ref());
+    let source = Source::new(&file, mapping.as_ref());
     let result = pump(source, &mut parser, total, &mut None, &AtomicBool::new(false), None)
         .and_then(|()| parser.finish().map_err(Failure::Snapshot));
     let checked = unless_shrunk(mapping.as_ref(), path, total, result).map_err(|e| e.named(&name))?;
@@ -248,7 +239,6 @@ pub fn read_file_without_edges<S: SnapshotSink>(path: &Path, sink: S) -> Result<
 /// comma separate it from the `"edges":` key): the edge reader jumps there instead of
 /// reading the nodes only to skip them. The main reader parses every byte before it.
 fn find_edge_split(file: &File, total: u64) -> (Option<u64>, Option<u64>) {
-    use std::os::unix::fs::FileExt;
     let Some(start) = find_edges_key(file, total) else { return (None, None) };
     let mut block = vec![0u8; 64 << 10];
     let first_records = sample(file, &mut block, start).and_then(|bytes| {
@@ -365,7 +355,6 @@ fn sample(file: &File, block: &mut [u8], offset: u64) -> Option<Vec<u8>> {
 
 /// `read_at` until `block` is full or the file ends; the bytes read.
 fn read_full_at(file: &File, block: &mut [u8], offset: u64) -> Option<usize> {
-    use std::os::unix::fs::FileExt;
     let mut filled = 0;
     while filled < block.len() {
         match file.read_at(&mut block[filled..], offset + filled as u64) {
@@ -379,7 +368,7 @@ fn read_full_at(file: &File, block: &mut [u8], offset: u64) -> Option<usize> {
 }
 
 fn read_parallel<'m, S: SplitSink>(
-    open: impl Fn() -> Result<Source<'m>, Failure> + Sync,
+    open: impl Fn() -> Source<'m> + Sync,
     total: u64,
     sink: S,
     progress: &mut Option<Progress>,
@@ -388,10 +377,10 @@ fn read_parallel<'m, S: SplitSink>(
 ) -> Result<S, Failure> {
     let cancel = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let edges = scope.spawn(|| read_edges::<S::Edges>(open()?, total, (split, nodes_end), kernel, &cancel));
+        let edges = scope.spawn(|| read_edges::<S::Edges>(open(), total, (split, nodes_end), kernel, &cancel));
         let plan = ReadPlan { skip_edges: true, edge_split: split, kernel, ..ReadPlan::default() };
         let mut parser = Parser::with_plan(Checked::new(sink), Some(total), plan);
-        let main = open().and_then(|source| pump(source, &mut parser, total, progress, &cancel, None));
+        let main = pump(open(), &mut parser, total, progress, &cancel, None);
         // An error past the cut may only mean the cut was not a record boundary, which
         // the edge reader is about to find out: let it finish then.
         let past_cut = matches!((&main, split), (Err(Failure::Snapshot(e)), Some(cut)) if e.offset >= cut);
@@ -463,12 +452,12 @@ fn pump<S: SnapshotSink>(
 ) -> Result<(), Failure> {
     while !parser.stopped() {
         if let Some(to) = jump.filter(|&to| parser.skipping_nodes() && to > parser.bytes_read()) {
-            source.seek(to)?;
+            source.seek(to);
             parser.jump_to(to);
             jump = None;
         }
         if let Some(to) = parser.split_jump() {
-            source.seek(to)?;
+            source.seek(to);
             parser.jump_to(to);
         }
         if cancel.load(Ordering::Relaxed) {

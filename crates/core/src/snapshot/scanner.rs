@@ -123,6 +123,10 @@ pub enum Kernel {
 }
 
 impl Kernel {
+    /// Every kernel but `Auto` (tests compare them all; those the CPU lacks resolve to
+    /// the best one it has).
+    pub const ALL: [Kernel; 5] = [Kernel::Scalar, Kernel::Portable, Kernel::Sse2, Kernel::Avx2, Kernel::Avx512];
+
     /// The kernel that will really run: `Auto` resolved, SIMD kernels the CPU lacks
     /// replaced by the best one it has.
     pub fn resolve(self) -> Kernel {
@@ -678,7 +682,8 @@ impl<S: SnapshotSink> Parser<S> {
         };
         let classify = classifier(self.kernel);
         loop {
-            // A window reads from 16 bytes before its start to 72 after, and must end
+            // A window reads up to 72 bytes from its start (the AVX2 kernel also the 15
+            // before it: numbers are loaded back from their last digit), and must end
             // before the split.
             if let Some(classify) = classify.filter(|_| i >= 16 && i + WINDOW + 8 <= len && i + WINDOW <= split_limit) {
                 #[cfg(target_arch = "x86_64")]
@@ -853,10 +858,7 @@ impl<S: SnapshotSink> Parser<S> {
         let total = *filled + count;
         let mut first = 0;
         while first + width <= total {
-            let values = &record[first..first + width];
-            let result =
-                if self.section == Section::Nodes { self.sink.on_node(values) } else { self.sink.on_edge(values) };
-            if let Err(message) = result {
+            if let Err(message) = self.sink_record(&record[first..first + width]) {
                 // The record's last number is number `first + width - 1 - filled` of the window.
                 let pos = first_digit(first + width - 1 - *filled);
                 return Err(inconsistent(self.base + pos as u64, message));
@@ -992,8 +994,17 @@ impl<S: SnapshotSink> Parser<S> {
 
     #[inline(always)]
     fn deliver(&mut self, record: &[u64], pos: usize) -> Result<(), SnapshotError> {
-        let result = if self.section == Section::Nodes { self.sink.on_node(record) } else { self.sink.on_edge(record) };
-        result.map_err(|m| inconsistent(self.base + pos as u64, m))
+        self.sink_record(record).map_err(|m| inconsistent(self.base + pos as u64, m))
+    }
+
+    /// A record of the current array to the sink.
+    #[inline(always)]
+    fn sink_record(&mut self, record: &[u64]) -> Result<(), String> {
+        if self.section == Section::Nodes {
+            self.sink.on_node(record)
+        } else {
+            self.sink.on_edge(record)
+        }
     }
 
     fn emit_number(&mut self, pos: usize) -> Result<(), SnapshotError> {
@@ -1467,7 +1478,8 @@ mod simd {
         long: bool,
         out: &mut [u64; WINDOW_NUMBERS],
     ) {
-        debug_assert!(at >= 16 && at + WINDOW <= buf.len());
+        // Checked, not assumed: the loads below are unchecked (one compare a window).
+        assert!(at >= 16 && at + WINDOW <= buf.len(), "an AVX2 window must have 16 bytes before it and 64 from it");
         let base = buf.as_ptr().add(at);
         // SAFETY (of each load): at + end - back >= at - 15 >= 0, and + 8 <= at + 64.
         let load = |k: usize, back: usize| (base.add(ends[k] as usize).sub(back) as *const i64).read_unaligned();
