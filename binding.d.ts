@@ -30,8 +30,13 @@ export declare class Monitor {
   recordFullGc(sample: FullGcSample): FullGcResult
   /** A survival reading of the allocation sampler; returns any heap leak it reveals. */
   observeSurvival(reading: SurvivalReading): Array<MonitorLeak>
-  /** Should JS force a full GC now to confirm or clear a suspicion? */
-  shouldProbe(nowMs: number, usedHeapSize: number): boolean
+  /** Would a full GC forced now pause the app for at most maxProbePauseMs? */
+  forcedGcAffordable(usedHeapSize: number): boolean
+  /**
+   * Should JS force a full GC now to confirm or clear a suspicion? Never when it would
+   * stop the app for long (see DetectorOptions.maxProbePauseMs).
+   */
+  shouldProbe(nowMs: number, usedHeapSize: number, external: number): boolean
 }
 
 /** The live sampler's state: fed one profile per read. */
@@ -43,6 +48,13 @@ export declare class Sampler {
   survival(): SurvivalReading
   /** Leak sites (growing), or with `all` every stack with live samples. */
   ranking(limit: number, all: boolean): SiteRanking
+  /**
+   * Read V8's profile natively (no GC) at `atMs` and take it in: `settled` when a full GC
+   * just ran (see `SamplerState::ingest_unsettled` for the others). Null when no sampling
+   * profiler runs any more (someone stopped it). Fails with
+   * ERR_LEAKWATCH_SAMPLING_FALLBACK when the profile does not read as verified.
+   */
+  ingestNative(atMs: number, settled: boolean): NativeReading | null
   /** Forget everything (the profiler restarted: ordinals begin again). */
   reset(atMs: number): void
   /** [reads, sites, cohorts, frames]: the size of the sampler's own state. */
@@ -180,6 +192,8 @@ export interface DetectorOptions {
   maxWindowMs?: number
   /** Minimum time between forced confirmation GCs (ms; 0 = never force). */
   probeIntervalMs?: number
+  /** Force a GC only while it is expected to pause the app at most this long (ms). */
+  maxProbePauseMs?: number
 }
 
 /**
@@ -354,6 +368,34 @@ export interface MonitorStats {
   /** Duration of this full GC, nanoseconds. */
   gc_time: number
 }
+
+/** A native read: the survival reading and how many live samples the profile held. */
+export interface NativeReading {
+  reading: SurvivalReading
+  samples: number
+}
+
+/**
+ * Self-check of the native sampler, step 1: starts V8's sampler at a fine interval; false
+ * when another sampler already runs (nothing can be checked until it stops).
+ */
+export declare function nativeSamplingCheckBegin(): boolean
+
+/**
+ * Self-check, step 2, after JS allocated from its probe function `name`, defined in `file`
+ * at 1-based `line`: the profile read natively must show exactly that. Stops the check's
+ * sampler; fails with ERR_LEAKWATCH_SAMPLING_FALLBACK and the reason otherwise.
+ */
+export declare function nativeSamplingCheckEnd(name: string, file: string, line: number): void
+
+/** The profile now as `.heapprofile` JSON, read natively (no GC); null when no sampler runs. */
+export declare function nativeSamplingProfile(): string | null
+
+/** Start V8's sampler natively (no forced GCs): false when another sampler already runs. */
+export declare function nativeSamplingStart(interval: number, stackDepth: number): boolean
+
+/** Stop V8's sampler (whoever started it: it is one per isolate). */
+export declare function nativeSamplingStop(): void
 
 export declare function nextDumpSequence(): number
 

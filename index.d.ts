@@ -46,6 +46,7 @@ export type LeakwatchErrorCode =
   | 'ERR_LEAKWATCH_SAMPLING_FOREIGN'
   | 'ERR_LEAKWATCH_SAMPLING_RESTARTED'
   | 'ERR_LEAKWATCH_SAMPLING_FAILED'
+  | 'ERR_LEAKWATCH_SAMPLING_FALLBACK'
   | 'ERR_LEAKWATCH_PROFILE_TRUNCATED'
   | 'ERR_LEAKWATCH_PROFILE_INVALID'
   | 'ERR_LEAKWATCH_NOT_A_PROFILE'
@@ -223,10 +224,17 @@ export interface SamplingOptions {
   interval?: number;
   /** Frames per site: the allocating function and its callers. Default 8 (V8 honours it from Node 26; older versions keep 128 and leakwatch cuts). */
   stackDepth?: number;
-  /** Time between profile reads (each pauses the main thread briefly). Default 2000 (stretched to 100x the last read's pause). */
+  /** Least time between profile reads. Default 2000. Native route: reads follow V8's natural full GCs (never forced, but on heaps where a forced GC is under maxProbePauseMs); inspector route: a read every period (stretched to 100x the last read's pause), each forcing a full GC. */
   readPeriodMs?: number;
   /** Reads in the window growth is judged over. Default 6. */
   windowReads?: number;
+  /**
+   * How V8's sampler is read. 'auto' (default): natively (no GC; ~1 ms a read) once a self-check in this
+   * process proves it exact, else the inspector, said once with ERR_LEAKWATCH_SAMPLING_FALLBACK.
+   * 'native': natively or not at all (the default with a bare 'leak' listener). 'inspector': always the
+   * inspector, whose every read forces a full, atomic GC (~1 s on a 750 MB heap).
+   */
+  route?: 'auto' | 'native' | 'inspector';
 }
 
 export interface SnapshotEvent {
@@ -317,6 +325,8 @@ export interface Options {
   maxWindowMs?: number;
   /** Minimum ms between forced confirmation GCs; 0 never forces one (default 3000; legacy 8000). */
   probeIntervalMs?: number;
+  /** Force a confirming GC only while it is expected to pause the app at most this long: ~1 ms per MB of heap, so by default only on heaps of about 10 MB (default 10). */
+  maxProbePauseMs?: number;
   /** Allocation sampling for leak sites: on with leakDetection unless false; true or options turn it on. */
   sampling?: boolean | SamplingOptions;
 }

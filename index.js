@@ -30,11 +30,16 @@ class Leakwatch extends EventEmitter {
     this.monitor = new GcMonitor({
       emit: (event, payload) => this.emitSafely(event, payload),
       report: (error) => this.report(error),
+      afterFullGc: () => this.sampler.afterFullGc(),
       options: config.detectorOptions(this.options),
     });
     // Allocation sampling (leak sites). `onSurvival` is the detector's hook: it gets
     // {atMs, cohorts:[{startMs, endMs, firstBytes, peakBytes, liveBytes}]} after each read.
-    this.sampler = new Sampler({ report: (error) => this.report(error), onSurvival: (reading) => this.monitor.observeSurvival(reading) });
+    this.sampler = new Sampler({
+      report: (error) => this.report(error),
+      onSurvival: (reading) => this.monitor.observeSurvival(reading),
+      collectIfCheap: () => this.monitor.collectIfCheap(),
+    });
     this.snapshots = new Snapshots({
       emit: (event, payload) => this.emitSafely(event, event === 'snapshot' ? this.withSamplingProfile(payload) : payload),
       report: (error) => this.report(error),
@@ -68,17 +73,29 @@ class Leakwatch extends EventEmitter {
   }
 
   #onNewListener = (event) => {
-    if (MONITOR_EVENTS.has(event)) this.monitor.start();
+    if (!MONITOR_EVENTS.has(event)) return;
+    // 'newListener' comes before the listener is added: what updateMonitor would decide.
+    this.monitor.detecting = true;
+    this.monitor.start();
+    if (event === 'leak') this.updateSampler(this.listenerCount('leak') + 1);
   };
 
-  #onRemoveListener = () => this.updateMonitor();
+  #onRemoveListener = (event) => (event === 'leak' ? this.updateSampler() : this.updateMonitor());
 
-  /** Allocation sampling runs with leak detection, or when asked for (see config.samplingOptions). */
-  updateSampler() {
-    const wanted = config.samplingOptions(this.options);
-    if (!wanted) return this.sampler.stop();
-    this.sampler.configure(wanted);
-    this.sampler.start();
+  /**
+   * Allocation sampling runs with leak detection, or when asked for (see
+   * config.samplingOptions), and with a 'leak' listener unless `sampling: false`: then on the
+   * native route only, which never forces a GC (memwatch's usage gets the best detector at
+   * no stall). `leakListeners`: the count about to be (newListener comes before the add).
+   */
+  updateSampler(leakListeners = this.listenerCount('leak')) {
+    const wanted = config.samplingOptions(this.options) ?? (this.options.sampling !== false && leakListeners > 0 ? { route: 'native' } : undefined);
+    if (!wanted) this.sampler.stop();
+    else {
+      this.sampler.configure(wanted);
+      this.sampler.start();
+    }
+    this.updateMonitor();
   }
 
   /**
@@ -114,13 +131,15 @@ class Leakwatch extends EventEmitter {
   removeAllListeners(...args) {
     super.removeAllListeners(...args);
     this.installListenerHooks();
-    this.updateMonitor();
+    this.updateSampler();
     return this;
   }
 
+  /** GCs are observed for verdicts and stats, and for the sampler's reads after full GCs. */
   updateMonitor() {
-    const wanted = this.options.leakDetection || this.options.reportLeaks || this.stats !== null || [...MONITOR_EVENTS].some((e) => this.listenerCount(e) > 0);
-    if (wanted) this.monitor.start();
+    const detecting = this.options.leakDetection || this.options.reportLeaks || this.stats !== null || [...MONITOR_EVENTS].some((e) => this.listenerCount(e) > 0);
+    this.monitor.detecting = detecting;
+    if (detecting || this.sampler.wantsFullGcs) this.monitor.start();
     else this.monitor.stop();
   }
 

@@ -29,13 +29,14 @@ const DEFAULTS = Object.freeze({
   minGrowthRatio: undefined,
   maxWindowMs: undefined,
   probeIntervalMs: undefined,
+  maxProbePauseMs: undefined, // force a confirming GC only while it would pause the app <= this (default 10 ms)
   // Allocation sampling (leak sites): on with leakDetection unless false; true or
   // {interval, stackDepth, readPeriodMs, windowReads} turns it on (see lib/sampler.js).
   sampling: undefined,
 });
 
 const DETECTOR_RULES = ['adaptive', 'legacy'];
-const DETECTOR_KEYS = ['detector', 'warmupMs', 'minDurationMs', 'minSamples', 'minGrowthBytes', 'minGrowthRatio', 'maxWindowMs', 'probeIntervalMs'];
+const DETECTOR_KEYS = ['detector', 'warmupMs', 'minDurationMs', 'minSamples', 'minGrowthBytes', 'minGrowthRatio', 'maxWindowMs', 'probeIntervalMs', 'maxProbePauseMs'];
 
 function fromEnvironment(env) {
   const options = {};

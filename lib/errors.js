@@ -45,6 +45,7 @@ const CODES = Object.freeze({
   ERR_LEAKWATCH_SAMPLING_FOREIGN: Error,
   ERR_LEAKWATCH_SAMPLING_RESTARTED: Error,
   ERR_LEAKWATCH_SAMPLING_FAILED: Error,
+  ERR_LEAKWATCH_SAMPLING_FALLBACK: Error,
   // .heapprofile files (raised in Rust: crates/core/src/sampling/profile.rs).
   ERR_LEAKWATCH_PROFILE_TRUNCATED: Error,
   ERR_LEAKWATCH_PROFILE_INVALID: Error,

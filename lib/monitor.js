@@ -26,10 +26,17 @@ const FORCED = constants.NODE_PERFORMANCE_GC_FLAGS_FORCED;
 const LIGHT_SAMPLE_MS = 1000;
 
 class GcMonitor {
-  /** `emit(event, payload)` delivers 'stats' and 'leak'; `report(error)` failures. */
-  constructor({ emit, report, options }) {
+  /**
+   * `emit(event, payload)` delivers 'stats' and 'leak'; `report(error)` failures;
+   * `afterFullGc()` runs right after each full GC's figures are recorded (the allocation
+   * sampler reads then: see lib/sampler.js).
+   */
+  constructor({ emit, report, afterFullGc, options }) {
     this.emit = emit;
     this.report = report;
+    this.afterFullGc = afterFullGc || (() => {});
+    // Whether anyone wants verdicts: only then may a confirmation probe be considered.
+    this.detecting = true;
     this.native = new native.Monitor(options, performance.now());
     this.observer = null;
     this.lastLightSample = 0;
@@ -72,6 +79,18 @@ class GcMonitor {
     }
   }
 
+  /** Whether a full GC forced now would be short (a small heap; see Monitor::forced_gc_affordable). */
+  forcedGcAffordable() {
+    return this.native.forcedGcAffordable(v8.getHeapStatistics().used_heap_size);
+  }
+
+  /** A full GC of leakwatch's own, only where it is affordable; whether one ran. */
+  collectIfCheap() {
+    if (!this.forcedGcAffordable()) return false;
+    forceGc();
+    return true;
+  }
+
   releaseLoop() {
     if (!this.awaitingFullGc) return;
     clearTimeout(this.awaitingFullGc);
@@ -103,6 +122,9 @@ class GcMonitor {
           t.totalMs = 0;
         }
         this.onFullGc(major);
+        // After the GC's figures are recorded: the survival rule compares the post-GC heap
+        // at both ends of its window, this GC's included.
+        this.afterFullGc();
       }
       // Also after natural full GCs: a busy process may have one every second, and a
       // suspicion raised by their (floating-garbage) samples needs a forced one to confirm.
@@ -160,14 +182,16 @@ class GcMonitor {
     for (const leak of leaks) this.emit('leak', toLeakEvent(leak));
   }
 
-  /** At most once a second: force a full GC when memory rose enough, or a suspicion needs confirming. */
+  /** At most once a second: force a full GC when memory rose enough, or a suspicion needs confirming, and it is cheap. */
   maybeProbe() {
+    if (!this.detecting) return;
     const now = performance.now();
     if (now - this.lastLightSample < LIGHT_SAMPLE_MS) return;
     this.lastLightSample = now;
-    // Heap plus external memory: a Buffer leak leaves the heap flat (see Monitor::should_probe).
+    // Heap plus external memory: a Buffer leak leaves the heap flat; never on a heap whose
+    // forced GC would stall the app (see Monitor::should_probe).
     const heap = v8.getHeapStatistics();
-    if (!this.native.shouldProbe(now, heap.used_heap_size + (heap.external_memory || 0))) return;
+    if (!this.native.shouldProbe(now, heap.used_heap_size, heap.external_memory || 0)) return;
     this.probing = true;
     forceGc();
   }

@@ -1,21 +1,34 @@
 'use strict';
-// The allocation sampler: V8's sampling heap profiler over an in-thread inspector
-// session. JS only talks to the inspector and keeps time; grouping, cohorts and site
-// ranking happen in Rust (binding Sampler, crates/core/src/sampling).
+// The allocation sampler: V8's sampling heap profiler, by one of two routes. JS only
+// drives the profiler and keeps time; grouping, cohorts and site ranking happen in Rust
+// (binding Sampler, crates/core/src/sampling).
 //
-// Rules this file keeps:
-// - The session is connected once and never disconnected, and the heap profiler is
-//   never disabled: V8 clears its object-id map when a session that used the heap
-//   profiler goes away, which would break every snapshot comparison.
-// - Reading the profile is serialised on the main thread (V8 builds the whole tree and
-//   the inspector serialises it). Reads are rare (readPeriodMs), timed, and their pause
-//   is kept in `stats` so it can be checked. Each read includes a full GC that V8's
-//   inspector forces, so the period stretches to 100x the last pause (<= ~1 % of time).
-// - The sampling profiler is one per isolate, shared by every session: a user's own
-//   startSampling is silently ignored by V8 while ours runs (they read our profile); a
-//   user's stopSampling stops ours too. We notice at the next read, restart and begin a
-//   new epoch (ordinals restart). If someone else was sampling before us, we do not read
-//   their profile (its interval and options are unknown); we try again each period.
+// - The native route (default; lib/native-sampling.js, src/v8_sampling.rs): V8's sampler
+//   started without kSamplingForceGC and read with GetAllocationProfile(), which does not
+//   collect (~0.1-5 ms a read, whatever the heap size). Samples of dead objects stay in
+//   the profile until a GC frees them, so the reads the leak detector judges ("settled") are
+//   taken right after the natural full GCs the monitor observes (`afterFullGc`, at most one
+//   per readPeriodMs): the profile is then as exact as after a forced collection, at no GC
+//   cost. Between them, a read every readPeriodMs marks the cohorts' boundaries (each
+//   period's allocations, by sample ordinal), so one natural full GC tells what each period
+//   since the last one kept. On a small heap (a forced full GC expected under
+//   maxProbePauseMs, ~10 MB by default) that read forces a short GC first and is settled.
+//   On larger heaps verdicts come at the pace of V8's natural full GCs (V8 runs one at the
+//   latest when the old generation reaches its limit, which a leak makes it do; see
+//   benches/results/production.md).
+// - The inspector route (the fallback, when the native self-check fails, or with
+//   `route: 'inspector'`): an in-thread session whose every getSamplingProfile forces a full,
+//   atomic GC (V8's agent always asks for one); reads every readPeriodMs, stretched to 100x
+//   the last read's pause (<= ~1 % of time). The session is connected once and never
+//   disconnected, and the heap profiler is never disabled: V8 clears its object-id map
+//   when a session that used the heap profiler goes away.
+//
+// Either way the profiler is one per isolate, shared by every session and by
+// v8.startHeapProfile: a user's own startSampling is ignored by V8 while ours runs (they
+// read our profile); a user's stopSampling stops ours too. We notice at the next read,
+// restart and begin a new epoch (ordinals restart). If someone else was sampling before
+// us, we do not read their profile (its interval and options are unknown); we try again
+// each period. Reads are timed, and their pause kept in `stats`.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -25,6 +38,7 @@ const { isMainThread } = require('node:worker_threads');
 const native = require('./native');
 const dump = require('./dump');
 const { leakwatchError } = require('./errors');
+const nativeSampling = require('./native-sampling');
 
 // Defaults: V8's and DevTools' own sampling interval, and reads every 2 s (stretched to
 // 100x the last read's pause, see READ_BACKOFF): the leak detector's survival rule needs a
@@ -35,7 +49,11 @@ const DEFAULTS = Object.freeze({
   stackDepth: 8, // frames per site: the allocating function and its callers
   readPeriodMs: 2000, // between profile reads (at least; see READ_BACKOFF)
   windowReads: 6, // reads in the window growth is judged over
+  // 'auto': native unless its self-check fails, then the inspector; 'native': native or no
+  // sampling (never a forced GC); 'inspector': always the inspector (forces a GC per read).
+  route: 'auto',
 });
+const ROUTES = ['auto', 'native', 'inspector'];
 // A fresh read for sites() only when the last one is older than this.
 const FRESH_MS = 1000;
 // V8's inspector forces a full GC inside every getSamplingProfile (its agent always
@@ -43,6 +61,10 @@ const FRESH_MS = 1000;
 // the heap. The next read waits at least this many times the last pause: reads take at
 // most ~1 % of wall time whatever the heap size (benches/sampling.bench.mjs).
 const READ_BACKOFF = 100;
+// A native read costs what building the profile costs (~1 ms at 5,000 live samples, ~10 ms
+// at 32,000 on a 1 GB heap): the reads between natural full GCs wait at least this many
+// times the last read's pause, so they take at most ~0.2 % of the main thread.
+const NATIVE_READ_BACKOFF = 500;
 const NOT_STARTED = /not started/i;
 
 let sharedSession = null;
@@ -73,6 +95,11 @@ function validateOptions(options) {
   for (const [key, value] of Object.entries(options || {})) {
     if (!Object.hasOwn(DEFAULTS, key)) throw new TypeError(`unknown sampling option '${key}' (known: ${Object.keys(DEFAULTS).join(', ')})`);
     if (value === undefined) continue;
+    if (key === 'route') {
+      if (!ROUTES.includes(value)) throw new TypeError(`leakwatch sampling option route must be one of ${ROUTES.map((r) => `'${r}'`).join(', ')}, got ${JSON.stringify(value)}`);
+      out.route = value;
+      continue;
+    }
     const ok = key === 'interval' ? Number.isInteger(value) && value >= 1024 && value <= 2 ** 30 : Number.isInteger(value) && value >= (key === 'windowReads' ? 2 : 1) && value <= (key === 'stackDepth' ? 128 : 2 ** 31);
     if (!ok) throw new TypeError(`leakwatch sampling option ${key} must be a whole number${key === 'interval' ? ' of bytes (1024 or more)' : ''}, got ${JSON.stringify(value)}`);
     out[key] = value;
@@ -81,16 +108,23 @@ function validateOptions(options) {
 }
 
 class Sampler {
-  /** `report(error)` for failures; `onSurvival(reading)` after each read (the detector's hook). */
-  constructor({ report, onSurvival, options } = {}) {
+  /**
+   * `report(error)` for failures; `onSurvival(reading)` after each judged read (the
+   * detector's hook); `collectIfCheap()` forces a full GC where one is short (a small heap)
+   * and says whether it did (the monitor's policy; without it, never).
+   */
+  constructor({ report, onSurvival, collectIfCheap, options } = {}) {
     this.report = report || ((error) => process.emitWarning(error.message, { type: 'LeakwatchWarning', code: error.code }));
     this.onSurvival = onSurvival;
+    this.collectIfCheap = collectIfCheap || (() => false);
     this.options = validateOptions(options);
     this.state = null;
     this.timer = null;
     this.owned = false; // V8's sampler is running with our settings
+    this.route = null; // 'native' or 'inspector' once chosen; null while undecided
     this.warned = new Set();
-    this.stats = { reads: 0, lastReadMs: 0, maxReadMs: 0, totalReadMs: 0, restarts: 0, lastReadAt: -Infinity };
+    // reads: all; settledReads: those right after a full GC (the ones the detector judges).
+    this.stats = { route: null, reads: 0, settledReads: 0, lastReadMs: 0, maxReadMs: 0, totalReadMs: 0, restarts: 0, lastReadAt: -Infinity, lastSettledAt: -Infinity };
     this.lastReading = null;
   }
 
@@ -98,9 +132,14 @@ class Sampler {
     return this.timer !== null;
   }
 
+  /** Whether reads wait for natural full GCs (the native route): the monitor must observe GCs. */
+  get wantsFullGcs() {
+    return this.running && this.route !== 'inspector';
+  }
+
   configure(options) {
     const next = validateOptions(options);
-    const changed = ['interval', 'stackDepth', 'windowReads'].some((k) => next[k] !== this.options[k]);
+    const changed = ['interval', 'stackDepth', 'windowReads', 'route'].some((k) => next[k] !== this.options[k]);
     const periodChanged = next.readPeriodMs !== this.options.readPeriodMs;
     this.options = next;
     if (this.running && changed) {
@@ -116,20 +155,20 @@ class Sampler {
   start() {
     if (this.running) return;
     if (!isMainThread) return;
-    try {
-      session();
-    } catch (error) {
-      this.warnOnce('unavailable', leakwatchError('ERR_LEAKWATCH_SAMPLING_UNAVAILABLE', `allocation sampling is unavailable: ${error.message}`, { cause: error }));
-      return;
-    }
     this.state = new native.Sampler({ interval: this.options.interval, stackDepth: this.options.stackDepth, windowReads: this.options.windowReads }, performance.now());
+    this.route = null;
     this.timer = this.schedule();
     this.ensureSampling();
   }
 
-  /** The next read: after the read period, or 100x the last pause if longer. */
+  /**
+   * The next tick: after the read period, or 100x the last pause if longer. On the inspector
+   * route a tick reads; on the native route a tick restarts a sampler someone stopped and,
+   * when no read came for a period, reads (see tick).
+   */
   schedule() {
-    const delay = Math.max(this.options.readPeriodMs, READ_BACKOFF * (this.stats.lastReadMs || 0));
+    const backoff = this.route === 'inspector' ? READ_BACKOFF : NATIVE_READ_BACKOFF;
+    const delay = Math.max(this.options.readPeriodMs, backoff * (this.stats.lastReadMs || 0));
     const timer = setTimeout(() => {
       this.tick();
       if (this.timer === timer) this.timer = this.schedule();
@@ -145,7 +184,8 @@ class Sampler {
     this.timer = null;
     if (this.owned) {
       try {
-        postSync('HeapProfiler.stopSampling');
+        if (this.route === 'native') nativeSampling.stop();
+        else postSync('HeapProfiler.stopSampling');
       } catch {
         // stopped by someone else already
       }
@@ -159,18 +199,71 @@ class Sampler {
     this.report(error);
   }
 
+  foreign() {
+    // A sampler we did not start is running (a user's session, a profiler attached with
+    // --inspect, v8.startHeapProfile). Its interval and options are unknown.
+    this.warnOnce(
+      'foreign',
+      leakwatchError('ERR_LEAKWATCH_SAMPLING_FOREIGN', 'allocation sampling: another session is already running the sampling heap profiler; leak sites wait until it stops'),
+    );
+    return false;
+  }
+
+  /**
+   * The route, chosen once: native when its self-check passes, else the inspector (said
+   * once) unless the options ask for native only. 'busy' while someone else's sampler runs
+   * (nothing can be checked until it stops); null when there is no usable route.
+   */
+  chooseRoute() {
+    if (this.route) return this.route;
+    if (this.options.route === 'inspector') return this.useInspector();
+    const verdict = nativeSampling.check();
+    if (verdict === 'ok' || verdict === 'busy') return verdict === 'ok' ? this.setRoute('native') : 'busy';
+    this.warnOnce('fallback', verdict);
+    return this.options.route === 'native' ? null : this.useInspector();
+  }
+
+  useInspector() {
+    try {
+      session();
+    } catch (error) {
+      this.warnOnce('unavailable', leakwatchError('ERR_LEAKWATCH_SAMPLING_UNAVAILABLE', `allocation sampling is unavailable: ${error.message}`, { cause: error }));
+      return null;
+    }
+    return this.setRoute('inspector');
+  }
+
+  setRoute(route) {
+    this.route = route;
+    this.stats.route = route;
+    return route;
+  }
+
   /** Start V8's sampler unless someone else's is running. Returns whether ours runs. */
   ensureSampling() {
     if (this.owned) return true;
+    const route = this.chooseRoute();
+    if (route === null) return false;
+    if (route === 'busy') return this.foreign();
+    if (route === 'native') {
+      try {
+        if (!nativeSampling.start(this.options.interval, this.options.stackDepth)) return this.foreign();
+      } catch (error) {
+        this.report(error);
+        return false;
+      }
+    } else if (!this.startInspector()) {
+      return false;
+    }
+    this.owned = true;
+    if (this.stats.reads > 0 || this.state.footprint()[0] > 0) this.state.reset(performance.now());
+    return true;
+  }
+
+  startInspector() {
     try {
       postSync('HeapProfiler.getSamplingProfile');
-      // It answered: a sampler we did not start is running (a user's session, a
-      // profiler attached with --inspect). Its interval and options are unknown.
-      this.warnOnce(
-        'foreign',
-        leakwatchError('ERR_LEAKWATCH_SAMPLING_FOREIGN', 'allocation sampling: another inspector session is already running the sampling heap profiler; leak sites wait until it stops'),
-      );
-      return false;
+      return this.foreign();
     } catch (error) {
       if (!NOT_STARTED.test(error.message)) {
         this.report(leakwatchError('ERR_LEAKWATCH_SAMPLING_FAILED', `allocation sampling: ${error.message}`, { cause: error }));
@@ -185,65 +278,130 @@ class Sampler {
         includeObjectsCollectedByMajorGC: false,
         includeObjectsCollectedByMinorGC: false,
       });
+      return true;
     } catch (error) {
       this.report(leakwatchError('ERR_LEAKWATCH_SAMPLING_FAILED', `allocation sampling: cannot start: ${error.message}`, { cause: error }));
       return false;
     }
-    this.owned = true;
-    if (this.stats.reads > 0 || this.state.footprint()[0] > 0) this.state.reset(performance.now());
-    return true;
   }
 
   tick() {
     try {
-      this.read();
+      if (this.route === 'inspector') {
+        this.read();
+        return;
+      }
+      const due = Math.max(this.options.readPeriodMs, NATIVE_READ_BACKOFF * this.stats.lastReadMs);
+      if (!this.ensureSampling() || performance.now() - this.stats.lastReadAt < due) return;
+      // No read for a period. On a small heap a forced full GC is short (see
+      // Monitor::forced_gc_affordable): collect and read. Elsewhere a read that only marks
+      // the cohorts' boundaries: what each period's allocations keep is then judged at the
+      // next natural full GC, so verdicts need fewer of them.
+      const settled = this.collectIfCheap();
+      this.read({ settled });
     } catch (error) {
       this.report(error);
     }
   }
 
   /**
-   * Read the profile now (main thread, synchronous), feed it to the state and hand the
-   * survival reading to `onSurvival`. Returns the profile's JSON text, or null when
-   * sampling is not ours (yet).
+   * A full GC just finished (the monitor observes them): on the native route, the moment a
+   * read is as exact as after a forced collection. At most one such read per readPeriodMs.
+   * Never throws.
    */
-  read() {
+  afterFullGc() {
+    if (!this.running || this.route === 'inspector') return;
+    if (performance.now() - this.stats.lastSettledAt < this.options.readPeriodMs) return;
+    try {
+      this.read({ settled: true });
+    } catch (error) {
+      this.report(error);
+    }
+  }
+
+  /** Someone stopped V8's sampler: start again, in a new epoch. */
+  restarted() {
+    this.owned = false;
+    this.stats.restarts += 1;
+    this.warnOnce('restarted', leakwatchError('ERR_LEAKWATCH_SAMPLING_RESTARTED', 'allocation sampling was stopped by another session; leakwatch restarted it (sites start over)'));
+    this.ensureSampling();
+    return null;
+  }
+
+  /**
+   * Read the profile now (main thread, synchronous) and feed it to the state. `settled`: a
+   * full GC just ran, so every live sample is a live object; only such reads go to
+   * `onSurvival` (inspector reads always are: they force one). Returns the reading, or null
+   * when sampling is not ours (yet).
+   */
+  read({ settled = this.route === 'inspector' } = {}) {
+    const taken = this.take(settled, false);
+    return taken && taken.reading;
+  }
+
+  /** read()'s work; with `withText` (inspector route) also the profile's JSON text. */
+  take(settled, withText) {
     if (!this.running) return null;
     if (!this.ensureSampling()) return null;
     const started = performance.now();
-    let profile;
-    try {
-      profile = postSync('HeapProfiler.getSamplingProfile').profile;
-    } catch (error) {
-      if (!NOT_STARTED.test(error.message)) throw leakwatchError('ERR_LEAKWATCH_SAMPLING_FAILED', `allocation sampling: ${error.message}`, { cause: error });
-      // Someone stopped V8's sampler (a user's stopSampling, or their session went
-      // away): start again, in a new epoch.
-      this.owned = false;
-      this.stats.restarts += 1;
-      this.warnOnce('restarted', leakwatchError('ERR_LEAKWATCH_SAMPLING_RESTARTED', 'allocation sampling was stopped by another inspector session; leakwatch restarted it (sites start over)'));
-      this.ensureSampling();
-      return null;
+    let reading;
+    let samples;
+    let text = null;
+    if (this.route === 'native') {
+      let read;
+      try {
+        read = this.state.ingestNative(performance.now(), settled);
+      } catch (error) {
+        // The profile no longer reads as verified: never guess. The inspector from now on
+        // (or nothing, with route 'native').
+        this.owned = false;
+        nativeSampling.disable(error);
+        try {
+          nativeSampling.stop();
+        } catch {
+          // nothing more to stop
+        }
+        this.warnOnce('fallback', error);
+        this.setRoute(null);
+        this.ensureSampling();
+        return null;
+      }
+      if (read === null) return this.restarted();
+      ({ reading, samples } = read);
+    } else {
+      let profile;
+      try {
+        profile = postSync('HeapProfiler.getSamplingProfile').profile;
+      } catch (error) {
+        if (!NOT_STARTED.test(error.message)) throw leakwatchError('ERR_LEAKWATCH_SAMPLING_FAILED', `allocation sampling: ${error.message}`, { cause: error });
+        return this.restarted();
+      }
+      text = JSON.stringify(profile);
+      reading = this.state.ingest(text, performance.now());
+      samples = profile.samples.length;
     }
-    const text = JSON.stringify(profile);
-    const reading = this.state.ingest(text, performance.now());
     const ms = performance.now() - started;
+    if (settled) {
+      this.stats.settledReads += 1;
+      this.stats.lastSettledAt = performance.now();
+    }
     Object.assign(this.stats, {
       reads: this.stats.reads + 1,
       lastReadMs: ms,
       maxReadMs: Math.max(this.stats.maxReadMs, ms),
       totalReadMs: this.stats.totalReadMs + ms,
       lastReadAt: performance.now(),
-      lastSamples: profile.samples.length,
+      lastSamples: samples,
     });
     this.lastReading = reading;
-    if (typeof this.onSurvival === 'function') {
+    if (settled && typeof this.onSurvival === 'function') {
       try {
         this.onSurvival(reading);
       } catch (error) {
         this.report(error);
       }
     }
-    return text;
+    return { reading, text: withText ? text : null };
   }
 
   /** The survival of each cohort at the latest read: {atMs, cohorts:[{startMs, endMs, firstBytes, peakBytes, liveBytes}]}. */
@@ -283,9 +441,11 @@ class Sampler {
    * partial file renamed when complete). Returns the file, or null when not sampling.
    */
   writeProfileFor(snapshotFile) {
-    if (!this.running) return null;
-    const text = this.read();
-    if (text === null) return null;
+    if (!this.running || !this.ensureSampling()) return null;
+    // Native: the profile as it is (no GC, and no read the detector would judge); the
+    // inspector: a read (it collects first).
+    const text = this.route === 'native' ? nativeSampling.profileText() : this.take(true, true)?.text;
+    if (!text) return null;
     const file = profileNameFor(path.resolve(snapshotFile));
     const started = process.hrtime.bigint();
     const partial = dump.beginPartial(file, { check: false });

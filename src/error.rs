@@ -31,6 +31,8 @@ pub enum Failure {
         name: String,
         error: ProfileError,
     },
+    /// V8's sampling profiler cannot be driven natively here (the inspector route is used).
+    NativeSampling(String),
     /// An argument of the wrong shape from JS.
     InvalidArg(&'static str),
     /// A bug in leakwatch: a panic caught at the boundary.
@@ -86,6 +88,7 @@ impl Failure {
                 ProfileError::InvalidJson { .. } => "ERR_LEAKWATCH_PROFILE_INVALID",
                 ProfileError::NotAProfile { .. } => "ERR_LEAKWATCH_NOT_A_PROFILE",
             },
+            Failure::NativeSampling(_) => "ERR_LEAKWATCH_SAMPLING_FALLBACK",
             Failure::InvalidArg(_) => "ERR_LEAKWATCH_INVALID_ARG",
         }
     }
@@ -118,6 +121,9 @@ impl Failure {
             Failure::StreamFinished => "stream reader already finished, or called out of order".into(),
             Failure::Plot(error) => error.to_string(),
             Failure::Profile { name, error } => format!("{name}: {error}"),
+            Failure::NativeSampling(reason) => format!(
+                "allocation sampling: V8's sampler cannot be read natively here ({reason}); reading it through the inspector, which forces a full GC per read"
+            ),
             Failure::InvalidArg(message) => (*message).to_string(),
             Failure::Panic => "leakwatch: internal error (panic) while analysing a snapshot".into(),
         }

@@ -9,6 +9,7 @@ mod plot;
 mod sampling;
 mod signals;
 mod survival;
+mod v8_sampling;
 
 use convert::{to_js_analysis, to_js_diff, to_js_summary, AnalyzeOptions, JsAnalysis, JsHeapDiff, JsSummary};
 use error::{guarded, Failure};

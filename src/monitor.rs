@@ -36,6 +36,8 @@ pub struct DetectorOptions {
     pub max_window_ms: Option<f64>,
     /// Minimum time between forced confirmation GCs (ms; 0 = never force).
     pub probe_interval_ms: Option<f64>,
+    /// Force a GC only while it is expected to pause the app at most this long (ms).
+    pub max_probe_pause_ms: Option<f64>,
 }
 
 fn to_config(options: &DetectorOptions) -> DetectorConfig {
@@ -53,6 +55,7 @@ fn to_config(options: &DetectorOptions) -> DetectorConfig {
         min_growth_ratio: options.min_growth_ratio.unwrap_or(d.min_growth_ratio),
         max_window_ms: options.max_window_ms.unwrap_or(d.max_window_ms),
         probe_interval_ms: options.probe_interval_ms.unwrap_or(d.probe_interval_ms),
+        max_probe_pause_ms: options.max_probe_pause_ms.unwrap_or(d.max_probe_pause_ms),
     }
 }
 
@@ -276,9 +279,16 @@ impl Monitor {
         self.inner.observe_survival(&reading).into_iter().map(to_js_leak).collect()
     }
 
-    /// Should JS force a full GC now to confirm or clear a suspicion?
+    /// Would a full GC forced now pause the app for at most maxProbePauseMs?
     #[napi(catch_unwind)]
-    pub fn should_probe(&mut self, now_ms: f64, used_heap_size: f64) -> bool {
-        self.inner.should_probe(now_ms, used_heap_size)
+    pub fn forced_gc_affordable(&self, used_heap_size: f64) -> bool {
+        self.inner.forced_gc_affordable(used_heap_size)
+    }
+
+    /// Should JS force a full GC now to confirm or clear a suspicion? Never when it would
+    /// stop the app for long (see DetectorOptions.maxProbePauseMs).
+    #[napi(catch_unwind)]
+    pub fn should_probe(&mut self, now_ms: f64, used_heap_size: f64, external: f64) -> bool {
+        self.inner.should_probe(now_ms, used_heap_size, external)
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::error::Failure;
 use crate::survival::SurvivalReading;
+use crate::v8_sampling::{self, Unusable};
 use leakwatch_core::sampling::state::Ranking;
 use leakwatch_core::sampling::{
     frames::folded, parse_profile, rank_profile, sites_that_grew, Frame, OfflineReport, ProfileError, SamplerConfig,
@@ -158,6 +159,21 @@ impl Sampler {
         to_js_ranking(self.state.ranking(limit as usize, all))
     }
 
+    /// Read V8's profile natively (no GC) at `atMs` and take it in: `settled` when a full GC
+    /// just ran (see `SamplerState::ingest_unsettled` for the others). Null when no sampling
+    /// profiler runs any more (someone stopped it). Fails with
+    /// ERR_LEAKWATCH_SAMPLING_FALLBACK when the profile does not read as verified.
+    #[napi(catch_unwind)]
+    pub fn ingest_native(&mut self, env: Env, at_ms: f64, settled: bool) -> Result<Option<NativeReading>> {
+        let Some(profile) = v8_sampling::read(env.raw()).map_err(|e| unusable(&env, e))? else {
+            return Ok(None);
+        };
+        let samples = profile.samples.len() as u32;
+        let reading =
+            if settled { self.state.ingest(&profile, at_ms) } else { self.state.ingest_unsettled(&profile, at_ms) };
+        Ok(Some(NativeReading { reading: SurvivalReading::from(reading), samples }))
+    }
+
     /// Forget everything (the profiler restarted: ordinals begin again).
     #[napi(catch_unwind)]
     pub fn reset(&mut self, at_ms: f64) {
@@ -170,6 +186,63 @@ impl Sampler {
         let (sites, cohorts, frames) = self.state.footprint();
         vec![self.state.reads() as f64, sites as f64, cohorts as f64, frames as f64]
     }
+}
+
+/// A native read: the survival reading and how many live samples the profile held.
+#[napi(object)]
+pub struct NativeReading {
+    pub reading: SurvivalReading,
+    pub samples: u32,
+}
+
+fn unusable(env: &Env, error: Unusable) -> Error {
+    Failure::NativeSampling(error.0).into_js(env)
+}
+
+/// Once a native sampler ran: stop it when the environment is torn down (see
+/// `v8_sampling::stop_at_teardown`).
+fn stop_at_teardown(env: &Env) {
+    static REGISTERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !REGISTERED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        // A failure leaves only the exit-time crash it prevents on Node 24: nothing to report.
+        let _ = env.add_env_cleanup_hook((), |()| v8_sampling::stop_at_teardown());
+    }
+}
+
+/// Self-check of the native sampler, step 1: starts V8's sampler at a fine interval; false
+/// when another sampler already runs (nothing can be checked until it stops).
+#[napi(catch_unwind)]
+pub fn native_sampling_check_begin(env: Env) -> Result<bool> {
+    stop_at_teardown(&env);
+    v8_sampling::check_begin().map_err(|e| unusable(&env, e))
+}
+
+/// Self-check, step 2, after JS allocated from its probe function `name`, defined in `file`
+/// at 1-based `line`: the profile read natively must show exactly that. Stops the check's
+/// sampler; fails with ERR_LEAKWATCH_SAMPLING_FALLBACK and the reason otherwise.
+#[napi(catch_unwind)]
+pub fn native_sampling_check_end(env: Env, name: String, file: String, line: u32) -> Result<()> {
+    v8_sampling::check_end(env.raw(), &name, &file, line as i64).map_err(|e| unusable(&env, e))
+}
+
+/// Start V8's sampler natively (no forced GCs): false when another sampler already runs.
+#[napi(catch_unwind)]
+pub fn native_sampling_start(env: Env, interval: f64, stack_depth: u32) -> Result<bool> {
+    stop_at_teardown(&env);
+    v8_sampling::start(interval.max(1.0) as u64, stack_depth).map_err(|e| unusable(&env, e))
+}
+
+/// Stop V8's sampler (whoever started it: it is one per isolate).
+#[napi(catch_unwind)]
+pub fn native_sampling_stop(env: Env) -> Result<()> {
+    v8_sampling::stop().map_err(|e| unusable(&env, e))
+}
+
+/// The profile now as `.heapprofile` JSON, read natively (no GC); null when no sampler runs.
+#[napi(catch_unwind)]
+pub fn native_sampling_profile(env: Env) -> Result<Option<String>> {
+    let profile = v8_sampling::read(env.raw()).map_err(|e| unusable(&env, e))?;
+    Ok(profile.map(|p| p.to_json()))
 }
 
 #[napi(object, js_name = "ProfileSites")]

@@ -102,7 +102,7 @@ impl Monitor {
     pub fn record_full_gc(&mut self, sample: HeapSample, gc_duration_ms: f64) -> (Stats, Vec<LeakVerdict>) {
         let gc_time_ms = duration_or_zero(gc_duration_ms);
         self.num_full_gc = self.num_full_gc.saturating_add(1);
-        self.probe.note_full_gc(sample.t_ms, gc_time_ms);
+        self.probe.note_full_gc(&sample, gc_time_ms);
         self.baseline.observe(sample.t_ms, sample.used_heap_size, self.config.max_window_ms);
         let verdicts = self.detect(&sample);
         (self.stats(gc_time_ms), verdicts)
@@ -120,11 +120,17 @@ impl Monitor {
     }
 
     /// Light sample after a minor GC: should JS force a full GC now to confirm or deny a
-    /// suspicion? `watched_bytes` is the JS heap plus external memory (`used_heap_size +
-    /// external_memory` from `v8.getHeapStatistics()`), so a rise of either kind can be
-    /// confirmed: a Buffer leak leaves the heap flat and V8 itself only collects on ~64 MB of
-    /// external growth. Remembers the probe time when it answers yes.
-    pub fn should_probe(&mut self, now_ms: f64, watched_bytes: f64) -> bool {
+    /// suspicion? Never when it would stop the app for long (`probe::ProbeState::affordable`
+    /// on `used_heap_size`). The rise watched is of the JS heap plus external memory
+    /// (`used_heap_size + external_memory` from `v8.getHeapStatistics()`), so a rise of either
+    /// kind can be confirmed: a Buffer leak leaves the heap flat and V8 itself only collects
+    /// on ~64 MB of external growth. Remembers the probe time when it answers yes.
+    pub fn should_probe(&mut self, now_ms: f64, used_heap_size: f64, external: f64) -> bool {
+        if !self.probe.affordable(&self.config, used_heap_size) {
+            return false;
+        }
+        let external = if is_amount(external) { external } else { 0.0 };
+        let watched_bytes = used_heap_size + external;
         let past_warmup = self.past_warmup(now_ms);
         let suspicious = self.heap.suspicious || self.external.suspicious;
         let probe = (suspicious && self.probe.confirmation_is_due(&self.config, now_ms, past_warmup))
@@ -133,6 +139,13 @@ impl Monitor {
             self.probe.last_probe_ms = Some(now_ms);
         }
         probe
+    }
+
+    /// Whether a full GC forced now (`used_heap_size` in use) would pause the app for at most
+    /// `max_probe_pause_ms`: the sampler may then force one before a read on a small heap
+    /// that has had no natural full GC for a read period.
+    pub fn forced_gc_affordable(&self, used_heap_size: f64) -> bool {
+        self.probe.affordable(&self.config, used_heap_size)
     }
 
     fn past_warmup(&self, t_ms: f64) -> bool {
@@ -157,15 +170,17 @@ impl Monitor {
             self.probe.last_baseline = Some(sample.used_heap_size + external);
         }
         let at = |value| Point { t_ms: sample.t_ms, value, forced: sample.forced };
+        // Where no probe may confirm a suspicion (a large heap), natural full GCs alone.
+        let confirmable = self.probe.affordable(&self.config, sample.used_heap_size);
         let heap = if self.judges_heap_on_survival(sample.t_ms) {
             // Survival judges at readings; the samples are kept for the verdict's figures.
             self.heap.suspicious = false;
             self.heap.collect(at(sample.used_heap_size), &self.config);
             None
         } else {
-            self.heap.observe(at(sample.used_heap_size), &self.config)
+            self.heap.observe(at(sample.used_heap_size), &self.config, confirmable)
         };
-        let external = self.external.observe(at(sample.external), &self.config);
+        let external = self.external.observe(at(sample.external), &self.config, confirmable);
         heap.into_iter().chain(external).collect()
     }
 

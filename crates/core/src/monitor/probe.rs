@@ -5,8 +5,21 @@
 //! figures rule is suspicious (it holds on natural samples alone; the survival rule needs no
 //! confirmation, every sampler reading follows a full GC). Forced GCs are paced
 //! by `probe_interval_ms` and by 100x the last full GC's cost (~1 % of wall time).
+//!
+//! And they are only ever *cheap*: a forced full GC is atomic, and stops the app for about
+//! 1 ms per MB of live heap (0.8 ms/MB measured on the development machine; ~1 s at 750 MB),
+//! so a probe is allowed only while its expected pause is within `max_probe_pause_ms`
+//! (default 10 ms: heaps of about 10 MB, where natural collections are frequent anyway).
+//! The expectation starts at `DEFAULT_PAUSE_MS_PER_MIB` and is learnt from the forced GCs
+//! seen (a probe, `leakwatch.gc()`, the app's own `gc()`). On larger heaps the detectors
+//! take what they need from the natural full GCs: the survival rule judges the heap, and the
+//! figures rule takes natural samples for external memory (see `rule`).
 
-use super::{is_amount, DetectorConfig, KIB};
+use super::{is_amount, DetectorConfig, HeapSample, KIB};
+
+const MIB: f64 = 1024.0 * KIB;
+/// A forced full GC's pause per MiB of used heap until one has been measured.
+const DEFAULT_PAUSE_MS_PER_MIB: f64 = 1.0;
 
 /// A probe is only worth it if the heap rose by more than this since the last baseline...
 const MIN_PROBE_RISE_BYTES: f64 = 256.0 * KIB;
@@ -23,15 +36,39 @@ pub(super) struct ProbeState {
     pub last_probe_ms: Option<f64>,
     /// used_heap_size + external after the last full GC past warm-up.
     pub last_baseline: Option<f64>,
+    /// used_heap_size after the last full GC.
+    used_heap: Option<f64>,
+    /// Pause per MiB of used heap of the last forced full GC seen.
+    pause_ms_per_mib: Option<f64>,
 }
 
 impl ProbeState {
-    pub fn note_full_gc(&mut self, t_ms: f64, duration_ms: f64) {
+    pub fn note_full_gc(&mut self, sample: &HeapSample, duration_ms: f64) {
+        let t_ms = sample.t_ms;
         self.last_full_gc_duration_ms = duration_ms;
         if t_ms.is_finite() {
             // A late, out-of-order report must not move the clock back and allow an early probe.
             self.last_full_gc_ms = Some(self.last_full_gc_ms.map_or(t_ms, |last| last.max(t_ms)));
         }
+        if is_amount(sample.used_heap_size) {
+            self.used_heap = Some(sample.used_heap_size);
+            if sample.forced && duration_ms > 0.0 && sample.used_heap_size >= MIB {
+                self.pause_ms_per_mib = Some(duration_ms / (sample.used_heap_size / MIB));
+            }
+        }
+    }
+
+    /// How long a forced full GC would stop the app now, `used_heap` being the used heap size
+    /// now (the larger of it and the last post-GC figure counts).
+    pub fn expected_pause_ms(&self, used_heap: f64) -> f64 {
+        let now = if is_amount(used_heap) { used_heap } else { 0.0 };
+        let heap = self.used_heap.unwrap_or(0.0).max(now);
+        heap / MIB * self.pause_ms_per_mib.unwrap_or(DEFAULT_PAUSE_MS_PER_MIB)
+    }
+
+    /// Whether a forced full GC costs little enough to be leakwatch's own decision.
+    pub fn affordable(&self, config: &DetectorConfig, used_heap: f64) -> bool {
+        self.expected_pause_ms(used_heap) <= config.max_probe_pause_ms
     }
 
     /// A routine probe: memory rose, and neither a full GC nor a probe happened for an interval.

@@ -18,6 +18,13 @@
 //! breaks that correlation. The adaptive rule's quarters (four minima rising, not three) make a
 //! batch whose phase decides the post-GC level far less likely to look like a climb.
 //!
+//! Probes are only made where they are cheap (`probe`). Where they are not, the evidence is
+//! natural samples alone, as memwatch's was: the confirmation is waived rather than paid for
+//! with a stall. The heap is then normally judged by the survival rule (the sampler runs with
+//! every usage that wants verdicts, unless `sampling: false`), and this rule judges external
+//! memory, whose natural samples a batch's phase rarely fakes (a Buffer's memory follows its
+//! wrapper, and V8 collects on external growth by itself).
+//!
 //! After a report the evidence is dropped and the required duration doubles (capped), so a
 //! continuing leak is reported again, but not on every sample.
 
@@ -80,14 +87,17 @@ impl FiguresDetector {
         self.suspicious = false;
     }
 
-    /// Collects the sample and judges the evidence with the figures rule.
-    pub fn observe(&mut self, point: Point, config: &DetectorConfig) -> Option<LeakVerdict> {
+    /// Collects the sample and judges the evidence with the figures rule. `confirmable`:
+    /// whether a probe could be made now (it is cheap).
+    pub fn observe(&mut self, point: Point, config: &DetectorConfig, confirmable: bool) -> Option<LeakVerdict> {
         if !self.collect(point, config) {
             return None;
         }
         let verdict = self.assess(config, self.required_duration_ms(config));
         // With probing on, the last bucket of the window must hold a forced sample.
-        let needs_confirmation = config.probe_interval_ms > 0.0 && !self.forced_in_last(buckets(config.rule));
+        let waived = !confirmable;
+        let needs_confirmation =
+            config.probe_interval_ms > 0.0 && !waived && !self.forced_in_last(buckets(config.rule));
         self.suspicious = verdict.is_some() && needs_confirmation;
         if self.suspicious {
             return None;

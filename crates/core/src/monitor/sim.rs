@@ -73,9 +73,15 @@ pub(super) fn natural_only() -> DetectorConfig {
     DetectorConfig { probe_interval_ms: 0.0, ..legacy() }
 }
 
-/// leakwatch 0.1's rule and settings.
+/// leakwatch 0.1's rule and settings, with probes priced as free (see `adaptive`).
 pub(super) fn legacy() -> DetectorConfig {
-    DetectorConfig::for_rule(Rule::Legacy)
+    DetectorConfig { max_probe_pause_ms: f64::INFINITY, ..DetectorConfig::for_rule(Rule::Legacy) }
+}
+
+/// The adaptive defaults with probes priced as free: the simulations exercise what the rules
+/// decide, on heaps of tens of MB; what probes may cost is `probe`'s and its own tests'.
+pub(super) fn adaptive() -> DetectorConfig {
+    DetectorConfig { max_probe_pause_ms: f64::INFINITY, ..DetectorConfig::default() }
 }
 
 /// Feeds the baselines to a fresh monitor (legacy rule, no probing, start 0); returns all verdicts.
@@ -132,7 +138,7 @@ pub(super) fn run_sawtooth(seed: u64, until_ms: f64, config: DetectorConfig) -> 
             let natural = Baseline { t_ms, heap, external: MIB, forced: false };
             run.natural.push(natural);
             natural
-        } else if monitor.should_probe(t_ms, true_base(t_ms) + garbage + MIB) {
+        } else if monitor.should_probe(t_ms, true_base(t_ms) + garbage + MIB, 0.0) {
             run.probes += 1;
             let heap = true_base(t_ms) + rng.range(0.0, 64.0 * KIB);
             Baseline { t_ms, heap, external: MIB, forced: true }
@@ -260,7 +266,7 @@ pub(super) fn simulate(service: &Service, config: DetectorConfig, until_ms: f64)
         if natural_due {
             natural.next();
         }
-        let forced = !natural_due && monitor.should_probe(t_ms, heap_now + MIB);
+        let forced = !natural_due && monitor.should_probe(t_ms, heap_now + MIB, 0.0);
         if natural_due || forced {
             run.probes += usize::from(forced);
             last_gc = t_ms;

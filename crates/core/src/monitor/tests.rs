@@ -157,7 +157,7 @@ fn idle_process_is_not_a_leak_and_is_probed_once() {
     let mut probes = 0;
     for step in 0..1500 {
         let t_ms = step as f64 * 100.0;
-        if monitor.should_probe(t_ms, 25.0 * MIB) {
+        if monitor.should_probe(t_ms, 25.0 * MIB, 0.0) {
             probes += 1;
             let flat = Baseline { t_ms, heap: 25.0 * MIB, external: MIB, forced: true };
             monitor.record_full_gc(heap_sample(flat), 10.0);
@@ -244,24 +244,24 @@ fn theil_sen_ignores_a_minority_of_outliers() {
 #[test]
 fn should_probe_respects_warmup_interval_rise_and_cost() {
     let mut monitor = Monitor::new(legacy(), 0.0);
-    assert!(!monitor.should_probe(4_000.0, 50.0 * MIB), "inside warm-up");
-    assert!(monitor.should_probe(5_000.0, 50.0 * MIB), "no baseline yet");
+    assert!(!monitor.should_probe(4_000.0, 50.0 * MIB, 0.0), "inside warm-up");
+    assert!(monitor.should_probe(5_000.0, 50.0 * MIB, 0.0), "no baseline yet");
     let base = Baseline { t_ms: 5_000.0, heap: 50.0 * MIB, external: 0.0, forced: true };
     monitor.record_full_gc(heap_sample(base), 50.0);
-    assert!(!monitor.should_probe(12_000.0, 60.0 * MIB), "interval not over");
-    assert!(!monitor.should_probe(14_000.0, 50.2 * MIB), "rise too small");
-    assert!(monitor.should_probe(14_000.0, 50.5 * MIB));
-    assert!(!monitor.should_probe(20_000.0, 60.0 * MIB), "probed 6 s ago");
+    assert!(!monitor.should_probe(12_000.0, 60.0 * MIB, 0.0), "interval not over");
+    assert!(!monitor.should_probe(14_000.0, 50.2 * MIB, 0.0), "rise too small");
+    assert!(monitor.should_probe(14_000.0, 50.5 * MIB, 0.0));
+    assert!(!monitor.should_probe(20_000.0, 60.0 * MIB, 0.0), "probed 6 s ago");
 
     // A slow full GC (200 ms) stretches the spacing to 20 s.
     let slow = Baseline { t_ms: 30_000.0, ..base };
     monitor.record_full_gc(heap_sample(slow), 200.0);
-    assert!(!monitor.should_probe(45_000.0, 60.0 * MIB), "cost cap");
-    assert!(monitor.should_probe(50_000.0, 60.0 * MIB));
+    assert!(!monitor.should_probe(45_000.0, 60.0 * MIB, 0.0), "cost cap");
+    assert!(monitor.should_probe(50_000.0, 60.0 * MIB, 0.0));
 
     let disabled = DetectorConfig { probe_interval_ms: 0.0, ..legacy() };
     monitor.set_config(disabled);
-    assert!(!monitor.should_probe(500_000.0, 500.0 * MIB), "disabled");
+    assert!(!monitor.should_probe(500_000.0, 500.0 * MIB, 0.0), "disabled");
 }
 
 #[test]
@@ -274,7 +274,7 @@ fn external_growth_under_a_flat_heap_is_probed_and_caught() {
     let mut probes = 0;
     for step in 0..=300 {
         let t_ms = step as f64 * 100.0;
-        if monitor.should_probe(t_ms, 4.0 * MIB + external(t_ms)) {
+        if monitor.should_probe(t_ms, 4.0 * MIB + external(t_ms), 0.0) {
             probes += 1;
             let probe = Baseline { t_ms, heap: 4.0 * MIB, external: external(t_ms), forced: true };
             verdicts.extend(monitor.record_full_gc(heap_sample(probe), 5.0).1);
@@ -316,7 +316,7 @@ fn bursts_whose_gcs_drift_in_phase_need_a_confirming_probe() {
         let t_ms = step as f64 * 100.0;
         let sample = if naturals.iter().any(|&n| (n - t_ms).abs() < 50.0) {
             Baseline { t_ms, heap: base + burst(t_ms), external: MIB, forced: false }
-        } else if step % 10 == 0 && monitor.should_probe(t_ms, base + 30.0 * MIB) {
+        } else if step % 10 == 0 && monitor.should_probe(t_ms, base + 30.0 * MIB, 0.0) {
             probes += 1;
             Baseline { t_ms, heap: base + burst(t_ms), external: MIB, forced: true }
         } else {
@@ -340,14 +340,18 @@ fn bad_input_never_panics_and_is_ignored() {
         min_growth_ratio: -1.0,
         max_window_ms: f64::NEG_INFINITY,
         probe_interval_ms: f64::NAN,
+        max_probe_pause_ms: -3.0,
     };
-    assert_eq!(nonsense.clone().sanitized(), DetectorConfig { min_samples: 0, ..legacy() });
+    assert_eq!(
+        nonsense.clone().sanitized(),
+        DetectorConfig { min_samples: 0, ..DetectorConfig::for_rule(Rule::Legacy) }
+    );
     for start in weird {
         let mut monitor = Monitor::new(nonsense.clone(), start);
         for (i, &t_ms) in weird.iter().enumerate() {
             for &value in &weird {
                 monitor.record_gc(GcKind::Minor, value);
-                monitor.should_probe(t_ms, value);
+                monitor.should_probe(t_ms, value, value);
                 let b = Baseline { t_ms, heap: value, external: weird[(i + 3) % weird.len()], forced: i % 2 == 0 };
                 let (stats, _) = monitor.record_full_gc(heap_sample(b), value);
                 assert!(!stats.gc_scavenge_time_ms.is_nan() && stats.gc_time_ms.is_finite());
@@ -364,7 +368,7 @@ fn bad_input_never_panics_and_is_ignored() {
         verdicts.extend(monitor.record_full_gc(heap_sample(b), 5.0).1);
     }
     assert!(verdicts.is_empty());
-    assert!(!monitor.should_probe(-50.0, MIB));
+    assert!(!monitor.should_probe(-50.0, MIB, 0.0));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -384,7 +388,7 @@ fn survival_catches_leaks_within_the_target() {
     for rate in [75.0 * KIB, 150.0 * KIB, 550.0 * KIB] {
         for seed in 1..=10 {
             let service = leaking_service(seed, 60.0 * SEC, rate, 3.0 * MIB);
-            let run = simulate(&service, DetectorConfig::default(), 60.0 * SEC);
+            let run = simulate(&service, adaptive(), 60.0 * SEC);
             let (at, verdict) = first_heap(&run).unwrap_or_else(|| panic!("rate {rate}, seed {seed}: no verdict"));
             assert!(*at <= target_ms(rate), "rate {rate}: reported at {at}: {verdict:?}");
             assert_eq!(verdict.evidence.signals[0], Signal::Survival, "{verdict:?}");
@@ -400,11 +404,7 @@ fn survival_catches_leaks_within_the_target() {
 fn slow_leak_under_heavy_garbage_is_caught_within_three_minutes() {
     for seed in 1..=5 {
         let service = leaking_service(seed, 180.0 * SEC, 5.0 * KIB, 5.0 * MIB);
-        let run = simulate(
-            &service,
-            DetectorConfig { min_growth_bytes: 512.0 * KIB, ..DetectorConfig::default() },
-            180.0 * SEC,
-        );
+        let run = simulate(&service, DetectorConfig { min_growth_bytes: 512.0 * KIB, ..adaptive() }, 180.0 * SEC);
         let (at, _) = first_heap(&run).unwrap_or_else(|| panic!("seed {seed}: no verdict"));
         assert!(*at <= 180.0 * SEC);
     }
@@ -417,11 +417,11 @@ fn survival_sees_a_cache_evict_and_a_batch_die() {
         // window looks like a leak of that rate until it evicts: see README); a 120 MiB batch
         // every 5 s with natural GCs mid-batch.
         for (rate, cap) in [(600.0 * KIB, 4.0 * MIB), (200.0 * KIB, 1.5 * MIB)] {
-            let cache = simulate(&cache_service(seed, 60.0 * SEC, rate, cap), DetectorConfig::default(), 60.0 * SEC);
+            let cache = simulate(&cache_service(seed, 60.0 * SEC, rate, cap), adaptive(), 60.0 * SEC);
             assert!(cache.verdicts.is_empty(), "cache {rate}, seed {seed}: {:?}", cache.verdicts);
         }
         let batch_service = batch_service(seed, 60.0 * SEC, 120.0 * MIB, 5.0 * SEC, 1.5 * SEC);
-        let batch = simulate(&batch_service, DetectorConfig::default(), 60.0 * SEC);
+        let batch = simulate(&batch_service, adaptive(), 60.0 * SEC);
         assert!(batch.verdicts.is_empty(), "batch, seed {seed}: {:?}", batch.verdicts);
         assert!(batch.readings >= 25);
     }
@@ -441,10 +441,10 @@ fn legacy_rule_is_fooled_by_the_batch_phase() {
 #[test]
 fn warmup_dataset_and_stable_heap_with_churn_are_not_leaks() {
     for seed in 1..=5 {
-        let warm = simulate(&warmup_service(seed, 60.0 * SEC, 60.0 * MIB), DetectorConfig::default(), 60.0 * SEC);
+        let warm = simulate(&warmup_service(seed, 60.0 * SEC, 60.0 * MIB), adaptive(), 60.0 * SEC);
         assert!(warm.verdicts.is_empty(), "warm-up, seed {seed}: {:?}", warm.verdicts);
         // 300 MiB whose entries are replaced at 1 MiB/s: new cohorts survive, the heap does not grow.
-        let churn = simulate(&churn_service(seed, 60.0 * SEC, 300.0 * MIB, MIB), DetectorConfig::default(), 60.0 * SEC);
+        let churn = simulate(&churn_service(seed, 60.0 * SEC, 300.0 * MIB, MIB), adaptive(), 60.0 * SEC);
         assert!(churn.verdicts.is_empty(), "churn, seed {seed}: {:?}", churn.verdicts);
     }
 }
@@ -453,7 +453,7 @@ fn warmup_dataset_and_stable_heap_with_churn_are_not_leaks() {
 fn without_the_sampler_the_figures_rule_catches_leaks() {
     for seed in 1..=10 {
         let service = leaking_service(seed, 60.0 * SEC, 150.0 * KIB, 3.0 * MIB);
-        let run = simulate(&Service { read_every_ms: None, ..service }, DetectorConfig::default(), 60.0 * SEC);
+        let run = simulate(&Service { read_every_ms: None, ..service }, adaptive(), 60.0 * SEC);
         let (at, verdict) = first_heap(&run).unwrap_or_else(|| panic!("seed {seed}: no verdict"));
         assert!(*at <= 30.0 * SEC, "seed {seed}: {at}");
         assert_eq!(verdict.evidence.survival, None);
@@ -466,16 +466,16 @@ fn merged_cohorts_keep_their_settled_peaks() {
     // The sampler keeps only 4 cohorts: old ones merge, and a leak is still seen as one.
     for seed in 1..=5 {
         let service = Service { max_cohorts: 4, ..leaking_service(seed, 60.0 * SEC, 150.0 * KIB, 3.0 * MIB) };
-        let run = simulate(&service, DetectorConfig::default(), 60.0 * SEC);
+        let run = simulate(&service, adaptive(), 60.0 * SEC);
         assert!(first_heap(&run).is_some(), "seed {seed}");
         let cache = Service { max_cohorts: 4, ..cache_service(seed, 60.0 * SEC, 600.0 * KIB, 4.0 * MIB) };
-        assert!(simulate(&cache, DetectorConfig::default(), 60.0 * SEC).verdicts.is_empty(), "seed {seed}");
+        assert!(simulate(&cache, adaptive(), 60.0 * SEC).verdicts.is_empty(), "seed {seed}");
     }
 }
 
 #[test]
 fn stale_or_bad_readings_fall_back_to_the_figures() {
-    let mut monitor = Monitor::new(DetectorConfig::default(), 0.0);
+    let mut monitor = Monitor::new(adaptive(), 0.0);
     let cohort = |start_ms: f64, end_ms: f64, live_bytes: f64| crate::survival::CohortSurvival {
         start_ms,
         end_ms,
@@ -513,7 +513,7 @@ fn survival_catches_a_leak_whose_working_set_shrinks() {
     // fraction of the leak, the allocations that stay alive show all of it.
     for seed in 1..=10 {
         let service = leak_under_shrinking_working_set(seed, 60.0 * SEC, 150.0 * KIB, 10.0 * MIB, 0.45);
-        let run = simulate(&service, DetectorConfig::default(), 60.0 * SEC);
+        let run = simulate(&service, adaptive(), 60.0 * SEC);
         let (at, verdict) = first_heap(&run).unwrap_or_else(|| panic!("seed {seed}: no verdict"));
         assert!(*at <= target_ms(150.0 * KIB), "seed {seed}: reported at {at}: {verdict:?}");
         assert_rate_close(verdict, 150.0 * KIB);
@@ -528,7 +528,7 @@ fn a_leak_into_a_growing_array_is_reported_despite_dropped_backing_stores() {
     let mut lost_some = 0;
     for seed in 1..=10 {
         let service = array_leak_service(seed, 60.0 * SEC, 600.0 * KIB, 0.15);
-        let run = simulate(&service, DetectorConfig::default(), 60.0 * SEC);
+        let run = simulate(&service, adaptive(), 60.0 * SEC);
         let (at, verdict) = first_heap(&run).unwrap_or_else(|| panic!("seed {seed}: no verdict"));
         assert!(*at <= target_ms(600.0 * KIB), "seed {seed}: reported at {at}: {verdict:?}");
         let survival = verdict.evidence.survival.expect("survival figures");
@@ -543,7 +543,7 @@ fn a_few_kept_objects_replacing_unsampled_ones_are_not_a_leak() {
     // sampler started dies: the survival figures alone look like a slow leak, the heap is flat.
     for seed in 1..=5 {
         let service = replacing_keeper_service(seed, 90.0 * SEC, 64.0 * KIB, 4.0 * SEC);
-        let run = simulate(&service, DetectorConfig::default(), 90.0 * SEC);
+        let run = simulate(&service, adaptive(), 90.0 * SEC);
         assert!(run.verdicts.is_empty(), "seed {seed}: {:?}", run.verdicts);
     }
     // The same amounts kept without anything dying: the heap rises too, and it is reported.
@@ -553,7 +553,7 @@ fn a_few_kept_objects_replacing_unsampled_ones_are_not_a_leak() {
             out.push(Piece { at_ms: t, dies_ms: f64::INFINITY, bytes: 64.0 * KIB });
         }
     });
-    let run = simulate(&growing, DetectorConfig::default(), 180.0 * SEC);
+    let run = simulate(&growing, adaptive(), 180.0 * SEC);
     let (_, verdict) = first_heap(&run).expect("the growing keeper is a slow leak");
     assert!(verdict.evidence.signals.contains(&Signal::HeapAfterGc), "{verdict:?}");
 }
@@ -565,7 +565,54 @@ fn churn_is_not_growth_whatever_the_traffic_in_flight() {
     // traffic) moves the post-GC heap by megabytes, so the heap alone cannot tell.
     for seed in 1..=5 {
         let service = churn_with_traffic_service(seed, 60.0 * SEC, 300.0 * MIB, MIB, 15.0 * MIB);
-        let run = simulate(&service, DetectorConfig::default(), 60.0 * SEC);
+        let run = simulate(&service, adaptive(), 60.0 * SEC);
         assert!(run.verdicts.is_empty(), "seed {seed}: {:?}", run.verdicts);
+    }
+}
+
+#[test]
+fn no_probe_where_a_forced_gc_would_stall_the_app() {
+    // Real defaults: a forced GC is expected to cost ~1 ms per MiB until one is measured.
+    let mut monitor = Monitor::new(DetectorConfig::default(), 0.0);
+    assert!(monitor.should_probe(5_000.0, 8.0 * MIB, 0.0), "8 MiB: ~8 ms, cheap");
+    let mut monitor = Monitor::new(DetectorConfig::default(), 0.0);
+    assert!(!monitor.should_probe(5_000.0, 750.0 * MIB, 0.0), "750 MiB: ~1 s, never");
+    assert!(!monitor.should_probe(5_000.0, 64.0 * MIB, 0.0), "64 MiB: ~64 ms, never");
+    // A measured forced GC replaces the estimate: 6 MiB that took 30 ms is 5 ms/MiB.
+    let mut monitor = Monitor::new(DetectorConfig::default(), 0.0);
+    let slow = Baseline { t_ms: 4_000.0, heap: 6.0 * MIB, external: 0.0, forced: true };
+    monitor.record_full_gc(heap_sample(slow), 30.0);
+    assert!(!monitor.should_probe(9_000.0, 8.0 * MIB, 0.0), "8 MiB at 5 ms/MiB is 40 ms");
+    // The larger of now and the last post-GC heap counts (a heap that shrank since).
+    let mut monitor = Monitor::new(DetectorConfig::default(), 0.0);
+    let big = Baseline { t_ms: 4_000.0, heap: 500.0 * MIB, external: 0.0, forced: false };
+    monitor.record_full_gc(heap_sample(big), 80.0);
+    assert!(!monitor.should_probe(9_000.0, 5.0 * MIB, 0.0));
+}
+
+#[test]
+fn on_a_large_heap_growth_is_judged_on_natural_gcs_without_a_probe() {
+    // 400 MiB heap (no probe allowed), Buffers retained at 400 KB/s and the heap climbing at
+    // 300 KB/s, natural full GCs every 2 s: both verdicts, from natural samples only.
+    let mut monitor = Monitor::new(DetectorConfig::default(), 0.0);
+    let mut verdicts = Vec::new();
+    let mut probes = 0;
+    for step in 0..=300 {
+        let t_ms = step as f64 * 100.0;
+        let heap = 400.0 * MIB + 300.0 * KIB * t_ms / SEC;
+        let external = 4.0 * MIB + 400.0 * KIB * t_ms / SEC;
+        if monitor.should_probe(t_ms, heap, external) {
+            probes += 1;
+        }
+        if step % 20 == 0 {
+            let natural = Baseline { t_ms, heap, external, forced: false };
+            verdicts.extend(monitor.record_full_gc(heap_sample(natural), 60.0).1);
+        }
+    }
+    assert_eq!(probes, 0);
+    for kind in [MemoryKind::Heap, MemoryKind::External] {
+        let first = of_kind(&verdicts, kind)[0];
+        // The heap needs 1 % of its 400 MiB (4 MiB at 300 KB/s: ~14 s past warm-up).
+        assert!(first.end_ms <= 30.0 * SEC && first.forced_gcs == 0, "{first:?}");
     }
 }

@@ -17,7 +17,8 @@ pub enum GcKind {
 pub enum Rule {
     /// Survival of sampled allocations when the sampler supplies it, combined with the post-GC
     /// figures; without it (and always for external memory), the figures rule made
-    /// phase-robust (quarters instead of thirds, a confirming forced GC in the last quarter).
+    /// phase-robust (quarters instead of thirds, a confirming forced GC in the last quarter
+    /// where one is cheap, see `DetectorConfig::max_probe_pause_ms`).
     #[default]
     Adaptive,
     /// leakwatch 0.1's rule, kept for comparison (benches) and as an escape hatch: lower
@@ -52,6 +53,9 @@ pub struct DetectorConfig {
     pub max_window_ms: f64,
     /// Minimum time between forced GCs; 0 disables probing.
     pub probe_interval_ms: f64,
+    /// Forced GCs only while one is expected to stop the app for at most this long (see
+    /// `probe`): on a large heap leakwatch never collects of its own accord.
+    pub max_probe_pause_ms: f64,
 }
 
 impl Default for DetectorConfig {
@@ -66,6 +70,7 @@ impl Default for DetectorConfig {
             min_growth_ratio: 0.01,
             max_window_ms: 120_000.0,
             probe_interval_ms: 3_000.0,
+            max_probe_pause_ms: 10.0,
         }
     }
 }
@@ -98,6 +103,7 @@ impl DetectorConfig {
             min_growth_ratio: non_negative_or(self.min_growth_ratio, fallback.min_growth_ratio),
             max_window_ms: non_negative_or(self.max_window_ms, fallback.max_window_ms),
             probe_interval_ms: non_negative_or(self.probe_interval_ms, fallback.probe_interval_ms),
+            max_probe_pause_ms: non_negative_or(self.max_probe_pause_ms, fallback.max_probe_pause_ms),
         }
     }
 }

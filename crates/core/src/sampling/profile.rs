@@ -58,6 +58,14 @@ pub struct HeapProfile {
     pub samples: Vec<Sample>,
 }
 
+impl HeapProfile {
+    /// The profile as DevTools saves it (`.heapprofile`), the shape `parse_profile` reads.
+    pub fn to_json(&self) -> String {
+        // Only numbers, strings and nesting bounded by the stack depth: cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 /// Why a profile could not be read (the napi crate's `src/error.rs` gives each kind its JS code).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProfileError {
@@ -164,6 +172,15 @@ mod tests {
         assert!(matches!(parse_profile(snapshot).unwrap_err(), ProfileError::NotAProfile { .. }));
         assert!(matches!(parse_profile(b"\x89PNG....").unwrap_err(), ProfileError::InvalidJson { .. }));
         assert!(matches!(parse_profile(b"").unwrap_err(), ProfileError::Truncated { .. }));
+    }
+
+    #[test]
+    fn written_profiles_read_back() {
+        let p = parse_profile(SMALL.as_bytes()).unwrap();
+        let again = parse_profile(p.to_json().as_bytes()).unwrap();
+        assert_eq!(again.head.children[0].call_frame, p.head.children[0].call_frame);
+        assert_eq!(again.samples.len(), 2);
+        assert_eq!(again.samples[1].ordinal, 9.0);
     }
 
     #[test]

@@ -124,9 +124,13 @@ pub struct SamplerState {
     frame_ids: FxHashMap<Frame, u32>,
     sites: FxHashMap<Box<[u32]>, SiteState>,
     cohorts: Vec<Cohort>,
+    /// The settled reads of the window (sites are judged on those only).
     marks: VecDeque<Mark>,
     read: u64,
+    /// The latest read, settled or not (cohort boundaries).
     last: Option<Mark>,
+    /// The latest settled read (the sites' ranking).
+    last_settled: Option<Mark>,
 }
 
 /// Per-read totals of one stack.
@@ -157,6 +161,7 @@ impl SamplerState {
             marks: VecDeque::new(),
             read: 0,
             last: None,
+            last_settled: None,
         }
     }
 
@@ -206,11 +211,24 @@ impl SamplerState {
         keys
     }
 
-    /// Take one read of the profile at `at_ms`; returns the cohorts' survival.
+    /// Take one read of the profile at `at_ms`, taken right after a full GC (every live
+    /// sample is a live object); returns the cohorts' survival.
     pub fn ingest(&mut self, profile: &HeapProfile, at_ms: f64) -> SurvivalReading {
+        self.take(profile, at_ms, true)
+    }
+
+    /// Take a read made between full GCs, where samples of objects that died since the last
+    /// one are still in the profile: it ends a cohort and updates the cohorts' live bytes
+    /// (which the detector only judges at settled reads), but leaves the sites alone: dead
+    /// objects the collector has not reached would look like growth.
+    pub fn ingest_unsettled(&mut self, profile: &HeapProfile, at_ms: f64) -> SurvivalReading {
+        self.take(profile, at_ms, false)
+    }
+
+    fn take(&mut self, profile: &HeapProfile, at_ms: f64, settled: bool) -> SurvivalReading {
         self.read += 1;
         let read = self.read;
-        let keys = self.stack_keys(&profile.head);
+        let keys = if settled { self.stack_keys(&profile.head) } else { FxHashMap::default() };
         let previous = self.last.map(|m| m.boundary);
         let previous_ms = self.last.map_or(self.start_ms, |m| m.at_ms);
         let max_ordinal = profile.samples.iter().map(|s| s.ordinal).fold(f64::NEG_INFINITY, f64::max);
@@ -219,10 +237,17 @@ impl SamplerState {
             None => max_ordinal.max(0.0),
         };
         let mark = Mark { read, at_ms, boundary, previous, previous_ms };
-        // The window starts at the oldest kept read that had a previous boundary.
-        self.marks.push_back(mark);
-        while self.marks.len() > self.config.window_reads {
-            self.marks.pop_front();
+        // Sites count from settled read to settled read: a sample is settled at read k when
+        // it was allocated before the previous settled read.
+        let site_previous = self.last_settled.map(|m| m.boundary);
+        let site_mark =
+            Mark { previous: site_previous, previous_ms: self.last_settled.map_or(self.start_ms, |m| m.at_ms), ..mark };
+        // The window starts at the oldest kept settled read that had a previous boundary.
+        if settled {
+            self.marks.push_back(site_mark);
+            while self.marks.len() > self.config.window_reads {
+                self.marks.pop_front();
+            }
         }
         let window_start = self.marks.iter().find(|m| m.previous.is_some()).copied();
         let window_lo = window_start.and_then(|m| m.previous);
@@ -247,7 +272,7 @@ impl SamplerState {
             let tally = tallies.entry(key).or_default();
             tally.live += size;
             tally.samples += 1;
-            if old {
+            if site_previous.is_some_and(|p| sample.ordinal <= p) {
                 tally.settled += size;
                 if window_lo.is_some_and(|w| sample.ordinal > w) {
                     tally.window += size;
@@ -270,6 +295,12 @@ impl SamplerState {
         });
         self.merge_cohorts();
 
+        self.last = Some(mark);
+        if !settled {
+            return self.survival();
+        }
+        self.last_settled = Some(site_mark);
+
         // Sites: settled history from the second read on (the first has no boundary).
         let oldest_read = self.marks.front().map_or(read, |m| m.read);
         let mut seen: FxHashMap<Box<[u32]>, Tally> = FxHashMap::default();
@@ -281,7 +312,7 @@ impl SamplerState {
             site.live = tally.live;
             site.window = tally.window;
             site.samples = tally.samples;
-            if previous.is_some() {
+            if site_previous.is_some() {
                 site.history.push_back((read, tally.settled));
             }
         }
@@ -299,7 +330,6 @@ impl SamplerState {
         });
         self.bound_sites(window_start.map(|m| m.read));
         self.compact_frames();
-        self.last = Some(mark);
         self.survival()
     }
 
@@ -400,7 +430,7 @@ impl SamplerState {
         let window = self.window_start();
         let window_read = window.map(|m| m.read);
         let mid_read = window.map(|w| {
-            let last = self.last.map_or(w.read, |m| m.read);
+            let last = self.last_settled.map_or(w.read, |m| m.read);
             w.read + (last - w.read) / 2
         });
         let mut sites: Vec<Site> = self
@@ -412,7 +442,7 @@ impl SamplerState {
                 let now = site.history.back().map_or(0.0, |&(_, v)| v);
                 let recent = now - settled_at(site, mid_read);
                 let died = (baseline - (now - site.window)).max(0.0);
-                let growing = window.is_some_and(|w| Some(w.read) != self.last.map(|m| m.read))
+                let growing = window.is_some_and(|w| Some(w.read) != self.last_settled.map(|m| m.read))
                     && site.window > 0.0
                     && growth >= self.noise(site.window, died)
                     && recent > 0.0;
@@ -440,7 +470,7 @@ impl SamplerState {
             sites.truncate(limit);
         }
         Ranking {
-            at_ms: self.last.map_or(self.start_ms, |m| m.at_ms),
+            at_ms: self.last_settled.map_or(self.start_ms, |m| m.at_ms),
             window_start_ms: window.map_or(self.start_ms, |m| m.previous_ms),
             reads: self.read,
             sites,
@@ -562,6 +592,41 @@ mod tests {
 
     fn config() -> SamplerConfig {
         SamplerConfig { interval: 1000.0, ..SamplerConfig::default() }
+    }
+
+    #[test]
+    fn reads_between_full_gcs_end_cohorts_but_never_make_dead_objects_a_site() {
+        // Native reads between natural full GCs: the cache's evicted entries and the garbage
+        // are still in the profile (not collected yet) at the unsettled reads; only the full
+        // GC every tenth read frees them. The last full GC is 9 reads before the end.
+        let mut sim = Sim::new();
+        let mut state = SamplerState::new(config(), 0.0);
+        let mut dead: Vec<Sample> = Vec::new();
+        for read in 1..=49 {
+            sim.alloc(LEAK, 5);
+            sim.alloc(GARBAGE, 50);
+            sim.alloc(CACHE, 20);
+            let before: Vec<Sample> = sim.live.clone();
+            sim.evict_cache(60);
+            sim.collect_garbage();
+            // What died since the last full GC stays in the profile until the next one.
+            dead.extend(before.into_iter().filter(|b| !sim.live.iter().any(|l| l.ordinal == b.ordinal)));
+            let at_ms = read as f64 * 1000.0;
+            if read % 10 == 0 {
+                dead.clear();
+                state.ingest(&sim.profile(), at_ms);
+            } else {
+                let mut profile = sim.profile();
+                profile.samples.extend(dead.iter().copied());
+                let reading = state.ingest_unsettled(&profile, at_ms);
+                assert_eq!(reading.cohorts.last().map(|c| c.end_ms), Some(at_ms), "each read ends a cohort");
+            }
+        }
+        let ranking = state.ranking(10, false);
+        let names: Vec<&str> = ranking.sites.iter().map(|s| s.frames[0].function_name.as_str()).collect();
+        assert_eq!(names, ["remember"], "{:#?}", ranking.sites);
+        assert_eq!(ranking.at_ms, 40_000.0, "the ranking is the last settled read's");
+        assert_eq!(state.survival().at_ms, 49_000.0, "the cohorts are the last read's");
     }
 
     #[test]
