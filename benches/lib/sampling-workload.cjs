@@ -90,14 +90,15 @@ async function pause() {
     let t = performance.now();
     leakwatch.sampler.read();
     reads.push(performance.now() - t);
-    // V8's inspector forces a full GC inside every getSamplingProfile
-    // (kSamplingForceGC): time one alone, to tell it from the read's own work.
+    // On the inspector route V8 forces a full GC inside every getSamplingProfile
+    // (kSamplingForceGC); the native route (the default) does not: time one alone, to
+    // compare with the read.
     await new Promise((resolve) => setTimeout(resolve, 300));
     t = performance.now();
     forceGc();
     gcs.push(performance.now() - t);
   }
-  return { readsMs: reads, gcsMs: gcs, samples: leakwatch.sampler.stats.lastSamples, heapMb: process.memoryUsage().heapUsed / 1048576 };
+  return { readsMs: reads, gcsMs: gcs, samples: leakwatch.sampler.stats.lastSamples, heapMb: process.memoryUsage().heapUsed / 1048576, route: leakwatch.sampler.stats.route };
 }
 
 (async () => {

@@ -10,8 +10,11 @@
 //! 1 ms per MB of live heap (0.8 ms/MB measured on the development machine; ~1 s at 750 MB),
 //! so a probe is allowed only while its expected pause is within `max_probe_pause_ms`
 //! (default 10 ms: heaps of about 10 MB, where natural collections are frequent anyway).
-//! The expectation starts at `DEFAULT_PAUSE_MS_PER_MIB` and is learnt from the forced GCs
-//! seen (a probe, `leakwatch.gc()`, the app's own `gc()`). On larger heaps the detectors
+//! The expectation is `DEFAULT_PAUSE_MS_PER_MIB`, or the fastest rate measured on the forced
+//! GCs seen (a probe, `leakwatch.gc()`, the app's own `gc()`) when that is lower: a GC timed
+//! on a loaded host takes longer in wall time for the same work, and learning that would
+//! stop the probes of a small process for good, while the default bounds the error on a
+//! pointer-heavy heap (2x at ~2 ms/MB). On larger heaps the detectors
 //! take what they need from the natural full GCs: the survival rule judges the heap, and the
 //! figures rule takes natural samples for external memory (see `rule`).
 
@@ -38,7 +41,7 @@ pub(super) struct ProbeState {
     pub last_baseline: Option<f64>,
     /// used_heap_size after the last full GC.
     used_heap: Option<f64>,
-    /// Pause per MiB of used heap of the last forced full GC seen.
+    /// The fastest pause per MiB of used heap of the forced full GCs seen.
     pause_ms_per_mib: Option<f64>,
 }
 
@@ -53,7 +56,8 @@ impl ProbeState {
         if is_amount(sample.used_heap_size) {
             self.used_heap = Some(sample.used_heap_size);
             if sample.forced && duration_ms > 0.0 && sample.used_heap_size >= MIB {
-                self.pause_ms_per_mib = Some(duration_ms / (sample.used_heap_size / MIB));
+                let rate = duration_ms / (sample.used_heap_size / MIB);
+                self.pause_ms_per_mib = Some(self.pause_ms_per_mib.map_or(rate, |r| r.min(rate)));
             }
         }
     }
@@ -63,7 +67,7 @@ impl ProbeState {
     pub fn expected_pause_ms(&self, used_heap: f64) -> f64 {
         let now = if is_amount(used_heap) { used_heap } else { 0.0 };
         let heap = self.used_heap.unwrap_or(0.0).max(now);
-        heap / MIB * self.pause_ms_per_mib.unwrap_or(DEFAULT_PAUSE_MS_PER_MIB)
+        heap / MIB * self.pause_ms_per_mib.map_or(DEFAULT_PAUSE_MS_PER_MIB, |r| r.min(DEFAULT_PAUSE_MS_PER_MIB))
     }
 
     /// Whether a forced full GC costs little enough to be leakwatch's own decision.

@@ -578,11 +578,17 @@ fn no_probe_where_a_forced_gc_would_stall_the_app() {
     let mut monitor = Monitor::new(DetectorConfig::default(), 0.0);
     assert!(!monitor.should_probe(5_000.0, 750.0 * MIB, 0.0), "750 MiB: ~1 s, never");
     assert!(!monitor.should_probe(5_000.0, 64.0 * MIB, 0.0), "64 MiB: ~64 ms, never");
-    // A measured forced GC replaces the estimate: 6 MiB that took 30 ms is 5 ms/MiB.
+    // A faster forced GC lowers the estimate: 6 MiB in 3 ms is 0.5 ms/MiB, so 16 MiB is 8 ms.
+    let mut monitor = Monitor::new(DetectorConfig::default(), 0.0);
+    assert!(!monitor.should_probe(5_000.0, 16.0 * MIB, 0.0), "16 MiB at the default 1 ms/MiB");
+    let fast = Baseline { t_ms: 5_500.0, heap: 6.0 * MIB, external: 0.0, forced: true };
+    monitor.record_full_gc(heap_sample(fast), 3.0);
+    assert!(monitor.should_probe(9_000.0, 16.0 * MIB, 0.0));
+    // A slower one (a loaded host's wall time) never raises it: probes would stop for good.
     let mut monitor = Monitor::new(DetectorConfig::default(), 0.0);
     let slow = Baseline { t_ms: 4_000.0, heap: 6.0 * MIB, external: 0.0, forced: true };
     monitor.record_full_gc(heap_sample(slow), 30.0);
-    assert!(!monitor.should_probe(9_000.0, 8.0 * MIB, 0.0), "8 MiB at 5 ms/MiB is 40 ms");
+    assert!(monitor.should_probe(9_000.0, 8.0 * MIB, 0.0), "8 MiB at the default rate is 8 ms");
     // The larger of now and the last post-GC heap counts (a heap that shrank since).
     let mut monitor = Monitor::new(DetectorConfig::default(), 0.0);
     let big = Baseline { t_ms: 4_000.0, heap: 500.0 * MIB, external: 0.0, forced: false };
