@@ -78,3 +78,18 @@ export function alive(pid) {
     return false;
   }
 }
+
+/** Collects the JSON lines a child writes to `stream` into an array (filled as they come). */
+export function jsonLines(stream) {
+  const lines = [];
+  let buffered = '';
+  stream.on('data', (d) => {
+    buffered += d;
+    let nl;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(buffered.slice(0, nl)));
+      buffered = buffered.slice(nl + 1);
+    }
+  });
+  return lines;
+}

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { root, cli, until, sleep } from './helpers.mjs';
+import { root, cli, until, sleep, jsonLines } from './helpers.mjs';
 
 const APP = path.join(root, '__test__', 'fixtures', 'sampling', 'app.cjs');
 const IDS = path.join(root, '__test__', 'fixtures', 'sampling', 'ids.cjs');
@@ -17,17 +17,8 @@ const FAST = JSON.stringify({ readPeriodMs: 300, interval: 16384 });
 
 function startApp(args, { env = {}, cwd } = {}) {
   const child = spawn(process.execPath, [APP, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  const lines = [];
-  let buffered = '';
+  const lines = jsonLines(child.stdout);
   let stderr = '';
-  child.stdout.on('data', (d) => {
-    buffered += d;
-    let nl;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(buffered.slice(0, nl)));
-      buffered = buffered.slice(nl + 1);
-    }
-  });
   child.stderr.on('data', (d) => (stderr += d));
   const ask = async (command, key) => {
     const before = lines.length;

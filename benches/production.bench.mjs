@@ -15,6 +15,7 @@
 //
 //   node benches/production.bench.mjs [--heaps 200,1024] [--seconds 60] [--rate 200]
 //     [--rounds 1] [--leak-at 150] [--leak-seconds 90] [--no-leak] [--modes none,memwatch,...]
+//     [--leak-modes memwatch,register]
 // Results: printed, and written to benches/results/production.md.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { median } from './lib/measure.mjs';
 import { table } from './lib/report.mjs';
+import { jsonLines } from '../__test__/helpers.mjs';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
 const SERVICE = path.join(dir, 'lib', 'production-service.cjs');
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     'leak-at': { type: 'string', default: '150' },
     'no-leak': { type: 'boolean', default: false },
     modes: { type: 'string', default: 'none,memwatch,register,register-inspector' },
+    'leak-modes': { type: 'string', default: 'memwatch,register' },
   },
 });
 const heaps = values.heaps.split(',').map(Number);
@@ -53,16 +56,7 @@ const LEAK_AT_MS = Number(values['leak-at']) * 1000;
 
 function startService(env) {
   const child = spawn(process.execPath, [`--max-old-space-size=${4096}`, SERVICE], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = [];
-  let buffered = '';
-  child.stdout.on('data', (d) => {
-    buffered += d;
-    let nl;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(buffered.slice(0, nl)));
-      buffered = buffered.slice(nl + 1);
-    }
-  });
+  const lines = jsonLines(child.stdout);
   const waitFor = (key, timeoutMs = 300000) =>
     new Promise((resolve, reject) => {
       const from = lines.length;
@@ -235,7 +229,7 @@ for (const heapMB of heaps) {
 if (!values['no-leak']) {
   const heapMB = Math.max(...heaps);
   const rows = [];
-  for (const mode of modes.filter((m) => m !== 'none')) {
+  for (const mode of values['leak-modes'].split(',').filter((m) => m && m !== 'none')) {
     const r = await leakRun(heapMB, mode);
     const after = r.verdict ? (r.verdict.atMs - LEAK_AT_MS) / 1000 : null;
     rows.push([after === null ? `none in ${values['leak-seconds']} s` : `${after.toFixed(1)} s`, r.verdict ? r.verdict.site || '(no site)' : '—', String(r.early), `${r.majorGcs} full GCs, ${r.reads} reads`]);

@@ -218,7 +218,8 @@ class Sampler {
     if (this.route) return this.route;
     if (this.options.route === 'inspector') return this.useInspector();
     const verdict = nativeSampling.check();
-    if (verdict === 'ok' || verdict === 'busy') return verdict === 'ok' ? this.setRoute('native') : 'busy';
+    if (verdict === 'ok') return this.setRoute('native');
+    if (verdict === 'busy') return 'busy';
     this.warnOnce('fallback', verdict);
     return this.options.route === 'native' ? null : this.useInspector();
   }

@@ -76,9 +76,20 @@ function replaceRecords() {
 
 const sessions = [];
 function rememberSession(request, index) {
-  // The leak, when on: LEAK_BYTES kept per request, forever.
-  // An array of its own (8 bytes an element): a repeated string would be shared by V8.
-  const entry = { url: request.url, at: Date.now(), index, payload: new Array(Math.max(1, Math.round((LEAK_BYTES - 300) / 8))).fill(index), headers: { ...request.headers } };
+  // The leak, when on: LEAK_BYTES kept per request, forever. An array of its own (8 bytes
+  // an element): a repeated string would be shared by V8. The header work keeps the
+  // function big enough not to be inlined into the handler (V8 would then name the
+  // handler as the site: it counts inlined code as its caller).
+  const headers = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    const key = name.toLowerCase().trim();
+    if (key.startsWith('x-') || key === 'host' || key === 'user-agent') headers[key] = String(value).slice(0, 200);
+    else if (key === 'cookie') headers.cookie = String(value).split(';').map((c) => c.trim().split('=')[0]).join(',');
+  }
+  const entry = { url: request.url, at: Date.now(), index, method: String(request.method).toUpperCase(), headers, payload: new Array(Math.max(1, Math.round((LEAK_BYTES - 400) / 8))).fill(index) };
+  if (entry.url.length > 2048) entry.url = entry.url.slice(0, 2048);
+  if (entry.method !== 'GET' && entry.method !== 'POST') entry.method = 'OTHER';
+  if (!Number.isFinite(entry.at) || entry.payload.length === 0) throw new Error('bad session');
   sessions.push(entry);
   return sessions.length;
 }
