@@ -37,15 +37,27 @@ let verdict = null;
  */
 function check() {
   if (verdict === 'ok' || (verdict && verdict !== 'busy')) return verdict;
+  let begun = false;
   try {
+    const line = probeLine();
     if (!native.nativeSamplingCheckBegin()) return (verdict = 'busy');
+    begun = true;
     const kept = leakwatchNativeSamplingProbe(2000);
-    native.nativeSamplingCheckEnd(PROBE_NAME, __filename, probeLine());
+    begun = false; // checkEnd stops the check's sampler, whatever it finds
+    native.nativeSamplingCheckEnd(PROBE_NAME, __filename, line);
     if (kept.length !== 2000) throw new Error('probe');
     verdict = 'ok';
   } catch (error) {
-    verdict = error;
-    if (!error.code) error.code = 'ERR_LEAKWATCH_SAMPLING_FALLBACK';
+    // Never leave V8's sampler running at the check's fine interval.
+    if (begun) {
+      try {
+        native.nativeSamplingStop();
+      } catch {
+        // nothing more to stop
+      }
+    }
+    verdict = error instanceof Error ? error : new Error(String(error));
+    if (!verdict.code) verdict.code = 'ERR_LEAKWATCH_SAMPLING_FALLBACK';
   }
   return verdict;
 }
