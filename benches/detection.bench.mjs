@@ -90,8 +90,8 @@ ${jobs.length} runs two at a time in ${secs(Date.now() - started)}; load average
 (the machine is shared: other engineers' builds and tests ran meanwhile).
 Default settings. Times are from process start to the first \`leak\` event; target = 10 s + the time
 to leak 1 MiB rounded up to 5 s (slow leak: 3 min; demo: its 20 s). "adaptive + survival" runs
-leakwatch's allocation sampler at its defaults (V8's sampling heap profiler, 32 KiB, read every
-2 s or 100× the last read's pause); "no sampler" (sampling off) is the adaptive rule's phase-robust
+leakwatch's allocation sampler at its defaults (V8's sampling heap profiler, 32 KiB, read natively
+after V8's full GCs, and every 2 s after a short forced GC on heaps under ~10 MB); "no sampler" (sampling off) is the adaptive rule's phase-robust
 fallback; "legacy" is today's rule. ✓ = matches the truth (and in time for leaks).
 
 ${summary}
