@@ -79,14 +79,9 @@ class GcMonitor {
     }
   }
 
-  /** Whether a full GC forced now would be short (a small heap; see Monitor::forced_gc_affordable). */
-  forcedGcAffordable() {
-    return this.native.forcedGcAffordable(v8.getHeapStatistics().used_heap_size);
-  }
-
-  /** A full GC of leakwatch's own, only where it is affordable; whether one ran. */
+  /** A full GC of leakwatch's own, only where it is short (a small heap; see Monitor::forced_gc_affordable); whether one ran. */
   collectIfCheap() {
-    if (!this.forcedGcAffordable()) return false;
+    if (!this.native.forcedGcAffordable(v8.getHeapStatistics().used_heap_size)) return false;
     forceGc();
     return true;
   }
