@@ -166,6 +166,14 @@ export interface ClassStat {
   retainedSize?: number
 }
 
+/**
+ * Close every descriptor of this process still open on the file at `path` except
+ * `keep`: what Node's `v8.writeHeapSnapshot()` leaves open when a write fails (ENOSPC,
+ * EIO), which would keep a failed partial's blocks allocated until the process exits.
+ * Only leakwatch's own partial file is ever passed. Linux only (a no-op elsewhere).
+ */
+export declare function closeDescriptorsOn(path: string, keep?: number | undefined | null): void
+
 /** One allocation interval's survival (see crates/core/src/survival.rs). */
 export interface CohortSurvival {
   startMs: number
@@ -222,10 +230,11 @@ export declare function dumpBegin(forSignal: boolean): boolean
 export declare function dumpBusyMs(): number
 
 /**
- * The watchdog could not dump (a debugger holds the main thread, or it never paused):
- * give the request back to the main thread, which serves it when its loop runs again.
+ * The watchdog could not dump (a debugger holds the main thread, it is blocked in native
+ * code, or it never paused): give the request back to the main thread, which serves it
+ * when its loop runs again.
  */
-export declare function dumpDefer(): void
+export declare function dumpDefer(signal: number): void
 
 /**
  * Release the lock if this environment holds it (a worker's late call after its lock
@@ -521,6 +530,13 @@ export interface SuspectGroup {
   representative: NodeRef
   retainerPath: Array<PathStep>
 }
+
+/**
+ * Close the unnamed file's descriptor [`tmpfile_open`] gave. Natively: in a worker thread
+ * Node tracks the descriptors its `fs` opened, and closing any other through `fs` prints
+ * "File descriptor N closed but not opened in unmanaged mode".
+ */
+export declare function tmpfileClose(fd: number): void
 
 /** Give the unnamed file `fd` the name `path` (fails with EEXIST if `path` exists). */
 export declare function tmpfileLink(fd: number, path: string): void

@@ -4,13 +4,13 @@
 // (__test__/fixtures/dumps/app.cjs), real signals.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { cli, until } from './helpers.mjs';
+import { cli, sleep, until } from './helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const APP = path.join(here, 'fixtures', 'dumps', 'app.cjs');
@@ -263,4 +263,127 @@ test("an app that goes idle right after its stuck loop still gets the watchdog d
   assert.equal(lines[0].viaInspector, true);
   assert.ok(lines[0].pauseMs >= 0);
   assert.ok(fs.existsSync(lines[0].file));
+});
+
+// Hardening round 3 (issue 26, items 2, 6, 9, 14): the dump lock never stays taken, no dump
+// goes unreported, no signal is dropped without a word.
+
+/** Resolves when `app` has written `count` own snapshots in `dir` and reported as many. */
+async function dumpsServed(app, cwd, since, count, timeout = 30_000) {
+  await until(() => fs.readdirSync(cwd).filter((n) => OWN_FILE.test(n)).length >= count, timeout, `${count} snapshot files (stderr: ${app.stderr})`);
+  return until(() => app.messages.slice(since).filter((m) => m.type === 'snapshot').length >= count && app.messages.slice(since).filter((m) => m.type === 'snapshot'), timeout, `${count} 'snapshot' events (stderr: ${app.stderr})`);
+}
+
+/** After a native block: signals and writeSnapshot() keep working. */
+async function assertDumpsStillWork(app, cwd) {
+  const before = fs.readdirSync(cwd).filter((n) => OWN_FILE.test(n)).length;
+  const info = await app.dump();
+  assert.ok(fs.existsSync(info.file), 'a later SIGUSR2 is served');
+  const written = await app.ask('writeAsync', 'written-async', { filename: path.join(cwd, 'api.heapsnapshot') });
+  assert.equal(written.error, undefined, `writeSnapshotAsync works (${JSON.stringify(written.error)})`);
+  assert.equal(fs.readdirSync(cwd).filter((n) => OWN_FILE.test(n)).length, before + 1);
+}
+
+test('item 2: a dump signal while the main thread is blocked in pbkdf2Sync is served after it, and dumps keep working', { timeout: 90_000 }, async () => {
+  const cwd = fs.mkdtempSync(path.join(scratch, 'pbkdf2-'));
+  const app = startApp(cwd);
+  try {
+    await app.waitFor('ready');
+    await sleep(700); // the watchdog registers itself
+    const since = app.messages.length;
+    app.command('pbkdf2', { ms: 3000 });
+    await app.waitFor('blocked', since);
+    process.kill(app.child.pid, 'SIGUSR2');
+    const { end } = await app.waitFor('unblocked', since, 60_000);
+    // The app is idle now: the request the watchdog holds must still be served.
+    const [info] = await dumpsServed(app, cwd, since, 1);
+    assert.ok(info.completedAt >= end, 'dumped once the main thread was back');
+    assert.deepEqual(app.messages.slice(since).filter((m) => m.type === 'error'), [], 'nothing to report: the main thread answered within the pause timeout');
+    await assertDumpsStillWork(app, cwd);
+    app.command('exit');
+    assert.deepEqual(await app.exit, { code: 0, signal: null });
+  } finally {
+    await close(app);
+  }
+});
+
+test('item 2: a main thread blocked reading a FIFO: reported while blocked, the dump is served when it returns, and dumps keep working', { timeout: 90_000 }, async () => {
+  const cwd = fs.mkdtempSync(path.join(scratch, 'fifo-'));
+  const fifo = path.join(scratch, `fifo-${process.pid}`);
+  spawnSync('mkfifo', [fifo]);
+  const app = startApp(cwd);
+  try {
+    await app.waitFor('ready');
+    await sleep(700);
+    const since = app.messages.length;
+    app.command('readFifo', { path: fifo });
+    await app.waitFor('blocked', since);
+    process.kill(app.child.pid, 'SIGUSR2');
+    // The watchdog's pause timeout is 10 s from the request: said on stderr during the block.
+    await until(() => /blocked in native code/.test(app.stderr), 30_000, 'the notice on stderr while blocked');
+    assert.equal(app.messages.slice(since).filter((m) => m.type === 'unblocked').length, 0, 'still blocked');
+    assert.deepEqual(fs.readdirSync(cwd).filter((n) => OWN_FILE.test(n)), [], 'no dump while blocked');
+    fs.writeFileSync(fifo, 'go');
+    const { end } = await app.waitFor('unblocked', since);
+    const error = await app.waitFor('error', since);
+    assert.equal(error.code, 'ERR_LEAKWATCH_NOT_PAUSED');
+    const [info] = await dumpsServed(app, cwd, since, 1);
+    assert.ok(info.completedAt >= end);
+    assert.equal(info.viaInspector, false, 'the main thread served it itself');
+    await assertDumpsStillWork(app, cwd);
+    app.command('exit');
+    assert.deepEqual(await app.exit, { code: 0, signal: null });
+  } finally {
+    await close(app);
+    fs.rmSync(fifo, { force: true });
+  }
+});
+
+test('item 6: a storm of dump signals during one stuck loop: every watchdog dump is reported', { timeout: 90_000 }, async () => {
+  const cwd = fs.mkdtempSync(path.join(scratch, 'stuck-storm-'));
+  const app = startApp(cwd);
+  try {
+    await app.waitFor('ready');
+    const since = app.messages.length;
+    app.command('busy', { ms: 9000 });
+    await app.waitFor('busy-start', since);
+    const storm = setInterval(() => process.kill(app.child.pid, 'SIGUSR2'), 250);
+    await app.waitFor('busy-end', since, 60_000);
+    clearInterval(storm);
+    await sleep(3000); // the last hand-over finishes
+    const files = fs.readdirSync(cwd).filter((n) => OWN_FILE.test(n));
+    assert.ok(files.length >= 2, `the watchdog dumped more than once during the loop (${files.length})`);
+    const events = await dumpsServed(app, cwd, since, files.length);
+    assert.deepEqual(events.map((e) => path.basename(e.file)).sort(), [...files].sort(), 'one snapshot event per file');
+  } finally {
+    await close(app);
+  }
+});
+
+test("item 9: a dump signal that arrives while a worker thread's own dump holds the lock is served after it", { timeout: 120_000 }, async () => {
+  const cwd = fs.mkdtempSync(path.join(scratch, 'worker-lock-'));
+  const app = startApp(cwd);
+  try {
+    await app.waitFor('ready');
+    // The signal must land while the worker dumps; retried if it came too late.
+    for (let attempt = 1; ; attempt++) {
+      const since = app.messages.length;
+      app.command('workerDump', { mb: 30 });
+      await app.waitFor('worker-dump-start', since, 30_000);
+      const sent = Date.now();
+      process.kill(app.child.pid, 'SIGUSR2');
+      const end = await app.waitFor('worker-dump-end', since, 60_000);
+      assert.equal(end.error, null);
+      if (sent >= end.t && attempt < 3) continue;
+      assert.ok(sent < end.t, 'the signal arrived during the worker dump');
+      const info = await app.waitFor('snapshot', since, 30_000);
+      assert.equal(info.trigger, 'signal');
+      assert.ok(info.completedAt >= end.t, 'served once the worker released the lock');
+      assert.equal(path.dirname(info.file), cwd);
+      break;
+    }
+    assert.doesNotMatch(app.stderr, /unmanaged mode/, "item 14: a worker's dump closes its descriptors quietly");
+  } finally {
+    await close(app);
+  }
 });

@@ -128,34 +128,6 @@ function assertComplete(file) {
 }
 
 /**
- * Node's v8.writeHeapSnapshot() returns early on a write error (ENOSPC, EIO) without
- * closing its file descriptor. Dropping the partial file alone would then keep its
- * blocks allocated until the process exits, so a full disk would stay full. Close any
- * descriptor of this process still open on the partial's inode (Linux: /proc/self/fd),
- * except `keep`; a no-op elsewhere. Only our own partial file matches.
- */
-function closeLeakedDescriptors(partial, keep) {
-  let target;
-  let fds;
-  try {
-    target = fs.statSync(partial.path);
-    fds = fs.readdirSync('/proc/self/fd');
-  } catch {
-    return;
-  }
-  for (const entry of fds) {
-    const fd = Number(entry);
-    if (fd === keep) continue;
-    try {
-      const stat = fs.statSync(`/proc/self/fd/${entry}`);
-      if (stat.ino === target.ino && stat.dev === target.dev) fs.closeSync(fd);
-    } catch {
-      // closed meanwhile, or the readdir's own descriptor
-    }
-  }
-}
-
-/**
  * The steps every snapshot write shares: check resources and create the partial file
  * 0600; then either complete it (verify, name it) or abandon it (no file left behind).
  *
@@ -241,9 +213,14 @@ function linkInPlace(fd, file) {
   }
 }
 
-function closeQuietly(fd) {
+/** Close the partial's descriptor: an unnamed file's was opened natively, not by fs. */
+function closePartial(partial) {
+  if (!partial.named) {
+    native.tmpfileClose(partial.fd);
+    return;
+  }
   try {
-    fs.closeSync(fd);
+    fs.closeSync(partial.fd);
   } catch {
     // already closed
   }
@@ -264,7 +241,7 @@ function completePartial(partial, file, started) {
       linkInPlace(partial.fd, file);
       native.dumpPartial(null);
     }
-    closeQuietly(partial.fd);
+    closePartial(partial);
     return { file, bytes, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
   } catch (error) {
     throw abandonPartial(partial, file, error);
@@ -274,8 +251,11 @@ function completePartial(partial, file, started) {
 /** Remove what is left of a failed write (nothing of anyone else's); returns the error to report. */
 function abandonPartial(partial, file, error) {
   if (partial) {
-    closeLeakedDescriptors(partial, partial.fd);
-    closeQuietly(partial.fd); // an unnamed file: closing its last descriptor frees it
+    // Node's v8.writeHeapSnapshot() returns early on a write error (ENOSPC, EIO) without
+    // closing its descriptor: dropping the partial alone would keep its blocks allocated
+    // until the process exits, so a full disk would stay full.
+    native.closeDescriptorsOn(partial.path, partial.fd);
+    closePartial(partial); // an unnamed file: closing its last descriptor frees it
     if (partial.named) removeOurs(partial.path);
     native.dumpPartial(null);
   }

@@ -10,6 +10,12 @@ const dump = require('./dump');
 const { watchSignal } = require('./signals');
 const { leakwatchError } = require('./errors');
 
+// Watchdog dumps kept for reporting while the main thread is stuck (each is a file on
+// disk; the count of any beyond this is reported).
+const MAX_PENDING_OUTCOMES = 100;
+// How long the main thread ticks for a watchdog waiting to pause it: its pause timeout.
+const NUDGE_FOR_MS = 10_000;
+
 class Snapshots {
   /** `emit(event, payload)`, `report(error)`, `config()` returns the current options. */
   constructor({ emit, report, config }) {
@@ -21,7 +27,10 @@ class Snapshots {
     this.watchdog = null;
     this.signalNote = null;
     this.watchdogState = null;
-    this.watchdogOutcome = null;
+    this.watchdogOutcomes = [];
+    this.droppedOutcomes = 0;
+    this.watchdogTimer = null;
+    this.nudge = null;
     dump.installIdSentinel();
   }
 
@@ -42,12 +51,15 @@ class Snapshots {
   }
 
   startWatchdog() {
-    // Runs on the paused main thread: only record the outcome. It is reported once the
-    // watchdog has resumed the thread and released the dump lock ('restored'), so a new
-    // signal right after the 'snapshot' event is served. The timer (ref'd) keeps the
-    // process alive until then, and reports anyway should the watchdog never say so.
+    // Runs on the paused main thread: only record the outcome. Outcomes are reported once
+    // the watchdog has resumed the thread and released the dump lock ('restored'), so a
+    // new signal right after the 'snapshot' event is served; every one of them (a storm
+    // during one stuck loop gives a dump per hand-over), in order. The timer (ref'd) keeps
+    // the process alive until then, and reports anyway should the watchdog never say so.
     dump.installWatchdogDump((error, info) => {
-      this.watchdogOutcome = { error, info, timer: setTimeout(() => this.reportWatchdogDump(), 5000) };
+      if (this.watchdogOutcomes.length < MAX_PENDING_OUTCOMES) this.watchdogOutcomes.push({ error, info });
+      else this.droppedOutcomes++;
+      this.watchdogTimer ??= setTimeout(() => this.reportWatchdogDumps(), 5000);
     });
     const state = new Int32Array(new SharedArrayBuffer(dump.WATCHDOG_STATE.LENGTH * 4));
     this.watchdogState = state;
@@ -85,18 +97,28 @@ class Snapshots {
     this.watchdog.postMessage({ type: 'configure', settings: { dir: this.directory(), checkResources: this.config().checkResources } });
   }
 
-  reportWatchdogDump() {
-    const outcome = this.watchdogOutcome;
-    if (!outcome) return;
-    this.watchdogOutcome = null;
-    clearTimeout(outcome.timer);
-    if (outcome.error) this.report(outcome.error);
-    else this.afterDump({ ...outcome.info, trigger: 'signal', viaInspector: true });
+  reportWatchdogDumps() {
+    clearTimeout(this.watchdogTimer);
+    this.watchdogTimer = null;
+    const outcomes = this.watchdogOutcomes.splice(0);
+    const dropped = this.droppedOutcomes;
+    this.droppedOutcomes = 0;
+    for (const { error, info } of outcomes) {
+      try {
+        if (error) this.report(error);
+        else this.afterDump({ ...info, trigger: 'signal', viaInspector: true });
+      } catch (failure) {
+        this.report(failure);
+      }
+    }
+    if (dropped > 0) {
+      this.report(leakwatchError('ERR_LEAKWATCH_WATCHDOG', `${dropped} more dumps written by the watchdog while the main thread was stuck are not reported (at most ${MAX_PENDING_OUTCOMES} are kept until it is free)`));
+    }
   }
 
   /** The watchdog's own failures, and the end of each of its dumps ('restored'). */
   onWatchdogMessage(message) {
-    if (message.type === 'restored') this.reportWatchdogDump();
+    if (message.type === 'restored') this.reportWatchdogDumps();
     if (message.type === 'error') {
       // The worker's error crossed as {message, code}: the same code on this side.
       this.report(Object.assign(new Error(message.message), { code: message.code }));
@@ -110,7 +132,13 @@ class Snapshots {
       return;
     }
     this.noteDebugger();
-    if (!native.dumpBegin(true)) return; // the watchdog took it, or no request pending
+    if (!native.dumpBegin(true)) {
+      // The watchdog took it (or no request is pending). This thread runs, so it is not
+      // stuck: if the watchdog is waiting to pause it, give it JS statements to pause at
+      // (an idle loop runs none) until the lock is released.
+      if (this.watchdog && native.dumpBusyMs() > 0) this.nudgeWatchdog();
+      return;
+    }
     let info = null;
     try {
       if (this.config().signal === false) return;
@@ -126,6 +154,19 @@ class Snapshots {
     } catch (error) {
       this.report(error);
     }
+  }
+
+  /** Tick while a dump holds the lock, for a pending Debugger.pause; bounded, unref'd. */
+  nudgeWatchdog() {
+    if (this.nudge) return;
+    const until = Date.now() + NUDGE_FOR_MS;
+    this.nudge = setInterval(() => {
+      if (native.dumpBusyMs() === 0 || Date.now() > until) {
+        clearInterval(this.nudge);
+        this.nudge = null;
+      }
+    }, 20);
+    this.nudge.unref();
   }
 
   /** heapdump's writeSnapshot([filename], [callback]): returns the file name. */
@@ -208,6 +249,8 @@ class Snapshots {
   }
 
   stop() {
+    clearInterval(this.nudge);
+    this.nudge = null;
     if (this.watchdog) {
       this.watchdog.postMessage('stop');
       this.watchdog = null;

@@ -28,12 +28,18 @@ const { leakwatchError } = require('./errors');
 const settings = { dir: workerData.dir, checkResources: workerData.checkResources };
 // Shared with the main thread (Int32Array over a SharedArrayBuffer), see WATCHDOG_STATE.
 const state = workerData.state;
-// How long Debugger.pause may take before the dump is handed back to the main thread (a
-// main thread blocked in native code runs no JS statement to pause at).
+// How long the main thread may take to answer the watchdog's first command and then to
+// pause, counted from the request, before the dump is handed back to the main thread: a
+// main thread blocked in native code (a synchronous crypto call, a read of a FIFO) serves
+// no inspector command and runs no JS statement to pause at.
 const PAUSE_TIMEOUT_MS = workerData.pauseTimeoutMs || 10_000;
 
 let session = null;
 let stopped = false;
+// A Debugger.enable the main thread has not answered yet (it is blocked in native code):
+// later requests are handed back at once, and the debugger is disabled again once the
+// main thread answers.
+let unanswered = null;
 
 function connect() {
   if (!session) {
@@ -72,8 +78,8 @@ function coded(message, code) {
  * again) and say why, at once on stderr (the main thread may stay stuck a long time) and
  * as an error event once the main thread reads its messages.
  */
-function deferToMain(error) {
-  native.dumpDefer();
+function deferToMain(error, signal) {
+  native.dumpDefer(signal);
   try {
     fs.writeSync(2, `leakwatch: ${error.message}\n`);
   } catch {
@@ -86,7 +92,13 @@ function deferToMain(error) {
  * Enable the debugger and pause the main thread. Returns null when paused by us, or the
  * reason to leave the dump to the main thread.
  */
-async function pauseMainThread(progress) {
+async function pauseMainThread(progress, deadline) {
+  const blocked = () =>
+    coded(
+      `the main thread did not answer the watchdog within ${PAUSE_TIMEOUT_MS} ms: it is blocked in native code (a synchronous call such as crypto.pbkdf2Sync or a read of a pipe), where it cannot be paused; the dump waits for the main thread`,
+      'ERR_LEAKWATCH_NOT_PAUSED',
+    );
+  if (unanswered) return blocked();
   // Another session holding the main thread paused is reported to a session that
   // enables the debugger: then the pause is not ours to use, nor to resume.
   let pauseSent = false;
@@ -96,12 +108,23 @@ async function pauseMainThread(progress) {
   };
   session.on('Debugger.paused', early);
   try {
-    await post('Debugger.enable');
+    const enable = post('Debugger.enable');
+    let timer;
+    const answered = await Promise.race([enable.then(() => true), new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()), false)))]);
+    clearTimeout(timer);
+    if (!answered) {
+      // Served once the main thread is back in JS: then restore the debugger's state.
+      unanswered = enable
+        .then(() => post('Debugger.disable'))
+        .catch(() => {})
+        .finally(() => (unanswered = null));
+      return blocked();
+    }
     progress.enabled = true;
     if (foreignPause) {
       return coded('the main thread is paused in a debugger: the watchdog leaves it alone; the dump waits for the main thread', 'ERR_LEAKWATCH_DEBUGGER_ATTACHED');
     }
-    const paused = nextEvent('Debugger.paused', PAUSE_TIMEOUT_MS);
+    const paused = nextEvent('Debugger.paused', Math.max(0, deadline - Date.now()));
     pauseSent = true;
     await post('Debugger.pause');
     if (!(await paused)) {
@@ -114,24 +137,26 @@ async function pauseMainThread(progress) {
   }
 }
 
-async function dumpStuckMainThread() {
+async function dumpStuckMainThread(signal) {
   if (Atomics.load(state, WATCHDOG_STATE.DEBUGGER) === 1) {
     deferToMain(
       coded(
         'the main thread is stuck, but a debugger (inspector) is active in this process: the watchdog does not pause the main thread under it; the dump waits for the main thread',
         'ERR_LEAKWATCH_DEBUGGER_ATTACHED',
       ),
+      signal,
     );
     return;
   }
   const file = dump.defaultFilename(settings.dir);
   const requested = process.hrtime.bigint();
+  const deadline = Date.now() + PAUSE_TIMEOUT_MS;
   connect();
   const progress = { enabled: false, paused: false };
   let deferred = null;
   let outcome = null;
   try {
-    deferred = await pauseMainThread(progress);
+    deferred = await pauseMainThread(progress, deadline);
     if (!deferred) {
       const pauseMs = Number(process.hrtime.bigint() - requested) / 1e6;
       const call = [JSON.stringify(file), Boolean(settings.checkResources), pauseMs].join(', ');
@@ -150,7 +175,7 @@ async function dumpStuckMainThread() {
     if (progress.enabled) await post('Debugger.disable').catch(() => {});
   }
   if (deferred) {
-    deferToMain(deferred);
+    deferToMain(deferred, signal);
     return;
   }
   native.dumpEnd();
@@ -163,8 +188,8 @@ async function dumpStuckMainThread() {
   }
 }
 
-native.watchdogRegister(() => {
-  dumpStuckMainThread().catch((error) => {
+native.watchdogRegister((signal) => {
+  dumpStuckMainThread(signal).catch((error) => {
     native.dumpEnd();
     parentPort.postMessage({ type: 'restored' });
     parentPort.postMessage({ type: 'error', message: error.message, code: error.code });

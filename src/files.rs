@@ -8,6 +8,7 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::ffi::CString;
+use std::os::unix::fs::MetadataExt;
 
 fn c_path(path: &str) -> Result<CString> {
     CString::new(path).map_err(|_| Error::from_reason(format!("invalid path (NUL byte): {path}")))
@@ -80,5 +81,42 @@ pub fn tmpfile_link(env: Env, fd: i32, path: String) -> Result<()> {
     {
         let _ = (env, fd, path);
         Err(Error::from_reason("unnamed files are Linux-only"))
+    }
+}
+
+/// Close the unnamed file's descriptor [`tmpfile_open`] gave. Natively: in a worker thread
+/// Node tracks the descriptors its `fs` opened, and closing any other through `fs` prints
+/// "File descriptor N closed but not opened in unmanaged mode".
+#[napi(catch_unwind)]
+pub fn tmpfile_close(fd: i32) {
+    if fd >= 0 {
+        // SAFETY: closing a descriptor tmpfile_open returned, which only its caller uses.
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// Close every descriptor of this process still open on the file at `path` except
+/// `keep`: what Node's `v8.writeHeapSnapshot()` leaves open when a write fails (ENOSPC,
+/// EIO), which would keep a failed partial's blocks allocated until the process exits.
+/// Only leakwatch's own partial file is ever passed. Linux only (a no-op elsewhere).
+#[napi(catch_unwind)]
+pub fn close_descriptors_on(path: String, keep: Option<i32>) {
+    if let Ok(meta) = std::fs::metadata(&path) {
+        close_descriptors_of(meta.dev(), meta.ino(), keep);
+    }
+}
+
+/// Close every descriptor of this process open on the file (dev, ino), except `keep`:
+/// also what a thread torn down mid-dump left open on its partial (its own, and V8's
+/// writer), see `signals::release_if_owner`.
+pub(crate) fn close_descriptors_of(dev: u64, ino: u64, keep: Option<i32>) {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else { return };
+    let fds: Vec<i32> = entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
+    for fd in fds.into_iter().filter(|&fd| Some(fd) != keep) {
+        if std::fs::metadata(format!("/proc/self/fd/{fd}")).is_ok_and(|m| m.dev() == dev && m.ino() == ino) {
+            // SAFETY: closing a descriptor that refers to leakwatch's own partial file,
+            // which nothing else in the process has open.
+            unsafe { libc::close(fd) };
+        }
     }
 }

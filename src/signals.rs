@@ -25,7 +25,8 @@ use napi_derive::napi;
 use std::cell::Cell;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -48,6 +49,10 @@ static PARTIAL: Mutex<Option<(u64, PathBuf, u64, u64)>> = Mutex::new(None);
 static NEXT_ENV: AtomicU64 = AtomicU64::new(1);
 /// The watchdog's environment: it owns the lock when the signal thread hands it a dump.
 static WATCHDOG_ENV: AtomicU64 = AtomicU64::new(0);
+/// The lock holder took it for a dump signal (from REQUESTED): a signal arriving meanwhile
+/// is served by that very dump. A dump started otherwise (the API, a worker's own) does
+/// not answer a signal: the signal waits for it to end and then asks for its own.
+static SIGNAL_DUMP: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     static ENV_ID: Cell<u64> = const { Cell::new(0) };
@@ -96,7 +101,7 @@ fn release_if_owner(id: u64) {
         {
             let _ = std::fs::remove_file(&path);
         }
-        close_descriptors_of(dev, ino);
+        crate::files::close_descriptors_of(dev, ino, None);
     }
     if OWNER.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire).is_ok() {
         BUSY_SINCE_MS.store(0, Ordering::Release);
@@ -112,6 +117,7 @@ fn take_busy(from: u8, owner: u64) -> bool {
         return false;
     }
     OWNER.store(owner, Ordering::Release);
+    SIGNAL_DUMP.store(from == REQUESTED, Ordering::Release);
     BUSY_SINCE_MS.store(now_ms(), Ordering::Release);
     true
 }
@@ -139,6 +145,11 @@ unsafe impl Send for Watch {}
 
 static WATCH: Mutex<Option<Watch>> = Mutex::new(None);
 static WATCHDOG: Mutex<Option<WatchdogCallback>> = Mutex::new(None);
+/// The main thread's callback: the signal thread asks through it, and the watchdog's
+/// hand-back ([`dump_defer`]) asks again through it, so a request it gives back is
+/// always served (the main thread may have run its first call while the watchdog held
+/// the lock, and dropped it).
+static MAIN: Mutex<Option<Arc<MainCallback>>> = Mutex::new(None);
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -163,32 +174,60 @@ pub fn signal_watch(
     let mut signals = signal_hook::iterator::Signals::new([signal])
         .map_err(|e| Error::from_reason(format!("cannot watch signal {signal}: {e}")))?;
     let saved = current_action(signal).ok_or_else(|| Error::from_reason("sigaction failed"))?;
-    let main: MainCallback = on_signal;
+    let main: Arc<MainCallback> = Arc::new(on_signal);
+    *lock(&MAIN) = Some(Arc::clone(&main));
     std::thread::Builder::new()
         .name("leakwatch-signal".into())
         .spawn(move || {
-            let report_after = u64::from(busy_report_after_ms);
-            let mut last_report: Option<Instant> = None;
+            let mut reports = BusyReports { after_ms: u64::from(busy_report_after_ms), last: None };
             for caught in signals.forever() {
-                if DUMP_STATE.compare_exchange(IDLE, REQUESTED, Ordering::AcqRel, Ordering::Acquire).is_err() {
-                    // A dump is already under way: a storm gives one dump. One that has
-                    // held the lock for longer than a dump can take is reported.
-                    let held = busy_for_ms();
-                    let quiet =
-                        last_report.is_some_and(|t| t.elapsed() < Duration::from_millis(report_after.max(1000)));
-                    if held > report_after && !quiet {
-                        last_report = Some(Instant::now());
-                        main.call(0, ThreadsafeFunctionCallMode::NonBlocking);
+                loop {
+                    match DUMP_STATE.compare_exchange(IDLE, REQUESTED, Ordering::AcqRel, Ordering::Acquire) {
+                        Ok(_) => {
+                            main.call(caught as u32, ThreadsafeFunctionCallMode::NonBlocking);
+                            hand_over_if_stuck(caught as u32, Duration::from_millis(u64::from(stuck_after_ms)));
+                            break;
+                        }
+                        // A request is pending, or a dump for a signal is under way: a
+                        // storm gives one dump. One that has held the lock for longer
+                        // than a dump can take is reported.
+                        Err(REQUESTED) => break,
+                        Err(_) if SIGNAL_DUMP.load(Ordering::Acquire) => {
+                            reports.report_if_held_long(&main);
+                            break;
+                        }
+                        // Another dump (the API's, a worker's own snapshot of its
+                        // isolate) holds the lock: this request waits for it to end,
+                        // then asks for its own (signals meanwhile join it).
+                        Err(_) => {
+                            reports.report_if_held_long(&main);
+                            std::thread::sleep(Duration::from_millis(10));
+                        }
                     }
-                    continue;
                 }
-                main.call(caught as u32, ThreadsafeFunctionCallMode::NonBlocking);
-                hand_over_if_stuck(caught as u32, Duration::from_millis(u64::from(stuck_after_ms)));
             }
         })
         .map_err(|e| Error::from_reason(format!("cannot start the signal thread: {e}")))?;
     *watch = Some(Watch { signal, saved });
     Ok(())
+}
+
+/// Requests refused or waiting behind a dump that has held the lock for longer than a dump
+/// can take are reported to the main thread (`on_signal(0)`), at most once per `after_ms`
+/// (and 1 s), so a storm stays bounded.
+struct BusyReports {
+    after_ms: u64,
+    last: Option<Instant>,
+}
+
+impl BusyReports {
+    fn report_if_held_long(&mut self, main: &MainCallback) {
+        let quiet = self.last.is_some_and(|t| t.elapsed() < Duration::from_millis(self.after_ms.max(1000)));
+        if busy_for_ms() > self.after_ms && !quiet {
+            self.last = Some(Instant::now());
+            main.call(0, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
 }
 
 /// If the main thread has not taken the request in time, give it to the watchdog.
@@ -207,9 +246,7 @@ fn hand_over_if_stuck(signal: u32, patience: Duration) {
             let status = callback.call(signal, ThreadsafeFunctionCallMode::NonBlocking);
             if status != Status::Ok {
                 // The worker is gone: leave the request to the main thread again.
-                OWNER.store(0, Ordering::Release);
-                BUSY_SINCE_MS.store(0, Ordering::Release);
-                DUMP_STATE.store(REQUESTED, Ordering::Release);
+                give_back(signal);
             }
         }
     }
@@ -315,11 +352,27 @@ pub fn dump_begin(env: Env, for_signal: bool) -> bool {
     take_busy(from, env_id(&env))
 }
 
-/// The watchdog could not dump (a debugger holds the main thread, or it never paused):
-/// give the request back to the main thread, which serves it when its loop runs again.
+/// The watchdog could not dump (a debugger holds the main thread, it is blocked in native
+/// code, or it never paused): give the request back to the main thread, which serves it
+/// when its loop runs again.
 #[napi(catch_unwind)]
-pub fn dump_defer() {
-    let _ = DUMP_STATE.compare_exchange(BUSY, REQUESTED, Ordering::AcqRel, Ordering::Acquire);
+pub fn dump_defer(env: Env, signal: u32) {
+    if OWNER.load(Ordering::Acquire) == env_id(&env) {
+        give_back(signal);
+    }
+}
+
+/// BUSY (held for a signal) -> REQUESTED, and ask the main thread (again): its first call
+/// may already have run, and found the lock taken. A second call that finds the request
+/// served is a no-op ([`dump_begin`] fails).
+fn give_back(signal: u32) {
+    OWNER.store(0, Ordering::Release);
+    BUSY_SINCE_MS.store(0, Ordering::Release);
+    if DUMP_STATE.compare_exchange(BUSY, REQUESTED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        if let Some(main) = lock(&MAIN).as_ref() {
+            main.call(signal.max(1), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
 }
 
 /// Release the lock if this environment holds it (a worker's late call after its lock
@@ -338,21 +391,6 @@ pub fn dump_end(env: Env) {
 #[napi(catch_unwind)]
 pub fn dump_busy_ms() -> f64 {
     busy_for_ms() as f64
-}
-
-/// Close every descriptor of this process open on the file (dev, ino): what a thread torn
-/// down mid-dump left open on its partial (its own, and V8's writer). Without this an
-/// unnamed partial would keep its blocks until the process exits. Linux only.
-fn close_descriptors_of(dev: u64, ino: u64) {
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else { return };
-    let fds: Vec<i32> = entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
-    for fd in fds {
-        if std::fs::metadata(format!("/proc/self/fd/{fd}")).is_ok_and(|m| m.dev() == dev && m.ino() == ino) {
-            // SAFETY: closing a descriptor that refers to leakwatch's own partial file,
-            // which nothing else in the process has open.
-            unsafe { libc::close(fd) };
-        }
-    }
 }
 
 extern "C" fn ignore_signal(_: libc::c_int) {}
