@@ -201,6 +201,31 @@ setTimeout(() => { process.exitCode = 5; }, 2500);
     assert.match(r.stderr, /chart: .*memory\.svg/);
   });
 
+  // Issue 26, item 1: the app inherits run's environment, so it may listen to another dump
+  // signal, or to none; run must never send it one it does not handle (SIGUSR2 kills).
+  for (const [variable, value, snapshotsTaken] of [
+    ['LEAKWATCH_SIGNAL', 'SIGUSR1', 2],
+    ['LEAKWATCH_SIGNAL', 'off', 0],
+    ['NODE_HEAPDUMP_OPTIONS', 'nosignal', 0],
+  ]) {
+    test(`an inherited ${variable}=${value}: run signals what the app listens to, or nothing; the app survives`, { timeout: 90000 }, async () => {
+      const dir = dirFor(`signal-${value}`);
+      const app = script(`signal-${value}.js`, "console.log('app ' + process.pid);\nsetInterval(() => global.gc(), 200);\nprocess.on('SIGTERM', () => { console.log('app: stopping'); process.exit(0); });\n");
+      const r = await start(['run', '--snapshots', '2', '--every', '1s', '--duration', '6s', '--out', dir, '--', process.execPath, '--expose-gc', app], { timeoutMs: 80000, env: { [variable]: value } }).done;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /app: stopping/, 'the app lived until --duration stopped it');
+      assert.match(r.stderr, /the app exited with code 0/);
+      const snaps = records(path.join(dir, 'stats.jsonl')).filter((x) => x.event === 'snapshot');
+      assert.equal(snaps.length, snapshotsTaken, r.stderr);
+      if (snapshotsTaken === 0) {
+        const said = r.stderr.match(/takes no snapshots/g) || [];
+        assert.equal(said.length, 1, `said once\n${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`${variable}=${value}`), 'names the variable that turned the signal off');
+        assert.match(r.stderr, /analysis: no snapshot was taken: the app handles no dump signal/);
+      }
+    });
+  }
+
   test('plot: a stats file with no records, and a --pid it does not hold, are clear errors', { timeout: 30000 }, async () => {
     const dir = dirFor('plot-errors');
     const empty = path.join(dir, 'empty.jsonl');

@@ -13,6 +13,8 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const native = require('./native');
+const config = require('./config');
+const { leakwatchError } = require('./errors');
 const { plot, scanProcesses } = require('./chart');
 const { createRecordFile, RecordTail } = require('./records');
 const { formatAnalysis } = require('./report');
@@ -41,6 +43,26 @@ const { runSiteLines } = require('./sites-report');
 function nodeOptionsWithRegister(existing) {
   const quoted = /\s/.test(REGISTER) ? `"${REGISTER}"` : REGISTER;
   return [existing, `--require ${quoted}`].filter(Boolean).join(' ');
+}
+
+/**
+ * The dump signal the app's leakwatch will handle, decided by the app's own parser
+ * (lib/config.js) on the environment the app gets: a signal name, or null when that
+ * environment turns the signal off (LEAKWATCH_SIGNAL=off, NODE_HEAPDUMP_OPTIONS=nosignal).
+ * Settings the app would reject are an ERR_LEAKWATCH_INVALID_OPTION here, before it starts.
+ */
+function appSignal(env) {
+  const { signal = config.DEFAULTS.signal } = config.validate(config.fromEnvironment(env));
+  if (signal && !os.constants.signals[signal]) throw leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', `LEAKWATCH_SIGNAL: unknown signal '${signal}'`);
+  return signal || null;
+}
+
+/** Why the app handles no dump signal: the variables of `env` that can turn it off, as set. */
+function signalOffBy(env) {
+  return ['LEAKWATCH_SIGNAL', 'NODE_HEAPDUMP_OPTIONS']
+    .filter((name) => env[name])
+    .map((name) => `${name}=${env[name]}`)
+    .join(', ');
 }
 
 function isAlive(pid) {
@@ -142,10 +164,7 @@ function runWatched({
   log = (line) => process.stderr.write(`leakwatch: ${line}\n`),
   detector = {},
 }) {
-  // Fresh (0700) or owned by this user and closed to others; the stats file opened O_NOFOLLOW.
-  secureFs.makePrivateDir(outDir);
   const statsFile = path.join(outDir, 'stats.jsonl');
-  createRecordFile(statsFile);
   const env = {
     ...process.env,
     NODE_OPTIONS: nodeOptionsWithRegister(process.env.NODE_OPTIONS),
@@ -155,11 +174,26 @@ function runWatched({
     LEAKWATCH_QUIET: '1',
     LEAKWATCH_OPTIONS: JSON.stringify({ ...detector, reportLeaks: false }),
   };
+  // The app inherits this environment, so it may listen to another signal than SIGUSR2, or
+  // to none: it is sent exactly the one it handles (a SIGUSR2 it does not handle kills it).
+  const dumpSignal = appSignal(env);
+  // Fresh (0700) or owned by this user and closed to others; the stats file opened O_NOFOLLOW.
+  secureFs.makePrivateDir(outDir);
+  createRecordFile(statsFile);
   const started = Date.now();
   const child = spawn(command, args, { stdio: 'inherit', env });
   const tail = new RecordTail(statsFile);
   const processes = new Map(); // pid -> WatchedProcess, in start order
-  const found = { statsFile, chosenPid, chart: null, charts: [], interrupted: false, stoppedAtDuration: false, killed: false, skipped: 0 };
+  const found = { statsFile, chosenPid, chart: null, charts: [], interrupted: false, stoppedAtDuration: false, killed: false, skipped: 0, signalOff: null };
+  if (!dumpSignal) {
+    found.signalOff = signalOffBy(env);
+    if (snapshots > 0) {
+      log(
+        `the app handles no dump signal (${found.signalOff} in the environment), so run takes no snapshots, only samples and the chart;` +
+          ' unset it, or set LEAKWATCH_SIGNAL=SIGUSR2, for this run to take them',
+      );
+    }
+  }
   let stopping = false;
   let analyses = Promise.resolve();
   let killTimer = null;
@@ -168,7 +202,7 @@ function runWatched({
   const who = (p) => (several() ? ` of ${p.label()}` : '');
 
   const requestSnapshot = (p, why) => {
-    if (stopping || !isAlive(p.pid) || !isDescendant(p.pid, child.pid)) return;
+    if (stopping || !dumpSignal || !isAlive(p.pid) || !isDescendant(p.pid, child.pid)) return;
     if (p.requested > p.snapshots.length) {
       // One at a time per process. A request that produced neither a snapshot nor an
       // error (a signal that arrived while the process was busy dumping) is sent again.
@@ -192,7 +226,7 @@ function runWatched({
 
   const signal = (p) => {
     try {
-      process.kill(p.pid, 'SIGUSR2');
+      process.kill(p.pid, dumpSignal);
     } catch (error) {
       log(`cannot signal pid ${p.pid}: ${error.message}`);
     }
@@ -312,7 +346,7 @@ function runWatched({
   return new Promise((resolve, reject) => {
     child.on('error', (error) => {
       cleanup();
-      reject(new Error(`cannot start '${command}': ${error.message}`));
+      reject(leakwatchError('ERR_LEAKWATCH_CANNOT_START', `cannot start '${command}': ${error.message}`, { cause: error }));
     });
     child.on('exit', async (code, signal) => {
       cleanup();
@@ -446,7 +480,8 @@ function analysisSection(result) {
     }
   }
   if (targets.length === 0) {
-    if (several && result.chosenPid === undefined) lines.push("  analysis: no process's heap grew and none had a leak event, so none was snapshotted (--pid P snapshots one)");
+    if (result.signalOff !== null) lines.push(`  analysis: no snapshot was taken: the app handles no dump signal (${result.signalOff})`);
+    else if (several && result.chosenPid === undefined) lines.push("  analysis: no process's heap grew and none had a leak event, so none was snapshotted (--pid P snapshots one)");
     else lines.push('  analysis: no snapshot was taken (the run ended before the first --every)');
   }
   return lines;
