@@ -19,6 +19,15 @@ after(() => {
 });
 const dirFor = (name) => fs.mkdtempSync(path.join(scratch, `${name}-`));
 
+/** Whether `pid` runs (Linux: a zombie waiting for its new parent to reap it does not). */
+function running(pid) {
+  try {
+    return !/^\d+ \(.*\) [ZX] /s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return process.platform === 'linux' ? false : alive(pid);
+  }
+}
+
 
 /** Records of a stats file and its rotated part, read naively (small files only). */
 function records(file) {
@@ -225,6 +234,35 @@ setTimeout(() => { process.exitCode = 5; }, 2500);
       }
     });
   }
+
+  // Issue 26, item 11: a primary that exits on SIGTERM without stopping its children left
+  // them running (and writing stats.jsonl) after run had exited; run knows their pids.
+  test('the primary exits on SIGTERM leaving its children: run stops every process it saw (SIGTERM, then SIGKILL)', { timeout: 90000 }, async (t) => {
+    const child = script('orphan-child.js', "if (process.env.STUBBORN) process.on('SIGTERM', () => {});\nsetInterval(() => global.gc(), 200);\n");
+    const app = script(
+      'orphan-primary.js',
+      `const { spawn } = require('node:child_process');
+for (let i = 0; i < 3; i++) {
+  const c = spawn(process.execPath, ['--expose-gc', ${JSON.stringify(child)}], { stdio: 'ignore', env: { ...process.env, STUBBORN: i === 0 ? '1' : '' } });
+  console.log('child ' + c.pid);
+}
+setInterval(() => global.gc(), 200);
+process.on('SIGTERM', () => process.exit(0)); // its children are left running
+`,
+    );
+    const dir = dirFor('orphans');
+    const r = await start(['run', '--snapshots', '0', '--duration', '5s', '--kill-after', '1s', '--out', dir, '--', process.execPath, '--expose-gc', app], { timeoutMs: 80000 }).done;
+    const children = [...r.stdout.matchAll(/^child (\d+)$/gm)].map((m) => Number(m[1]));
+    t.after(() => children.filter(running).forEach((pid) => process.kill(pid, 'SIGKILL')));
+    assert.equal(children.length, 3, r.stdout);
+    assert.equal(r.code, 0, r.stderr);
+    const seen = new Set(records(path.join(dir, 'stats.jsonl')).filter((x) => x.event === 'start').map((x) => x.pid));
+    for (const pid of children) assert.ok(seen.has(pid), `child ${pid} loaded leakwatch\n${r.stderr}`);
+    const left = children.filter(running);
+    assert.deepEqual(left, [], `no process of the app is left running\n${r.stderr}`);
+    assert.match(r.stderr, /3 of its processes still run .*: stopping them \(SIGTERM/);
+    assert.match(r.stderr, /1 of them ignored SIGTERM for 1 s: killing it \(SIGKILL\)/);
+  });
 
   test('plot: a stats file with no records, and a --pid it does not hold, are clear errors', { timeout: 30000 }, async () => {
     const dir = dirFor('plot-errors');

@@ -74,6 +74,31 @@ function isAlive(pid) {
   }
 }
 
+const HAS_PROC = fs.existsSync('/proc/self/stat');
+
+/** /proc/<pid>/stat (Linux): {state, ppid, startTime}, or null (gone, or no /proc). */
+function procStat(pid) {
+  let stat;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // "pid (comm) state ppid …": comm may hold spaces and parentheses; starttime is field 22.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0], ppid: Number(fields[1]), startTime: fields[19] };
+}
+
+/**
+ * Whether process `p` still runs: on Linux the same process (its start time: the pid was
+ * not reused since) and not a zombie; elsewhere, whether its pid exists.
+ */
+function stillRuns(p) {
+  if (!HAS_PROC) return isAlive(p.pid);
+  const st = procStat(p.pid);
+  return st !== null && st.state !== 'Z' && st.state !== 'X' && (p.startTime === undefined || st.startTime === p.startTime);
+}
+
 /**
  * Whether `pid` is `ancestor` or runs below it, read from /proc (Linux): a pid named in the
  * stats file is signalled only then. Elsewhere, or for a process already gone, true.
@@ -101,6 +126,8 @@ class WatchedProcess {
   constructor(record) {
     this.pid = record.pid;
     this.ppid = Number.isInteger(record.ppid) ? record.ppid : undefined;
+    // Read while it is known to be the app's: the pid is signalled later only if it is still this process.
+    this.startTime = procStat(this.pid)?.startTime;
     this.argv = Array.isArray(record.argv) ? record.argv.filter((a) => typeof a === 'string').slice(0, 8) : [];
     this.samples = 0;
     this.firstLevel = []; // heap after GC, first samples
@@ -320,8 +347,16 @@ function runWatched({
         }, durationMs)
       : null;
 
+  // The app's processes left running after its main process exited, while run stops them.
+  let leftovers = [];
+  /** A signal to run while it stops the leftovers: it waits no longer for them. */
+  const hurry = (signal) => {
+    log(`got ${signal} while stopping the app's remaining processes: killing them (SIGKILL)`);
+    leftovers.forEach((p) => stillRuns(p) && tryKill(p.pid, 'SIGKILL'));
+  };
   const onInterrupt = () => {
     stopping = true;
+    if (leftovers.length) return hurry('SIGINT');
     if (found.interrupted && running()) {
       // A second Ctrl-C: the app ignored the first one.
       log('interrupted again: killing the app');
@@ -336,6 +371,7 @@ function runWatched({
   // leakwatch and leave the app running, orphaned: pass the signal on and still report.
   const onTerminate = (signal) => {
     stopping = true;
+    if (leftovers.length) return hurry(signal);
     log(`got ${signal}: passing it to the app, then reporting what was found so far`);
     if (running()) child.kill(signal);
   };
@@ -345,12 +381,15 @@ function runWatched({
 
   return new Promise((resolve, reject) => {
     child.on('error', (error) => {
-      cleanup();
+      stopTimers();
+      unhookSignals();
       reject(leakwatchError('ERR_LEAKWATCH_CANNOT_START', `cannot start '${command}': ${error.message}`, { cause: error }));
     });
     child.on('exit', async (code, signal) => {
-      cleanup();
+      stopTimers();
       stopping = true;
+      await stopLeftovers();
+      unhookSignals();
       tail.end(onRecord);
       found.skipped = tail.skipped;
       for (const p of processes.values()) if (p.target && p.snapshots.length >= 3 && p.snapshots.length < snapshots) analyse(p);
@@ -375,6 +414,29 @@ function runWatched({
     });
   });
 
+  /**
+   * The app's main process has exited: every other process of it that run has seen (forked
+   * workers a primary did not stop) and that still runs gets SIGTERM, then SIGKILL after
+   * `killAfterMs`, so none is left behind writing to the stats file.
+   */
+  async function stopLeftovers() {
+    const left = [...processes.values()].filter((p) => p.pid !== child.pid && stillRuns(p));
+    if (left.length === 0) return;
+    const pids = left.map((p) => p.pid);
+    const named = pids.length > 10 ? `${pids.slice(0, 10).join(', ')}, …` : pids.join(', ');
+    const grace = `${(killAfterMs / 1000).toFixed(0)} s`;
+    log(`the app's main process has exited; ${left.length} of its processes still run (pid ${named}): stopping them (SIGTERM; SIGKILL if still running ${grace} later)`);
+    const send = (list, sig) => list.forEach((p) => stillRuns(p) && tryKill(p.pid, sig));
+    leftovers = left;
+    send(left, 'SIGTERM');
+    const stubborn = await waitGone(left, killAfterMs);
+    if (stubborn.length === 0) return;
+    log(`${stubborn.length} of them ignored SIGTERM for ${grace}: killing ${stubborn.length === 1 ? 'it' : 'them'} (SIGKILL)`);
+    send(stubborn, 'SIGKILL');
+    const still = await waitGone(stubborn, 5000);
+    if (still.length) log(`pid ${still.map((p) => p.pid).join(', ')} still ${still.length === 1 ? 'runs' : 'run'} after SIGKILL`);
+  }
+
   /** memory.svg: the main process; with several, memory-<pid>.svg for each that sampled. */
   function drawCharts(list) {
     try {
@@ -392,14 +454,34 @@ function runWatched({
     }
   }
 
-  function cleanup() {
+  function stopTimers() {
     clearInterval(poll);
     clearInterval(schedule);
     if (stopTimer) clearTimeout(stopTimer);
     if (killTimer) clearTimeout(killTimer);
+  }
+
+  function unhookSignals() {
     process.removeListener('SIGINT', onInterrupt);
     process.removeListener('SIGTERM', onTerminate);
     process.removeListener('SIGHUP', onTerminate);
+  }
+}
+
+/** Send `sig` to `pid`; a process that is gone meanwhile is not an error. */
+function tryKill(pid, sig) {
+  try {
+    process.kill(pid, sig);
+  } catch {}
+}
+
+/** Wait (polling) until none of `list` still runs, or `ms` passed; returns those that still run. */
+async function waitGone(list, ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = list.filter(stillRuns);
+    if (left.length === 0 || Date.now() >= deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

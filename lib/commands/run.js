@@ -31,7 +31,9 @@ Options:
   --every D          time between scheduled snapshots (default 30s; e.g. 10s, 2m)
   --duration D       stop the app (SIGTERM) after D (default: run until it exits);
                      run then exits 0 if the app stopped as asked
-  --kill-after D     SIGKILL the app if it still runs D after that SIGTERM (default 10s)
+  --kill-after D     SIGKILL the app if it still runs D after that SIGTERM (default 10s);
+                     also the grace given to the app's other processes still running
+                     when its main process has exited (they get SIGTERM, then SIGKILL)
   --pid P            snapshot and analyse only process P (one of the app's processes)
   --no-leak-snapshot do not take a snapshot when a leak is detected
   --out DIR          where stats.jsonl, snapshots and memory.svg go
