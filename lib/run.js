@@ -22,6 +22,10 @@ const secureFs = require('./secure-fs');
 
 const REGISTER = path.join(__dirname, '..', 'register.js');
 const POLL_MS = 200;
+/** While a snapshot waits for the heap's low point: the signal follows that GC this closely. */
+const DUE_POLL_MS = 50;
+/** A GC recorded this long after a request shows the main thread ran without serving it. */
+const RAN_AFTER_MS = 1000;
 // Four by default: with a fourth snapshot the analysis sees whether what survived from the
 // S1→S2 window stays (a leak) or shrinks (a cache evicting, sessions expiring).
 const DEFAULT_SNAPSHOTS = 4;
@@ -32,8 +36,24 @@ const GROWTH_BYTES = 1024 * 1024;
 const GROWTH_RATIO = 0.1;
 /** How many samples the first and the recent heap level are the lowest of. */
 const LEVEL_SAMPLES = 2;
-/** A snapshot request unanswered this long (at least; see requestSnapshot) is sent again. */
+/**
+ * A snapshot request unanswered this long (at least; see requestSnapshot), by a process that
+ * has run JavaScript since (so is not writing it), is sent again.
+ */
 const MIN_RESEND_MS = 5000;
+/**
+ * Scheduled snapshots are taken at the heap's low point. Over the last LOW_WINDOW samples
+ * of heap after GC, the heap "swings" when it fell back by at least SWING_BYTES and
+ * SWING_RATIO of its lowest value (a transient batch built and dropped); a sample is then
+ * near the low point when it is in the lowest LOW_FRACTION of the recent range (at least
+ * within GROWTH_BYTES of the minimum): at most a quarter of a transient is in the dump,
+ * and a floor a slow leak raises across the window still qualifies. A heap that does not
+ * swing (steady, or only growing) is snapshotted on time, as before.
+ */
+const LOW_WINDOW = 16;
+const SWING_BYTES = 1024 * 1024;
+const SWING_RATIO = 0.1;
+const LOW_FRACTION = 0.25;
 /** Processes followed per run (a fork bomb must not grow leakwatch's memory). */
 const MAX_PROCESSES = 256;
 /** Per-process charts besides memory.svg. */
@@ -133,12 +153,15 @@ class WatchedProcess {
     this.firstLevel = []; // heap after GC, first samples
     this.recent = []; // heap after GC, last samples
     this.lastHeap = undefined;
+    this.window = []; // heap after GC, last LOW_WINDOW samples
+    this.due = null; // {at, why, low}: a scheduled snapshot waiting for the heap's low point
     this.leaks = 0;
     this.firstLeak = null;
     this.latestSites = null; // {event, sites} of the newest leak/snapshot record with sites
     this.snapshots = [];
     this.requested = 0;
     this.requestedAt = 0;
+    this.ranSinceRequest = false; // a stats record stamped after the request came
     this.lastDumpMs = 0;
     this.target = false;
     this.why = null; // why it is snapshotted
@@ -154,6 +177,25 @@ class WatchedProcess {
     this.recent.push(heap);
     if (this.recent.length > LEVEL_SAMPLES) this.recent.shift();
     this.lastHeap = heap;
+    this.window.push(heap);
+    if (this.window.length > LOW_WINDOW) this.window.shift();
+  }
+
+  /**
+   * Where the heap's recent low point is, when its heap after GC swings (see LOW_WINDOW):
+   * {threshold, lo, hi}; null when it does not (any moment is as good as another).
+   */
+  lowPoint() {
+    let top = -Infinity;
+    let drop = 0;
+    for (const heap of this.window) {
+      top = Math.max(top, heap);
+      drop = Math.max(drop, top - heap);
+    }
+    const lo = Math.min(...this.window);
+    if (this.window.length < 2 || drop < Math.max(SWING_BYTES, lo * SWING_RATIO)) return null;
+    const hi = Math.max(...this.window);
+    return { threshold: lo + Math.max(GROWTH_BYTES, LOW_FRACTION * (hi - lo)), lo, hi };
   }
 
   /** Heap after GC at the start and now (the lowest of a few samples: robust to a spike). */
@@ -228,15 +270,19 @@ function runWatched({
   const several = () => processes.size > 1;
   const who = (p) => (several() ? ` of ${p.label()}` : '');
 
-  const requestSnapshot = (p, why) => {
+  const requestSnapshot = (p, why, note = '') => {
     if (stopping || !dumpSignal || !isAlive(p.pid) || !isDescendant(p.pid, child.pid)) return;
     if (p.requested > p.snapshots.length) {
       // One at a time per process. A request that produced neither a snapshot nor an
-      // error (a signal that arrived while the process was busy dumping) is sent again.
+      // error (a signal that arrived while the process was busy dumping) is sent again, but
+      // only once the process has recorded a GC since the request: a dump blocks its main
+      // thread (or the watchdog pauses it), so while one is being written, however long it
+      // takes, nothing is piled on it.
       const waited = Date.now() - p.requestedAt;
-      if (waited < Math.max(everyMs, 2 * p.lastDumpMs, MIN_RESEND_MS)) return;
-      log(`snapshot ${p.requested}${who(p)} not written after ${(waited / 1000).toFixed(0)} s: asking again`);
+      if (!p.ranSinceRequest || waited < Math.max(everyMs, 2 * p.lastDumpMs, MIN_RESEND_MS)) return;
+      log(`snapshot ${p.requested}${who(p)} not written after ${(waited / 1000).toFixed(0)} s, while the process kept running: asking again`);
       p.requestedAt = Date.now();
+      p.ranSinceRequest = false;
       signal(p);
       return;
     }
@@ -247,7 +293,9 @@ function runWatched({
     }
     p.requested += 1;
     p.requestedAt = Date.now();
-    log(`taking snapshot ${p.requested} of ${snapshots}${who(p)} (${why})`);
+    p.ranSinceRequest = false;
+    p.due = null; // a leak event's snapshot is the one that was due
+    log(`taking snapshot ${p.requested} of ${snapshots}${who(p)} (${why}${note})`);
     signal(p);
   };
 
@@ -302,6 +350,8 @@ function runWatched({
     }
     if (record.event === 'stats') {
       p.addSample(record);
+      if (record.t > p.requestedAt + RAN_AFTER_MS) p.ranSinceRequest = true;
+      if (p.due && Number.isFinite(record.used_heap_size)) takeDue(p, record.used_heap_size);
     } else if (record.event === 'leak') {
       p.leaks += 1;
       if (!p.firstLeak) p.firstLeak = { kind: record.kind, reason: String(record.reason) };
@@ -317,13 +367,52 @@ function runWatched({
       const bytes = Number.isFinite(record.bytes) ? native.humanSize(record.bytes) : '?';
       const seconds = Number.isFinite(record.durationMs) ? (record.durationMs / 1000).toFixed(1) : '?';
       log(`snapshot ${p.snapshots.length} written${who(p)}: ${record.file} (${bytes} in ${seconds} s)`);
+      if (record.durationMs > everyMs) {
+        log(`snapshot ${p.snapshots.length}${who(p)} took ${seconds} s, longer than the interval between snapshots (--every ${(everyMs / 1000).toFixed(1)} s): the next one is asked for once it is due and this one is done, not piled up`);
+      }
       if (p.snapshots.length === snapshots && snapshots >= 3) analyse(p);
     }
   };
 
-  const poll = setInterval(() => tail.poll(onRecord), POLL_MS);
+  /**
+   * A scheduled snapshot is due. A process whose heap swings (a transient batch built and
+   * dropped) is signalled right after a full GC near its low point (see onRecord), waiting
+   * at most one more interval (then taken anyway, and said so); others at once.
+   */
+  const due = (p, why) => {
+    if (p.due || stopping || !dumpSignal) return;
+    const low = p.requested === p.snapshots.length && p.requested < snapshots ? p.lowPoint() : null;
+    if (!low) return requestSnapshot(p, why);
+    p.due = { at: Date.now(), why, low };
+    log(
+      `snapshot ${p.requested + 1} of ${snapshots}${who(p)} is due; its heap after GC swings (${size(low.lo)}–${size(low.hi)}):` +
+        ` waiting up to ${seconds(everyMs)} for a full GC near its low point (≤ ${size(low.threshold)})`,
+    );
+  };
+  /** `heap` (after a full GC, or undefined at the deadline): take p's due snapshot now? */
+  const takeDue = (p, heap) => {
+    const { at, why, low } = p.due;
+    if (heap !== undefined) {
+      const now = p.lowPoint();
+      if (heap > (now ? now.threshold : Infinity)) return;
+      p.due = null;
+      requestSnapshot(p, why, `; at the heap's low point: ${size(heap)} after a full GC`);
+    } else if (Date.now() - at >= everyMs) {
+      p.due = null;
+      requestSnapshot(p, why, `; no full GC near the heap's low point (≤ ${size(low.threshold)}) in ${seconds(everyMs)}: taken anyway, it may hold transient objects`);
+    }
+  };
+
+  let polledAt = 0;
+  const poll = setInterval(() => {
+    const waiting = [...processes.values()].filter((p) => p.due);
+    if (waiting.length === 0 && Date.now() - polledAt < POLL_MS) return;
+    polledAt = Date.now();
+    tail.poll(onRecord);
+    for (const p of waiting) if (p.due) takeDue(p, undefined);
+  }, DUE_POLL_MS);
   // Snapshots on the schedule: at every `everyMs`, if the previous one is done.
-  const schedule = setInterval(() => scheduled().forEach(([p, why]) => requestSnapshot(p, why)), everyMs);
+  const schedule = setInterval(() => scheduled().forEach(([p, why]) => (p.requested > p.snapshots.length ? requestSnapshot(p, why) : due(p, why))), everyMs);
   const running = () => child.exitCode === null && child.signalCode === null;
 
   const stopTimer =
@@ -486,6 +575,7 @@ async function waitGone(list, ms) {
 }
 
 const size = (bytes) => native.humanSize(bytes);
+const seconds = (ms) => `${(ms / 1000).toFixed(ms < 10000 ? 1 : 0)} s`;
 
 // The summary printed when the app has exited: a list of sections, each (result) -> lines.
 function outcomeSection(result) {

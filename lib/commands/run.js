@@ -28,7 +28,9 @@ Options:
                      analysis needs; the 4th shows whether what survived from the
                      first interval stays (a leak) or shrinks (a cache evicting, a
                      store expiring entries), so a healthy cache is not blamed)
-  --every D          time between scheduled snapshots (default 30s; e.g. 10s, 2m)
+  --every D          time between scheduled snapshots (default 30s; e.g. 10s, 2m); an
+                     app whose heap swings (batches built and dropped) is snapshotted
+                     right after a full GC near its low point, waiting up to one more D
   --duration D       stop the app (SIGTERM) after D (default: run until it exits);
                      run then exits 0 if the app stopped as asked
   --kill-after D     SIGKILL the app if it still runs D after that SIGTERM (default 10s);
