@@ -275,6 +275,21 @@ test('ERR_LEAKWATCH_USAGE: the CLI exits 2', async () => {
   assert.match(r.stderr, /^leakwatch: summary: /);
 });
 
+test('ERR_LEAKWATCH_CANNOT_START: run of a command that does not exist exits 1 with the code', async () => {
+  const out = path.join(dir, 'cannot-start');
+  const r = await cli(['run', '--out', out, '--', path.join(dir, 'no-such-command')]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^leakwatch: cannot start '.*no-such-command': .*\(ERR_LEAKWATCH_CANNOT_START\)$/m);
+});
+
+test('ERR_LEAKWATCH_INVALID_OPTION: run refuses an environment whose leakwatch settings the app would reject', async () => {
+  const out = path.join(dir, 'bad-signal');
+  const r = spawnSync(process.execPath, [path.join(root, 'cli.js'), 'run', '--out', out, '--', process.execPath, '-e', ''], { env: { ...process.env, LEAKWATCH_SIGNAL: 'SIGNOPE' }, encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /LEAKWATCH_SIGNAL.*SIGNOPE.*\(ERR_LEAKWATCH_INVALID_OPTION\)/);
+  assert.ok(!fs.existsSync(out), 'nothing started, nothing created');
+});
+
 test('leakwatchError builds registered codes only, with file/offset/cause properties', () => {
   const cause = new Error('inner');
   const error = leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', 'bad', { file: 'f', cause });

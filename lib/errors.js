@@ -37,6 +37,8 @@ const CODES = Object.freeze({
   ERR_LEAKWATCH_NEEDS_FILE: Error,
   ERR_LEAKWATCH_STREAM_TWICE: Error,
   ERR_LEAKWATCH_ALREADY_ENDED: Error,
+  // leakwatch run: the command could not be started (not found, not executable).
+  ERR_LEAKWATCH_CANNOT_START: Error,
   // Loading leakwatch: no native addon for this platform (or it would not load).
   ERR_LEAKWATCH_NO_BINARY: Error,
   // Allocation sampling (lib/sampler.js).

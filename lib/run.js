@@ -13,6 +13,8 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const native = require('./native');
+const config = require('./config');
+const { leakwatchError } = require('./errors');
 const { plot, scanProcesses } = require('./chart');
 const { createRecordFile, RecordTail } = require('./records');
 const { formatAnalysis } = require('./report');
@@ -20,6 +22,10 @@ const secureFs = require('./secure-fs');
 
 const REGISTER = path.join(__dirname, '..', 'register.js');
 const POLL_MS = 200;
+/** While a snapshot waits for the heap's low point: the signal follows that GC this closely. */
+const DUE_POLL_MS = 50;
+/** A GC recorded this long after a request shows the main thread ran without serving it. */
+const RAN_AFTER_MS = 1000;
 // Four by default: with a fourth snapshot the analysis sees whether what survived from the
 // S1→S2 window stays (a leak) or shrinks (a cache evicting, sessions expiring).
 const DEFAULT_SNAPSHOTS = 4;
@@ -30,8 +36,24 @@ const GROWTH_BYTES = 1024 * 1024;
 const GROWTH_RATIO = 0.1;
 /** How many samples the first and the recent heap level are the lowest of. */
 const LEVEL_SAMPLES = 2;
-/** A snapshot request unanswered this long (at least; see requestSnapshot) is sent again. */
+/**
+ * A snapshot request unanswered this long (at least; see requestSnapshot), by a process that
+ * has run JavaScript since (so is not writing it), is sent again.
+ */
 const MIN_RESEND_MS = 5000;
+/**
+ * Scheduled snapshots are taken at the heap's low point. Over the last LOW_WINDOW samples
+ * of heap after GC, the heap "swings" when it fell back by at least SWING_BYTES and
+ * SWING_RATIO of its lowest value (a transient batch built and dropped); a sample is then
+ * near the low point when it is in the lowest LOW_FRACTION of the recent range (at least
+ * within GROWTH_BYTES of the minimum): at most a quarter of a transient is in the dump,
+ * and a floor a slow leak raises across the window still qualifies. A heap that does not
+ * swing (steady, or only growing) is snapshotted on time, as before.
+ */
+const LOW_WINDOW = 16;
+const SWING_BYTES = 1024 * 1024;
+const SWING_RATIO = 0.1;
+const LOW_FRACTION = 0.25;
 /** Processes followed per run (a fork bomb must not grow leakwatch's memory). */
 const MAX_PROCESSES = 256;
 /** Per-process charts besides memory.svg. */
@@ -43,6 +65,26 @@ function nodeOptionsWithRegister(existing) {
   return [existing, `--require ${quoted}`].filter(Boolean).join(' ');
 }
 
+/**
+ * The dump signal the app's leakwatch will handle, decided by the app's own parser
+ * (lib/config.js) on the environment the app gets: a signal name, or null when that
+ * environment turns the signal off (LEAKWATCH_SIGNAL=off, NODE_HEAPDUMP_OPTIONS=nosignal).
+ * Settings the app would reject are an ERR_LEAKWATCH_INVALID_OPTION here, before it starts.
+ */
+function appSignal(env) {
+  const { signal = config.DEFAULTS.signal } = config.validate(config.fromEnvironment(env));
+  if (signal && !os.constants.signals[signal]) throw leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', `LEAKWATCH_SIGNAL: unknown signal '${signal}'`);
+  return signal || null;
+}
+
+/** Why the app handles no dump signal: the variables of `env` that can turn it off, as set. */
+function signalOffBy(env) {
+  return ['LEAKWATCH_SIGNAL', 'NODE_HEAPDUMP_OPTIONS']
+    .filter((name) => env[name])
+    .map((name) => `${name}=${env[name]}`)
+    .join(', ');
+}
+
 function isAlive(pid) {
   try {
     process.kill(pid, 0);
@@ -50,6 +92,31 @@ function isAlive(pid) {
   } catch {
     return false;
   }
+}
+
+const HAS_PROC = fs.existsSync('/proc/self/stat');
+
+/** /proc/<pid>/stat (Linux): {state, ppid, startTime}, or null (gone, or no /proc). */
+function procStat(pid) {
+  let stat;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // "pid (comm) state ppid …": comm may hold spaces and parentheses; starttime is field 22.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0], ppid: Number(fields[1]), startTime: fields[19] };
+}
+
+/**
+ * Whether process `p` still runs: on Linux the same process (its start time: the pid was
+ * not reused since) and not a zombie; elsewhere, whether its pid exists.
+ */
+function stillRuns(p) {
+  if (!HAS_PROC) return isAlive(p.pid);
+  const st = procStat(p.pid);
+  return st !== null && st.state !== 'Z' && st.state !== 'X' && (p.startTime === undefined || st.startTime === p.startTime);
 }
 
 /**
@@ -79,17 +146,22 @@ class WatchedProcess {
   constructor(record) {
     this.pid = record.pid;
     this.ppid = Number.isInteger(record.ppid) ? record.ppid : undefined;
+    // Read while it is known to be the app's: the pid is signalled later only if it is still this process.
+    this.startTime = procStat(this.pid)?.startTime;
     this.argv = Array.isArray(record.argv) ? record.argv.filter((a) => typeof a === 'string').slice(0, 8) : [];
     this.samples = 0;
     this.firstLevel = []; // heap after GC, first samples
     this.recent = []; // heap after GC, last samples
     this.lastHeap = undefined;
+    this.window = []; // heap after GC, last LOW_WINDOW samples
+    this.due = null; // {at, why, low}: a scheduled snapshot waiting for the heap's low point
     this.leaks = 0;
     this.firstLeak = null;
     this.latestSites = null; // {event, sites} of the newest leak/snapshot record with sites
     this.snapshots = [];
     this.requested = 0;
     this.requestedAt = 0;
+    this.ranSinceRequest = false; // a stats record stamped after the request came
     this.lastDumpMs = 0;
     this.target = false;
     this.why = null; // why it is snapshotted
@@ -105,6 +177,25 @@ class WatchedProcess {
     this.recent.push(heap);
     if (this.recent.length > LEVEL_SAMPLES) this.recent.shift();
     this.lastHeap = heap;
+    this.window.push(heap);
+    if (this.window.length > LOW_WINDOW) this.window.shift();
+  }
+
+  /**
+   * Where the heap's recent low point is, when its heap after GC swings (see LOW_WINDOW):
+   * {threshold, lo, hi}; null when it does not (any moment is as good as another).
+   */
+  lowPoint() {
+    let top = -Infinity;
+    let drop = 0;
+    for (const heap of this.window) {
+      top = Math.max(top, heap);
+      drop = Math.max(drop, top - heap);
+    }
+    const lo = Math.min(...this.window);
+    if (this.window.length < 2 || drop < Math.max(SWING_BYTES, lo * SWING_RATIO)) return null;
+    const hi = Math.max(...this.window);
+    return { threshold: lo + Math.max(GROWTH_BYTES, LOW_FRACTION * (hi - lo)), lo, hi };
   }
 
   /** Heap after GC at the start and now (the lowest of a few samples: robust to a spike). */
@@ -142,10 +233,7 @@ function runWatched({
   log = (line) => process.stderr.write(`leakwatch: ${line}\n`),
   detector = {},
 }) {
-  // Fresh (0700) or owned by this user and closed to others; the stats file opened O_NOFOLLOW.
-  secureFs.makePrivateDir(outDir);
   const statsFile = path.join(outDir, 'stats.jsonl');
-  createRecordFile(statsFile);
   const env = {
     ...process.env,
     NODE_OPTIONS: nodeOptionsWithRegister(process.env.NODE_OPTIONS),
@@ -155,11 +243,26 @@ function runWatched({
     LEAKWATCH_QUIET: '1',
     LEAKWATCH_OPTIONS: JSON.stringify({ ...detector, reportLeaks: false }),
   };
+  // The app inherits this environment, so it may listen to another signal than SIGUSR2, or
+  // to none: it is sent exactly the one it handles (a SIGUSR2 it does not handle kills it).
+  const dumpSignal = appSignal(env);
+  // Fresh (0700) or owned by this user and closed to others; the stats file opened O_NOFOLLOW.
+  secureFs.makePrivateDir(outDir);
+  createRecordFile(statsFile);
   const started = Date.now();
   const child = spawn(command, args, { stdio: 'inherit', env });
   const tail = new RecordTail(statsFile);
   const processes = new Map(); // pid -> WatchedProcess, in start order
-  const found = { statsFile, chosenPid, chart: null, charts: [], interrupted: false, stoppedAtDuration: false, killed: false, skipped: 0 };
+  const found = { statsFile, chosenPid, chart: null, charts: [], interrupted: false, stoppedAtDuration: false, killed: false, skipped: 0, signalOff: null };
+  if (!dumpSignal) {
+    found.signalOff = signalOffBy(env);
+    if (snapshots > 0) {
+      log(
+        `the app handles no dump signal (${found.signalOff} in the environment), so run takes no snapshots, only samples and the chart;` +
+          ' unset it, or set LEAKWATCH_SIGNAL=SIGUSR2, for this run to take them',
+      );
+    }
+  }
   let stopping = false;
   let analyses = Promise.resolve();
   let killTimer = null;
@@ -167,15 +270,19 @@ function runWatched({
   const several = () => processes.size > 1;
   const who = (p) => (several() ? ` of ${p.label()}` : '');
 
-  const requestSnapshot = (p, why) => {
-    if (stopping || !isAlive(p.pid) || !isDescendant(p.pid, child.pid)) return;
+  const requestSnapshot = (p, why, note = '') => {
+    if (stopping || !dumpSignal || !isAlive(p.pid) || !isDescendant(p.pid, child.pid)) return;
     if (p.requested > p.snapshots.length) {
       // One at a time per process. A request that produced neither a snapshot nor an
-      // error (a signal that arrived while the process was busy dumping) is sent again.
+      // error (a signal that arrived while the process was busy dumping) is sent again, but
+      // only once the process has recorded a GC since the request: a dump blocks its main
+      // thread (or the watchdog pauses it), so while one is being written, however long it
+      // takes, nothing is piled on it.
       const waited = Date.now() - p.requestedAt;
-      if (waited < Math.max(everyMs, 2 * p.lastDumpMs, MIN_RESEND_MS)) return;
-      log(`snapshot ${p.requested}${who(p)} not written after ${(waited / 1000).toFixed(0)} s: asking again`);
+      if (!p.ranSinceRequest || waited < Math.max(everyMs, 2 * p.lastDumpMs, MIN_RESEND_MS)) return;
+      log(`snapshot ${p.requested}${who(p)} not written after ${(waited / 1000).toFixed(0)} s, while the process kept running: asking again`);
       p.requestedAt = Date.now();
+      p.ranSinceRequest = false;
       signal(p);
       return;
     }
@@ -186,13 +293,15 @@ function runWatched({
     }
     p.requested += 1;
     p.requestedAt = Date.now();
-    log(`taking snapshot ${p.requested} of ${snapshots}${who(p)} (${why})`);
+    p.ranSinceRequest = false;
+    p.due = null; // a leak event's snapshot is the one that was due
+    log(`taking snapshot ${p.requested} of ${snapshots}${who(p)} (${why}${note})`);
     signal(p);
   };
 
   const signal = (p) => {
     try {
-      process.kill(p.pid, 'SIGUSR2');
+      process.kill(p.pid, dumpSignal);
     } catch (error) {
       log(`cannot signal pid ${p.pid}: ${error.message}`);
     }
@@ -241,6 +350,8 @@ function runWatched({
     }
     if (record.event === 'stats') {
       p.addSample(record);
+      if (record.t > p.requestedAt + RAN_AFTER_MS) p.ranSinceRequest = true;
+      if (p.due && Number.isFinite(record.used_heap_size)) takeDue(p, record.used_heap_size);
     } else if (record.event === 'leak') {
       p.leaks += 1;
       if (!p.firstLeak) p.firstLeak = { kind: record.kind, reason: String(record.reason) };
@@ -256,13 +367,52 @@ function runWatched({
       const bytes = Number.isFinite(record.bytes) ? native.humanSize(record.bytes) : '?';
       const seconds = Number.isFinite(record.durationMs) ? (record.durationMs / 1000).toFixed(1) : '?';
       log(`snapshot ${p.snapshots.length} written${who(p)}: ${record.file} (${bytes} in ${seconds} s)`);
+      if (record.durationMs > everyMs) {
+        log(`snapshot ${p.snapshots.length}${who(p)} took ${seconds} s, longer than the interval between snapshots (--every ${(everyMs / 1000).toFixed(1)} s): the next one is asked for once it is due and this one is done, not piled up`);
+      }
       if (p.snapshots.length === snapshots && snapshots >= 3) analyse(p);
     }
   };
 
-  const poll = setInterval(() => tail.poll(onRecord), POLL_MS);
+  /**
+   * A scheduled snapshot is due. A process whose heap swings (a transient batch built and
+   * dropped) is signalled right after a full GC near its low point (see onRecord), waiting
+   * at most one more interval (then taken anyway, and said so); others at once.
+   */
+  const due = (p, why) => {
+    if (p.due || stopping || !dumpSignal) return;
+    const low = p.requested === p.snapshots.length && p.requested < snapshots ? p.lowPoint() : null;
+    if (!low) return requestSnapshot(p, why);
+    p.due = { at: Date.now(), why, low };
+    log(
+      `snapshot ${p.requested + 1} of ${snapshots}${who(p)} is due; its heap after GC swings (${size(low.lo)}–${size(low.hi)}):` +
+        ` waiting up to ${seconds(everyMs)} for a full GC near its low point (≤ ${size(low.threshold)})`,
+    );
+  };
+  /** `heap` (after a full GC, or undefined at the deadline): take p's due snapshot now? */
+  const takeDue = (p, heap) => {
+    const { at, why, low } = p.due;
+    if (heap !== undefined) {
+      const now = p.lowPoint();
+      if (heap > (now ? now.threshold : Infinity)) return;
+      p.due = null;
+      requestSnapshot(p, why, `; at the heap's low point: ${size(heap)} after a full GC`);
+    } else if (Date.now() - at >= everyMs) {
+      p.due = null;
+      requestSnapshot(p, why, `; no full GC near the heap's low point (≤ ${size(low.threshold)}) in ${seconds(everyMs)}: taken anyway, it may hold transient objects`);
+    }
+  };
+
+  let polledAt = 0;
+  const poll = setInterval(() => {
+    const waiting = [...processes.values()].filter((p) => p.due);
+    if (waiting.length === 0 && Date.now() - polledAt < POLL_MS) return;
+    polledAt = Date.now();
+    tail.poll(onRecord);
+    for (const p of waiting) if (p.due) takeDue(p, undefined);
+  }, DUE_POLL_MS);
   // Snapshots on the schedule: at every `everyMs`, if the previous one is done.
-  const schedule = setInterval(() => scheduled().forEach(([p, why]) => requestSnapshot(p, why)), everyMs);
+  const schedule = setInterval(() => scheduled().forEach(([p, why]) => (p.requested > p.snapshots.length ? requestSnapshot(p, why) : due(p, why))), everyMs);
   const running = () => child.exitCode === null && child.signalCode === null;
 
   const stopTimer =
@@ -286,8 +436,16 @@ function runWatched({
         }, durationMs)
       : null;
 
+  // The app's processes left running after its main process exited, while run stops them.
+  let leftovers = [];
+  /** A signal to run while it stops the leftovers: it waits no longer for them. */
+  const hurry = (signal) => {
+    log(`got ${signal} while stopping the app's remaining processes: killing them (SIGKILL)`);
+    leftovers.forEach((p) => stillRuns(p) && tryKill(p.pid, 'SIGKILL'));
+  };
   const onInterrupt = () => {
     stopping = true;
+    if (leftovers.length) return hurry('SIGINT');
     if (found.interrupted && running()) {
       // A second Ctrl-C: the app ignored the first one.
       log('interrupted again: killing the app');
@@ -302,6 +460,7 @@ function runWatched({
   // leakwatch and leave the app running, orphaned: pass the signal on and still report.
   const onTerminate = (signal) => {
     stopping = true;
+    if (leftovers.length) return hurry(signal);
     log(`got ${signal}: passing it to the app, then reporting what was found so far`);
     if (running()) child.kill(signal);
   };
@@ -311,12 +470,15 @@ function runWatched({
 
   return new Promise((resolve, reject) => {
     child.on('error', (error) => {
-      cleanup();
-      reject(new Error(`cannot start '${command}': ${error.message}`));
+      stopTimers();
+      unhookSignals();
+      reject(leakwatchError('ERR_LEAKWATCH_CANNOT_START', `cannot start '${command}': ${error.message}`, { cause: error }));
     });
     child.on('exit', async (code, signal) => {
-      cleanup();
+      stopTimers();
       stopping = true;
+      await stopLeftovers();
+      unhookSignals();
       tail.end(onRecord);
       found.skipped = tail.skipped;
       for (const p of processes.values()) if (p.target && p.snapshots.length >= 3 && p.snapshots.length < snapshots) analyse(p);
@@ -341,6 +503,29 @@ function runWatched({
     });
   });
 
+  /**
+   * The app's main process has exited: every other process of it that run has seen (forked
+   * workers a primary did not stop) and that still runs gets SIGTERM, then SIGKILL after
+   * `killAfterMs`, so none is left behind writing to the stats file.
+   */
+  async function stopLeftovers() {
+    const left = [...processes.values()].filter((p) => p.pid !== child.pid && stillRuns(p));
+    if (left.length === 0) return;
+    const pids = left.map((p) => p.pid);
+    const named = pids.length > 10 ? `${pids.slice(0, 10).join(', ')}, …` : pids.join(', ');
+    const grace = `${(killAfterMs / 1000).toFixed(0)} s`;
+    log(`the app's main process has exited; ${left.length} of its processes still run (pid ${named}): stopping them (SIGTERM; SIGKILL if still running ${grace} later)`);
+    const send = (list, sig) => list.forEach((p) => stillRuns(p) && tryKill(p.pid, sig));
+    leftovers = left;
+    send(left, 'SIGTERM');
+    const stubborn = await waitGone(left, killAfterMs);
+    if (stubborn.length === 0) return;
+    log(`${stubborn.length} of them ignored SIGTERM for ${grace}: killing ${stubborn.length === 1 ? 'it' : 'them'} (SIGKILL)`);
+    send(stubborn, 'SIGKILL');
+    const still = await waitGone(stubborn, 5000);
+    if (still.length) log(`pid ${still.map((p) => p.pid).join(', ')} still ${still.length === 1 ? 'runs' : 'run'} after SIGKILL`);
+  }
+
   /** memory.svg: the main process; with several, memory-<pid>.svg for each that sampled. */
   function drawCharts(list) {
     try {
@@ -358,18 +543,39 @@ function runWatched({
     }
   }
 
-  function cleanup() {
+  function stopTimers() {
     clearInterval(poll);
     clearInterval(schedule);
     if (stopTimer) clearTimeout(stopTimer);
     if (killTimer) clearTimeout(killTimer);
+  }
+
+  function unhookSignals() {
     process.removeListener('SIGINT', onInterrupt);
     process.removeListener('SIGTERM', onTerminate);
     process.removeListener('SIGHUP', onTerminate);
   }
 }
 
+/** Send `sig` to `pid`; a process that is gone meanwhile is not an error. */
+function tryKill(pid, sig) {
+  try {
+    process.kill(pid, sig);
+  } catch {}
+}
+
+/** Wait (polling) until none of `list` still runs, or `ms` passed; returns those that still run. */
+async function waitGone(list, ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = list.filter(stillRuns);
+    if (left.length === 0 || Date.now() >= deadline) return left;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const size = (bytes) => native.humanSize(bytes);
+const seconds = (ms) => `${(ms / 1000).toFixed(ms < 10000 ? 1 : 0)} s`;
 
 // The summary printed when the app has exited: a list of sections, each (result) -> lines.
 function outcomeSection(result) {
@@ -446,7 +652,8 @@ function analysisSection(result) {
     }
   }
   if (targets.length === 0) {
-    if (several && result.chosenPid === undefined) lines.push("  analysis: no process's heap grew and none had a leak event, so none was snapshotted (--pid P snapshots one)");
+    if (result.signalOff !== null) lines.push(`  analysis: no snapshot was taken: the app handles no dump signal (${result.signalOff})`);
+    else if (several && result.chosenPid === undefined) lines.push("  analysis: no process's heap grew and none had a leak event, so none was snapshotted (--pid P snapshots one)");
     else lines.push('  analysis: no snapshot was taken (the run ended before the first --every)');
   }
   return lines;

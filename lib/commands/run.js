@@ -28,10 +28,14 @@ Options:
                      analysis needs; the 4th shows whether what survived from the
                      first interval stays (a leak) or shrinks (a cache evicting, a
                      store expiring entries), so a healthy cache is not blamed)
-  --every D          time between scheduled snapshots (default 30s; e.g. 10s, 2m)
+  --every D          time between scheduled snapshots (default 30s; e.g. 10s, 2m); an
+                     app whose heap swings (batches built and dropped) is snapshotted
+                     right after a full GC near its low point, waiting up to one more D
   --duration D       stop the app (SIGTERM) after D (default: run until it exits);
                      run then exits 0 if the app stopped as asked
-  --kill-after D     SIGKILL the app if it still runs D after that SIGTERM (default 10s)
+  --kill-after D     SIGKILL the app if it still runs D after that SIGTERM (default 10s);
+                     also the grace given to the app's other processes still running
+                     when its main process has exited (they get SIGTERM, then SIGKILL)
   --pid P            snapshot and analyse only process P (one of the app's processes)
   --no-leak-snapshot do not take a snapshot when a leak is detected
   --out DIR          where stats.jsonl, snapshots and memory.svg go
