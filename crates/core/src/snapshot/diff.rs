@@ -1,9 +1,10 @@
 //! Per-class comparison of two heaps by node id, in memwatch's `HeapDiff` shape:
 //! `+` objects only in the second heap, `-` objects only in the first.
 
-use super::classes::{ClassTable, ID_SENTINEL_CLASS};
+use super::classes::ClassTable;
 use super::meta::{Meta, NodeLayout};
 use super::scanner::SnapshotSink;
+use super::sentinel::{sentinel_token, IdSentinel};
 use std::collections::HashMap;
 
 /// Every node's id, class and self size; sorted by id once complete.
@@ -23,16 +24,18 @@ pub struct IdTable {
 }
 
 impl IdTable {
-    /// Id of leakwatch's id sentinel, when the heap holds exactly one.
-    pub fn id_sentinel(&self) -> Option<u32> {
-        let mut found = self
-            .rows
-            .iter()
-            .filter(|row| self.class_names.get(row.1 as usize).is_some_and(|name| name == ID_SENTINEL_CLASS));
-        match (found.next(), found.next()) {
-            (Some(row), None) => Some(row.0),
-            _ => None,
+    /// leakwatch's id sentinel in this heap.
+    pub fn id_sentinel(&self) -> IdSentinel {
+        let candidate: Vec<bool> = self.class_names.iter().map(|name| sentinel_token(name).is_some()).collect();
+        // Per candidate class: count and the id of one of its objects.
+        let mut found = vec![(0u64, 0u32); self.class_names.len()];
+        for &(id, class, _) in &self.rows {
+            if candidate.get(class as usize) == Some(&true) {
+                found[class as usize].0 += 1;
+                found[class as usize].1 = id;
+            }
         }
+        IdSentinel::from_classes(self.class_names.iter().zip(found).map(|(name, (count, id))| (name.as_str(), count, id)))
     }
 }
 
