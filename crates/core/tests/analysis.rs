@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use leakwatch_core::snapshot::{
-    check_sentinels, diff_files, sentinel_token, shrank_after_s3, summarize_series, suspects, Analysed, AnalyzeError,
-    large_enough, IdSentinel, ReadError, SentinelMismatch, Summary, SuspectOptions, PATH_KEEP,
+    check_sentinels, diff_files, large_enough, sentinel_token, shrank_after_s3, summarize_series, suspects, Analysed,
+    AnalyzeError, IdSentinel, ReadError, SentinelMismatch, Summary, SuspectOptions, PATH_KEEP,
 };
 
 const TOKEN_A: &str = "LeakwatchIdSentinel_0123456789abcdef0123456789abcdef";
@@ -84,7 +84,13 @@ fn the_sentinel_is_found_in_summaries_id_tables_and_graphs() {
 fn only_the_prefix_and_32_lowercase_hex_digits_make_a_sentinel_class() {
     assert_eq!(sentinel_token(TOKEN_A), Some("0123456789abcdef0123456789abcdef"));
     assert_eq!(sentinel_token("LeakwatchIdSentinel"), Some(""));
-    for other in ["LeakwatchIdSentinel_", "LeakwatchIdSentinel_0123", "LeakwatchIdSentinel_0123456789ABCDEF0123456789abcdef", "LeakwatchIdSentinelX", "Entry"] {
+    for other in [
+        "LeakwatchIdSentinel_",
+        "LeakwatchIdSentinel_0123",
+        "LeakwatchIdSentinel_0123456789ABCDEF0123456789abcdef",
+        "LeakwatchIdSentinelX",
+        "Entry",
+    ] {
         assert_eq!(sentinel_token(other), None, "{other}");
     }
 }
@@ -115,7 +121,10 @@ fn sentinels_must_agree_where_present() {
     );
     // Another process: another token, whatever the ids.
     assert_eq!(check_sentinels(&[a(51), b(51)]), Err(SentinelMismatch::DifferentProcesses { earlier: 1, later: 2 }));
-    assert_eq!(check_sentinels(&[legacy(51), a(51)]), Err(SentinelMismatch::DifferentProcesses { earlier: 1, later: 2 }));
+    assert_eq!(
+        check_sentinels(&[legacy(51), a(51)]),
+        Err(SentinelMismatch::DifferentProcesses { earlier: 1, later: 2 })
+    );
     // An ambiguous sentinel refuses; it is never skipped.
     assert_eq!(
         check_sentinels(&[a(51), IdSentinel::Ambiguous { count: 4 }, a(51)]),

@@ -7,7 +7,7 @@ use super::dominators::{
     immediate_dominators, path_to_root, retained_sizes, shortest_retainers, DominatorInput, GraphView, RetainerTree,
 };
 use super::graph::HeapGraph;
-use super::sentinel::{check_sentinels, sentinel_token, IdSentinel, SentinelMismatch};
+use super::sentinel::{check_sentinels, IdSentinel, SentinelMismatch};
 use super::summary::{ClassStat, Summary};
 use rustc_hash::FxHashMap;
 
@@ -85,15 +85,7 @@ impl Analysed {
 
     /// leakwatch's id sentinel in this heap.
     pub fn id_sentinel(&self) -> IdSentinel {
-        let candidate: Vec<bool> = self.class_names.iter().map(|name| sentinel_token(name).is_some()).collect();
-        let mut found = vec![(0u64, 0u32); self.class_names.len()];
-        for (node, &class) in self.node_class.iter().enumerate() {
-            if candidate[class as usize] {
-                found[class as usize].0 += 1;
-                found[class as usize].1 = self.graph.node_id[node];
-            }
-        }
-        IdSentinel::from_classes(self.class_names.iter().zip(found).map(|(name, (count, id))| (name.as_str(), count, id)))
+        IdSentinel::of_nodes(&self.class_names, self.node_class.iter().copied().zip(self.graph.node_id.iter().copied()))
     }
 
     /// Per class: count, self size and non-overlapping retained size of the nodes `member`

@@ -4,7 +4,7 @@
 use super::classes::ClassTable;
 use super::meta::{Meta, NodeLayout};
 use super::scanner::SnapshotSink;
-use super::sentinel::{sentinel_token, IdSentinel};
+use super::sentinel::IdSentinel;
 use std::collections::HashMap;
 
 /// Every node's id, class and self size; sorted by id once complete.
@@ -26,16 +26,7 @@ pub struct IdTable {
 impl IdTable {
     /// leakwatch's id sentinel in this heap.
     pub fn id_sentinel(&self) -> IdSentinel {
-        let candidate: Vec<bool> = self.class_names.iter().map(|name| sentinel_token(name).is_some()).collect();
-        // Per candidate class: count and the id of one of its objects.
-        let mut found = vec![(0u64, 0u32); self.class_names.len()];
-        for &(id, class, _) in &self.rows {
-            if candidate.get(class as usize) == Some(&true) {
-                found[class as usize].0 += 1;
-                found[class as usize].1 = id;
-            }
-        }
-        IdSentinel::from_classes(self.class_names.iter().zip(found).map(|(name, (count, id))| (name.as_str(), count, id)))
+        IdSentinel::of_nodes(&self.class_names, self.rows.iter().map(|&(id, class, _)| (class, id)))
     }
 }
 

@@ -121,7 +121,9 @@ impl fmt::Display for ReadError {
             },
             ReadError::Snapshot { path, error } => write!(f, "{path}: not a valid heap snapshot: {error}"),
             ReadError::Internal { path, message } => write!(f, "{path}: internal error: {message}"),
-            ReadError::Sentinel { files, mismatch } => f.write_str(&mismatch.describe(|k| files[k.clamp(1, 2) - 1].clone())),
+            ReadError::Sentinel { files, mismatch } => {
+                f.write_str(&mismatch.describe(|k| files[k.clamp(1, 2) - 1].clone()))
+            }
         }
     }
 }

@@ -23,13 +23,13 @@ pub use analysis::{
     SuspectOptions, ThreeSnapshotReport, MIN_SNAPSHOTS, PATH_KEEP,
 };
 pub use classes::is_internal_class;
-pub use sentinel::{check_sentinels, sentinel_token, IdSentinel, SentinelMismatch, ID_SENTINEL_PREFIX};
 pub use diff::{diff_tables, ClassChange, HeapDiff, IdTable, IdTableSink};
 pub use error::{ReadError, SnapshotError, SnapshotErrorKind};
 pub use graph::{GraphSink, HeapGraph};
 pub use read::{
     read_bytes, read_file, read_file_with, ChunkReader, EdgeSide, Progress, ReadMode, SplitSink, PARALLEL_MIN_BYTES,
 };
+pub use sentinel::{check_sentinels, sentinel_token, IdSentinel, SentinelMismatch, ID_SENTINEL_PREFIX};
 pub use summary::{ClassStat, Summary, SummarySink};
 
 use std::path::{Path, PathBuf};

@@ -55,6 +55,20 @@ impl IdSentinel {
         }
     }
 
+    /// From every node of a heap as (class index, id), with the class names.
+    pub fn of_nodes(class_names: &[String], nodes: impl Iterator<Item = (u32, u32)>) -> Self {
+        let candidate: Vec<bool> = class_names.iter().map(|name| sentinel_token(name).is_some()).collect();
+        // Per candidate class: count and the id of one of its objects.
+        let mut found = vec![(0u64, 0u32); class_names.len()];
+        for (class, id) in nodes {
+            if candidate.get(class as usize) == Some(&true) {
+                found[class as usize].0 += 1;
+                found[class as usize].1 = id;
+            }
+        }
+        Self::from_classes(class_names.iter().zip(found).map(|(name, (count, id))| (name.as_str(), count, id)))
+    }
+
     /// The sentinel's id, when there is exactly one.
     pub fn id(&self) -> Option<u32> {
         match self {

@@ -61,9 +61,8 @@ impl SummarySink {
 
     pub fn into_summary(self) -> Summary {
         let names = self.classes.map(ClassTable::into_names).unwrap_or_default();
-        let id_sentinel = IdSentinel::from_classes(
-            (0..names.len()).map(|c| (names[c].as_str(), self.counts[c], self.last_id[c])),
-        );
+        let id_sentinel =
+            IdSentinel::from_classes((0..names.len()).map(|c| (names[c].as_str(), self.counts[c], self.last_id[c])));
         let mut in_window: Vec<(String, u64)> = Vec::new();
         if self.window.is_some() {
             let mut merged: HashMap<&str, u64> = HashMap::new();
