@@ -529,6 +529,11 @@ export interface SuspectGroup {
   survivorsShrank: boolean
   representative: NodeRef
   retainerPath: Array<PathStep>
+  /**
+   * Steps left out of the middle of a long retainer path (between the first and the
+   * second half of the steps kept); 0 when the path is whole.
+   */
+  retainerPathElided: number
 }
 
 /**

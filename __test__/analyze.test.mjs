@@ -257,3 +257,49 @@ test('leakwatch run: the same cache without its bound: its entries are the suspe
   const { stdout } = await cli(['analyze', ...r.files]);
   assert.match(stdout, /CacheEntry .*200 → 200 → 200/);
 });
+
+// Issue 26, item 14: a retainer path through a very long chain, and a class with a very
+// long name (snapshots written by leakwatch in a real app).
+test('a retainer path through a 100,000-long chain is elided in the middle; a 100 KB class name is clipped in rows, whole in JSON', { timeout: 90000 }, async () => {
+  const out = fs.mkdtempSync(path.join(scratch, 'chain-'));
+  const CHAIN = 100_000;
+  const NAME = 100_000; // V8 writes the first 1,024 characters of it into the snapshot
+  const { files } = await fixture(path.join(here, 'fixtures', 'cli', 'long-chain.cjs'), [out, String(CHAIN), String(NAME)]);
+  const [text, json] = await Promise.all([cli(['analyze', ...files]), cli(['analyze', ...files, '--json'])]);
+  assert.equal(text.code, 0, text.stderr);
+  const lines = text.stdout.split('\n');
+  assert.ok(lines.length < 200, `${lines.length} lines`);
+  assert.ok(Math.max(...lines.map((l) => l.length)) < 400, 'no line carries the whole class name');
+  assert.match(text.stdout, /^LongN+… +500 /m);
+  const elided = /… ([\d,]+) more steps …/.exec(text.stdout);
+  assert.ok(elided, text.stdout.slice(0, 3000));
+  assert.match(text.stdout, /\.leaked → Array @\d+\n\s+└─ \[\d+\] → LongN+… @\d+/);
+  const top = JSON.parse(json.stdout).suspects[0];
+  assert.ok(top.name.length >= 1024 && /^LongN+$/.test(top.name), `JSON keeps the name as the snapshot has it (${top.name.length} characters)`);
+  assert.equal(top.retainerPath.length, 20);
+  assert.equal(top.retainerPathElided, Number(elided[1].replace(/,/g, '')));
+  assert.ok(top.retainerPathElided > CHAIN - 100, String(top.retainerPathElided));
+  assert.equal(top.retainerPath.at(-1).node.class, top.name);
+  // summary and diff tables clip it too.
+  for (const args of [['summary', files[2]], ['diff', files[0], files[2]]]) {
+    const r = await cli(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Math.max(...r.stdout.split('\n').map((l) => l.length)) < 400, `${args[0]}: a line carries the whole class name`);
+    assert.match(r.stdout, /LongN+…/);
+  }
+});
+
+// Issue 26, item 12: a healthy batch worker under real leakwatch (its monitor forcing
+// collections, the first between S1 and S2), four snapshots between batches.
+test('a healthy batch worker with four snapshots between batches: no suspect (leakwatch does not blame itself)', { timeout: 90000 }, async () => {
+  const out = fs.mkdtempSync(path.join(scratch, 'batch-'));
+  const { files } = await fixture(path.join(here, 'fixtures', 'cli', 'batch-snapshots.cjs'), [out, '4', '500']);
+  const { code, stdout, stderr } = await cli(['analyze', ...files, '--json', '--fail-on-leak']);
+  assert.equal(code, 0, stderr);
+  const analysis = JSON.parse(stdout);
+  assert.deepEqual(
+    analysis.suspects.map((s) => [s.name, s.count, s.retainedSize]),
+    [],
+    JSON.stringify(analysis.suspects.map((s) => [s.name, s.retainerPath.map((p) => p.edge).join('.')])),
+  );
+});

@@ -72,14 +72,14 @@ async function close(app) {
   return status;
 }
 
-/** The id of the one LeakwatchIdSentinel object in a snapshot file. */
+/** The id of the one object of leakwatch's id sentinel class (LeakwatchIdSentinel_<token>) in a snapshot file. */
 function sentinelId(file) {
   const snapshot = JSON.parse(fs.readFileSync(file, 'utf8'));
   const { node_fields: fields, node_types: [types] } = snapshot.snapshot.meta;
   const [type, name, id] = ['type', 'name', 'id'].map((f) => fields.indexOf(f));
   const found = [];
   for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
-    if (types[snapshot.nodes[i + type]] === 'object' && snapshot.strings[snapshot.nodes[i + name]] === 'LeakwatchIdSentinel') found.push(snapshot.nodes[i + id]);
+    if (types[snapshot.nodes[i + type]] === 'object' && /^LeakwatchIdSentinel_[0-9a-f]{32}$/.test(snapshot.strings[snapshot.nodes[i + name]])) found.push(snapshot.nodes[i + id]);
   }
   assert.equal(found.length, 1, `one sentinel in ${file}`);
   return found[0];
@@ -180,6 +180,68 @@ test('ids renumbered behind leakwatch (a session enabled the heap profiler, then
     assert.equal((await leakwatch.diffSnapshots(second.file, third.file)).change.details.length >= 0, true);
   } finally {
     await close(app);
+  }
+});
+
+/** `analyze` of `files` and `diff` of the first two through the CLI and the API: all refuse with `code`. */
+async function assertRefused(files, code, message) {
+  await assert.rejects(leakwatch.analyze(files), (error) => error.code === code && message.test(error.message));
+  await assert.rejects(leakwatch.diffSnapshots(files[0], files[1]), (error) => error.code === code && message.test(error.message));
+  for (const args of [['analyze', ...files], ['diff', files[0], files[1]]]) {
+    const r = await cli(args);
+    assert.equal(r.code, 1, `${args[0]}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stdout, '');
+  }
+}
+
+test('an app with its own LeakwatchIdSentinel class cannot switch the renumbering check off: analyze and diff refuse, CLI exit 1', { timeout: 90_000 }, async () => {
+  const cwd = fs.mkdtempSync(path.join(scratch, 'lookalikes-'));
+  const app = startApp(cwd);
+  try {
+    await app.waitFor('ready');
+    await app.ask('lookalikes', 'lookalikes', { count: 5 });
+    const first = await app.dump();
+    await app.ask('grow', 'grown', { count: 400 });
+    await app.ask('renumber', 'renumbered');
+    const second = await app.dump();
+    await app.ask('grow', 'grown', { count: 400 });
+    const third = await app.dump();
+    await assertRefused([first.file, second.file, third.file], 'ERR_LEAKWATCH_RENUMBERED', /renumbered/);
+  } finally {
+    await close(app);
+  }
+});
+
+test('copies of the sentinel make it ambiguous: analyze and diff refuse (ERR_LEAKWATCH_AMBIGUOUS_SENTINEL), never skip the check', { timeout: 90_000 }, async () => {
+  const cwd = fs.mkdtempSync(path.join(scratch, 'copies-'));
+  const app = startApp(cwd);
+  try {
+    await app.waitFor('ready');
+    await app.ask('copySentinel', 'copied', { count: 3 });
+    const files = [];
+    for (let k = 0; k < 3; k++) {
+      await app.ask('grow', 'grown', { count: 400 });
+      files.push((await app.dump()).file);
+    }
+    await assertRefused(files, 'ERR_LEAKWATCH_AMBIGUOUS_SENTINEL', /4 objects look like leakwatch's id sentinel/);
+  } finally {
+    await close(app);
+  }
+});
+
+test('snapshots of two processes: analyze and diff say so (ERR_LEAKWATCH_DIFFERENT_PROCESSES), not "renumbered"', { timeout: 90_000 }, async () => {
+  const apps = [startApp(fs.mkdtempSync(path.join(scratch, 'process-a-'))), startApp(fs.mkdtempSync(path.join(scratch, 'process-b-')))];
+  try {
+    await Promise.all(apps.map((app) => app.waitFor('ready')));
+    const [a1, b1] = [await apps[0].dump(), await apps[1].dump()];
+    await apps[0].ask('grow', 'grown', { count: 400 });
+    const a2 = await apps[0].dump();
+    await assertRefused([a1.file, b1.file, a2.file], 'ERR_LEAKWATCH_DIFFERENT_PROCESSES', /come from different processes/);
+    // One process's own snapshots still compare.
+    assert.ok((await leakwatch.diffSnapshots(a1.file, a2.file)).change.allocated_nodes >= 400);
+  } finally {
+    await Promise.all(apps.map(close));
   }
 });
 

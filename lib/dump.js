@@ -311,15 +311,20 @@ function installWatchdogDump(done) {
 }
 
 // One object per isolate, kept alive from load time: its id must be the same in every
-// snapshot of the process. The analyses look for this class name (the Rust core's
-// ID_SENTINEL_CLASS) and refuse to compare snapshots in which its id changed: some
-// inspector session (a debugger that detached) made V8 renumber every object.
-class LeakwatchIdSentinel {}
+// snapshot of the process. Its class name (what V8's snapshot calls it: a plain object is
+// named after its own Symbol.toStringTag) is ID_SENTINEL_PREFIX and a token drawn at random
+// when leakwatch loads, so no class of the app can pass for it (the Rust core's
+// snapshot::sentinel). The analyses refuse to compare snapshots in which its id changed
+// (some inspector session, a debugger that detached, made V8 renumber every object), whose
+// tokens differ (different processes), or which hold more than one such object.
+const ID_SENTINEL_PREFIX = 'LeakwatchIdSentinel_';
 const ID_SENTINEL_KEY = 'leakwatch.id-sentinel';
 
 function installIdSentinel() {
   const key = Symbol.for(ID_SENTINEL_KEY);
-  if (!Object.hasOwn(globalThis, key)) Object.defineProperty(globalThis, key, { value: new LeakwatchIdSentinel(), configurable: true });
+  if (Object.hasOwn(globalThis, key)) return; // another copy of leakwatch made it
+  const sentinel = Object.defineProperty({}, Symbol.toStringTag, { value: ID_SENTINEL_PREFIX + crypto.randomBytes(16).toString('hex') });
+  Object.defineProperty(globalThis, key, { value: Object.freeze(sentinel), configurable: true });
 }
 
 /** `<name>.heapprofile` next to a snapshot file (its leak sites, lib/sampler.js). */

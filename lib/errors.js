@@ -27,6 +27,9 @@ const CODES = Object.freeze({
   ERR_LEAKWATCH_INCOMPLETE: Error,
   // Comparing snapshots whose ids V8 renumbered (an inspector session detached between them).
   ERR_LEAKWATCH_RENUMBERED: Error,
+  // …or of two different processes, or with more than one look-alike of leakwatch's id sentinel.
+  ERR_LEAKWATCH_DIFFERENT_PROCESSES: Error,
+  ERR_LEAKWATCH_AMBIGUOUS_SENTINEL: Error,
   // The watchdog (dumps of a stuck main thread).
   ERR_LEAKWATCH_DEBUGGER_ATTACHED: Error,
   ERR_LEAKWATCH_NOT_PAUSED: Error,

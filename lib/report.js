@@ -2,19 +2,23 @@
 // Text renderings shared by the CLI commands and `leakwatch run`.
 
 const native = require('./native');
-const { table } = require('./table');
+const { table, clip } = require('./table');
 
-/** A retainer path, root first, one step per line, as DevTools reads it. */
-function formatPath(steps) {
-  return steps
-    .map((step, i) => {
-      const label = step.edgeType === 'element' || step.edgeType === 'hidden' ? step.edge : step.edgeType === 'context' ? `${step.edge} (variable)` : `.${step.edge}`;
-      const node = `${step.node.class} @${step.node.id}`;
-      // The first hop leaves V8's synthetic root: its edge name carries no meaning.
-      if (i === 0) return node;
-      return `${'  '.repeat(Math.min(i - 1, 12))}└─ ${label} → ${node}`;
-    })
-    .join('\n');
+/**
+ * A retainer path, root first, one step per line, as DevTools reads it. `elided` steps
+ * were left out of the middle of a long path (the analysis keeps its two ends): one line
+ * says how many.
+ */
+function formatPath(steps, elided = 0) {
+  const lines = steps.map((step, i) => {
+    const label = step.edgeType === 'element' || step.edgeType === 'hidden' ? step.edge : step.edgeType === 'context' ? `${step.edge} (variable)` : `.${step.edge}`;
+    const node = `${clip(step.node.class)} @${step.node.id}`;
+    // The first hop leaves V8's synthetic root: its edge name carries no meaning.
+    if (i === 0) return node;
+    return `${'  '.repeat(Math.min(i - 1, 12))}└─ ${clip(label)} → ${node}`;
+  });
+  if (elided > 0) lines.splice(steps.length / 2, 0, `${'  '.repeat(Math.min(steps.length / 2, 12))}… ${elided.toLocaleString('en-US')} more steps …`);
+  return lines.join('\n');
 }
 
 /** Objects of the S1→S2 window still alive in S2, S3, … (a leak keeps them). */
@@ -38,8 +42,8 @@ function formatAnalysis(analysis, top) {
     out.push(table(['Class', 'Objects', 'Self size', 'Retained', `Count in S1…S${n}`, `Survivors in S2…S${n}`], rows));
     for (const s of limit(analysis.suspects).filter((x) => x.retainerPath.length > 0).slice(0, 3)) {
       out.push('');
-      out.push(`Retainer path of ${s.name} @${s.representative.id}:`);
-      out.push(formatPath(s.retainerPath));
+      out.push(`Retainer path of ${clip(s.name)} @${s.representative.id}:`);
+      out.push(formatPath(s.retainerPath, s.retainerPathElided));
     }
   }
   const others = limit(analysis.others);

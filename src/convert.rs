@@ -157,6 +157,9 @@ pub struct JsGroup {
     pub survivors_shrank: bool,
     pub representative: JsNodeRef,
     pub retainer_path: Vec<JsPathStep>,
+    /// Steps left out of the middle of a long retainer path (between the first and the
+    /// second half of the steps kept); 0 when the path is whole.
+    pub retainer_path_elided: f64,
 }
 
 #[napi(object, js_name = "AnalyzedSnapshot")]
@@ -205,6 +208,7 @@ fn to_js_group(g: Group) -> JsGroup {
             .into_iter()
             .map(|step| JsPathStep { edge: step.edge, edge_type: step.edge_type, node: to_js_node(step.node) })
             .collect(),
+        retainer_path_elided: g.retainer_path_elided as f64,
     }
 }
 

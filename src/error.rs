@@ -5,7 +5,9 @@
 
 use leakwatch_core::plot::PlotError;
 use leakwatch_core::sampling::ProfileError;
-use leakwatch_core::snapshot::{AnalyzeError, AnalyzeFilesError, ReadError, SnapshotError, SnapshotErrorKind};
+use leakwatch_core::snapshot::{
+    AnalyzeError, AnalyzeFilesError, ReadError, SentinelMismatch, SnapshotError, SnapshotErrorKind,
+};
 use napi::bindgen_prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -60,6 +62,14 @@ fn snapshot_code(kind: SnapshotErrorKind) -> &'static str {
     }
 }
 
+fn sentinel_code(mismatch: &SentinelMismatch) -> &'static str {
+    match mismatch {
+        SentinelMismatch::Renumbered { .. } => "ERR_LEAKWATCH_RENUMBERED",
+        SentinelMismatch::DifferentProcesses { .. } => "ERR_LEAKWATCH_DIFFERENT_PROCESSES",
+        SentinelMismatch::Ambiguous { .. } => "ERR_LEAKWATCH_AMBIGUOUS_SENTINEL",
+    }
+}
+
 impl Failure {
     /// The stable code: what programs branch on.
     pub fn code(&self) -> &'static str {
@@ -70,7 +80,7 @@ impl Failure {
                 ReadError::Io { .. } => "ERR_LEAKWATCH_IO",
                 ReadError::Snapshot { error, .. } => snapshot_code(error.kind),
                 ReadError::Internal { .. } => "ERR_LEAKWATCH_INTERNAL",
-                ReadError::Renumbered { .. } => "ERR_LEAKWATCH_RENUMBERED",
+                ReadError::Sentinel { mismatch, .. } => sentinel_code(mismatch),
             },
             Failure::Stream(error) | Failure::DiffStream { error, .. } => snapshot_code(error.kind),
             Failure::Panic => "ERR_LEAKWATCH_INTERNAL",
@@ -78,7 +88,7 @@ impl Failure {
                 AnalyzeError::TooFewSnapshots(_) => "ERR_LEAKWATCH_TOO_FEW_SNAPSHOTS",
                 AnalyzeError::OutOfOrder { .. } => "ERR_LEAKWATCH_OUT_OF_ORDER",
                 AnalyzeError::NothingBetween => "ERR_LEAKWATCH_SAME_SNAPSHOT",
-                AnalyzeError::Renumbered { .. } => "ERR_LEAKWATCH_RENUMBERED",
+                AnalyzeError::Sentinel(mismatch) => sentinel_code(mismatch),
             },
             Failure::StreamFinished => "ERR_LEAKWATCH_STREAM_FINISHED",
             Failure::Plot(PlotError::SizeOutOfRange { .. }) => "ERR_LEAKWATCH_CHART_SIZE",

@@ -232,6 +232,15 @@ impl DiffStream {
             None => Err(Failure::StreamFinished),
             Some(before) => Self::table(self.reader.take(), "second").map(|after| (before, after)),
         };
+        // Streams have no file names: the mismatch names them by position.
+        let outcome = outcome.and_then(|(before, after)| {
+            snapshot::check_sentinels(&[before.id_sentinel(), after.id_sentinel()]).map(|()| (before, after)).map_err(
+                |mismatch| {
+                    let files = ["first heap snapshot stream".to_string(), "second heap snapshot stream".to_string()];
+                    Failure::Read(snapshot::ReadError::Sentinel { files, mismatch })
+                },
+            )
+        });
         settle(&env, outcome, |(before, after)| to_js_diff(snapshot::diff_tables(&before, &after)))
     }
 }

@@ -15,8 +15,11 @@ each with the retainer path of one object back to a GC root.
 With four or more snapshots, a class whose survivors (objects allocated between S1
 and S2) shrink materially after S3 is not a suspect: a cache evicting its oldest
 entries or a store expiring sessions loses them, a leak keeps them. The survivor
-counts per snapshot are shown. Snapshots in which V8 renumbered the objects (a
-debugger detached in between) are refused (exit 1).
+counts per snapshot are shown. A suspect is also large next to the heap: at least
+100 objects, or 1 % of the last heap, or 25 % of the heap's growth since S1.
+Snapshots in which V8 renumbered the objects (a debugger detached in between), of
+different processes, or with a copied id sentinel are refused (exit 1). Retainer
+paths longer than 20 steps show their first and last 10.
 
 Options:
   --top N            show at most N groups (default 10; 0 = all)
@@ -25,7 +28,8 @@ Options:
                      engine internals, which churn in any live process)
   --json             print {snapshots, idRange, suspects:[{name, count, selfSize,
                      retainedSize, counts, survivors, survivorsShrank,
-                     retainerPath:[{edge, node}], …}], others:[…]}
+                     retainerPath:[{edge, node}], retainerPathElided, …}],
+                     others:[…]}
   --fail-on-leak     exit with status 3 when a user-class suspect is found (for CI)`,
   options: {
     top: { type: 'string' },

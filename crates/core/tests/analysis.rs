@@ -6,9 +6,17 @@ mod common;
 
 use common::*;
 use leakwatch_core::snapshot::{
-    check_sentinels, diff_files, shrank_after_s3, summarize_series, suspects, Analysed, AnalyzeError, ReadError,
-    Summary, SuspectOptions,
+    check_sentinels, diff_files, large_enough, sentinel_token, shrank_after_s3, summarize_series, suspects, Analysed,
+    AnalyzeError, IdSentinel, ReadError, SentinelMismatch, Summary, SuspectOptions, PATH_KEEP,
 };
+
+const TOKEN_A: &str = "LeakwatchIdSentinel_0123456789abcdef0123456789abcdef";
+const TOKEN_B: &str = "LeakwatchIdSentinel_fedcba9876543210fedcba9876543210";
+
+/// The legacy sentinel (no token) with this id.
+fn legacy(id: u32) -> IdSentinel {
+    IdSentinel::One { token: String::new(), id }
+}
 
 const STRINGS: [&str; 5] = ["", "(root)", "Store", "Entry", "LeakwatchIdSentinel"];
 
@@ -64,21 +72,63 @@ fn entry(groups: &[leakwatch_core::snapshot::Group]) -> &leakwatch_core::snapsho
 #[test]
 fn the_sentinel_is_found_in_summaries_id_tables_and_graphs() {
     let bytes = heap(Some(51), &ids(101, 3));
-    assert_eq!(summary(&bytes).unwrap().id_sentinel, Some(51));
-    assert_eq!(id_table(&bytes).unwrap().id_sentinel(), Some(51));
-    assert_eq!(Analysed::new(graph(&bytes).unwrap()).id_sentinel(), Some(51));
+    assert_eq!(summary(&bytes).unwrap().id_sentinel, legacy(51));
+    assert_eq!(id_table(&bytes).unwrap().id_sentinel(), legacy(51));
+    assert_eq!(Analysed::new(graph(&bytes).unwrap()).id_sentinel(), legacy(51));
     let without = heap(None, &ids(101, 3));
-    assert_eq!(summary(&without).unwrap().id_sentinel, None);
-    assert_eq!(id_table(&without).unwrap().id_sentinel(), None);
+    assert_eq!(summary(&without).unwrap().id_sentinel, IdSentinel::Absent);
+    assert_eq!(id_table(&without).unwrap().id_sentinel(), IdSentinel::Absent);
+}
+
+#[test]
+fn only_the_prefix_and_32_lowercase_hex_digits_make_a_sentinel_class() {
+    assert_eq!(sentinel_token(TOKEN_A), Some("0123456789abcdef0123456789abcdef"));
+    assert_eq!(sentinel_token("LeakwatchIdSentinel"), Some(""));
+    for other in [
+        "LeakwatchIdSentinel_",
+        "LeakwatchIdSentinel_0123",
+        "LeakwatchIdSentinel_0123456789ABCDEF0123456789abcdef",
+        "LeakwatchIdSentinelX",
+        "Entry",
+    ] {
+        assert_eq!(sentinel_token(other), None, "{other}");
+    }
+}
+
+#[test]
+fn the_tokened_sentinel_wins_over_an_apps_own_class_and_copies_are_ambiguous() {
+    // The app's own `LeakwatchIdSentinel` objects do not hide the real one…
+    let found = IdSentinel::from_classes([("LeakwatchIdSentinel", 5, 7), (TOKEN_A, 1, 51), ("Entry", 9, 9)]);
+    assert_eq!(found, IdSentinel::One { token: TOKEN_A[20..].to_string(), id: 51 });
+    // …but without it they make the legacy check ambiguous, as do copies of the real one
+    // or two tokens in one heap.
+    assert_eq!(IdSentinel::from_classes([("LeakwatchIdSentinel", 5, 7)]), IdSentinel::Ambiguous { count: 5 });
+    assert_eq!(IdSentinel::from_classes([(TOKEN_A, 3, 51)]), IdSentinel::Ambiguous { count: 3 });
+    assert_eq!(IdSentinel::from_classes([(TOKEN_A, 1, 51), (TOKEN_B, 1, 53)]), IdSentinel::Ambiguous { count: 2 });
+    assert_eq!(IdSentinel::from_classes([("Entry", 9, 9)]), IdSentinel::Absent);
 }
 
 #[test]
 fn sentinels_must_agree_where_present() {
-    assert_eq!(check_sentinels(&[Some(51), None, Some(51), Some(51)]), Ok(()));
-    assert_eq!(check_sentinels(&[None, None, None]), Ok(()));
+    let a = |id| IdSentinel::from_classes([(TOKEN_A, 1, id)]);
+    let b = |id| IdSentinel::from_classes([(TOKEN_B, 1, id)]);
+    assert_eq!(check_sentinels(&[a(51), IdSentinel::Absent, a(51), a(51)]), Ok(()));
+    assert_eq!(check_sentinels(&[IdSentinel::Absent, IdSentinel::Absent, IdSentinel::Absent]), Ok(()));
+    assert_eq!(check_sentinels(&[legacy(51), legacy(51)]), Ok(()));
     assert_eq!(
-        check_sentinels(&[Some(51), Some(51), Some(9001), Some(9001)]),
-        Err(AnalyzeError::Renumbered { earlier: 2, later: 3, earlier_id: 51, later_id: 9001 })
+        check_sentinels(&[a(51), a(51), a(9001), a(9001)]),
+        Err(SentinelMismatch::Renumbered { earlier: 2, later: 3, earlier_id: 51, later_id: 9001 })
+    );
+    // Another process: another token, whatever the ids.
+    assert_eq!(check_sentinels(&[a(51), b(51)]), Err(SentinelMismatch::DifferentProcesses { earlier: 1, later: 2 }));
+    assert_eq!(
+        check_sentinels(&[legacy(51), a(51)]),
+        Err(SentinelMismatch::DifferentProcesses { earlier: 1, later: 2 })
+    );
+    // An ambiguous sentinel refuses; it is never skipped.
+    assert_eq!(
+        check_sentinels(&[a(51), IdSentinel::Ambiguous { count: 4 }, a(51)]),
+        Err(SentinelMismatch::Ambiguous { at: 2, count: 4 })
     );
 }
 
@@ -135,7 +185,10 @@ fn renumbered_snapshots_are_refused_by_the_analysis_and_the_diff() {
     // After a renumbering every id is new, and larger: without the sentinel this would pass.
     let s3: Vec<u64> = s2.iter().map(|id| id + 10_000).chain(ids(20_301, 10)).collect();
     let error = analyse(&[heap(Some(51), &s1), heap(Some(51), &s2), heap(Some(10_051), &s3)]).unwrap_err();
-    assert_eq!(error, AnalyzeError::Renumbered { earlier: 2, later: 3, earlier_id: 51, later_id: 10_051 });
+    assert_eq!(
+        error,
+        AnalyzeError::Sentinel(SentinelMismatch::Renumbered { earlier: 2, later: 3, earlier_id: 51, later_id: 10_051 })
+    );
 
     let dir = std::env::temp_dir().join(format!("leakwatch-diff-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -143,7 +196,13 @@ fn renumbered_snapshots_are_refused_by_the_analysis_and_the_diff() {
     std::fs::write(&a, heap(Some(51), &s2)).unwrap();
     std::fs::write(&b, heap(Some(10_051), &s3)).unwrap();
     let refused = diff_files(&a, &b).unwrap_err();
-    assert!(matches!(refused, ReadError::Renumbered { earlier_id: 51, later_id: 10_051, .. }), "{refused}");
+    assert!(
+        matches!(
+            refused,
+            ReadError::Sentinel { mismatch: SentinelMismatch::Renumbered { earlier_id: 51, later_id: 10_051, .. }, .. }
+        ),
+        "{refused}"
+    );
     // Same sentinel: compared as before.
     std::fs::write(&b, heap(Some(51), &s3)).unwrap();
     assert!(diff_files(&a, &b).is_ok());
@@ -186,4 +245,37 @@ fn the_lean_retained_summary_equals_the_full_analysis() {
     let lean = retained_summary(lean_graph);
     assert!(full.classes.iter().any(|c| c.retained_size.is_some_and(|r| r > c.self_size)));
     assert_eq!(lean, full);
+}
+
+#[test]
+fn a_long_retainer_path_keeps_its_ends_and_counts_what_it_left_out() {
+    // root → Store → Entry → Entry → … : 60 steps from the root to the last Entry.
+    let chain = 60u64;
+    let mut nodes = vec![n("synthetic", 1, 1, 0, vec![e("element", 1, 1)])];
+    for k in 1..=chain {
+        let next = if k < chain { vec![e("property", 3, k + 1)] } else { vec![] };
+        nodes.push(n("object", if k == 1 { 2 } else { 3 }, 1 + 2 * k, 16, next));
+    }
+    let analysed = Analysed::new(graph(&Builder::new(true, nodes, &STRINGS).build()).unwrap());
+    let (steps, elided) = analysed.retainer_path(chain as u32);
+    assert_eq!(steps.len(), 2 * PATH_KEEP);
+    assert_eq!(elided, chain - 2 * PATH_KEEP as u64);
+    assert_eq!(steps[0].node.class, "Store");
+    assert_eq!(steps.last().unwrap().node.id, 1 + 2 * chain as u32);
+    // A short path is whole.
+    let (short, none) = analysed.retainer_path(5);
+    assert_eq!((short.len(), none), (5, 0));
+}
+
+#[test]
+fn a_few_dozen_objects_holding_a_sliver_of_the_heap_and_its_growth_are_noise() {
+    const MB: u64 = 1 << 20;
+    // The healthy batch worker's leftovers: 26 objects, 26 KB, in a 3.8 MB heap that grew 300 KB.
+    assert!(!large_enough(26, 26 * 1024, 38 * MB / 10, 300 * 1024));
+    // Many small objects, a few big ones, or most of the growth: large enough.
+    assert!(large_enough(400, 16 * 1024, 4 * MB, 300 * 1024));
+    assert!(large_enough(30, 30 * MB, 500 * MB, 0));
+    assert!(large_enough(50, 5 * MB, 2048 * MB, 6 * MB));
+    // A heap that shrank gives no growth to be a share of.
+    assert!(!large_enough(50, 20 * 1024, 4 * MB, 0));
 }

@@ -23,10 +23,6 @@ pub fn class_rule(node_type: &str) -> ClassRule {
 
 /// The group of V8's code objects (bytecode, JIT code, instruction streams).
 pub const COMPILED_CODE: &str = "(compiled code)";
-/// The class of the one object leakwatch keeps alive in each isolate from load time
-/// (lib/dump.js): its id must be the same in every snapshot of the process.
-pub const ID_SENTINEL_CLASS: &str = "LeakwatchIdSentinel";
-
 /// Engine-internal groups (`(string)`, `(array)`, `(system)`, `system / Context`, …)
 /// are looked at last.
 pub fn is_internal_class(name: &str) -> bool {

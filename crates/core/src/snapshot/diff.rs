@@ -1,9 +1,10 @@
 //! Per-class comparison of two heaps by node id, in memwatch's `HeapDiff` shape:
 //! `+` objects only in the second heap, `-` objects only in the first.
 
-use super::classes::{ClassTable, ID_SENTINEL_CLASS};
+use super::classes::ClassTable;
 use super::meta::{Meta, NodeLayout};
 use super::scanner::SnapshotSink;
+use super::sentinel::IdSentinel;
 use std::collections::HashMap;
 
 /// Every node's id, class and self size; sorted by id once complete.
@@ -23,16 +24,9 @@ pub struct IdTable {
 }
 
 impl IdTable {
-    /// Id of leakwatch's id sentinel, when the heap holds exactly one.
-    pub fn id_sentinel(&self) -> Option<u32> {
-        let mut found = self
-            .rows
-            .iter()
-            .filter(|row| self.class_names.get(row.1 as usize).is_some_and(|name| name == ID_SENTINEL_CLASS));
-        match (found.next(), found.next()) {
-            (Some(row), None) => Some(row.0),
-            _ => None,
-        }
+    /// leakwatch's id sentinel in this heap.
+    pub fn id_sentinel(&self) -> IdSentinel {
+        IdSentinel::of_nodes(&self.class_names, self.rows.iter().map(|&(id, class, _)| (class, id)))
     }
 }
 

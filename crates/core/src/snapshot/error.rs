@@ -70,14 +70,12 @@ pub enum ReadError {
         path: String,
         message: String,
     },
-    /// The same long-lived object (leakwatch's id sentinel) has different ids in two
-    /// snapshots of one process: V8 renumbered every object in between (an inspector
-    /// session went away), so comparing the two by id would give wrong answers.
-    Renumbered {
-        earlier: String,
-        later: String,
-        earlier_id: u32,
-        later_id: u32,
+    /// Two snapshots leakwatch's id sentinel says cannot be compared by object id (V8
+    /// renumbered every object in between, they come from different processes, or the
+    /// sentinel is ambiguous): comparing them would give wrong answers.
+    Sentinel {
+        files: [String; 2],
+        mismatch: super::sentinel::SentinelMismatch,
     },
 }
 
@@ -99,7 +97,7 @@ impl ReadError {
             | ReadError::Io { path, .. }
             | ReadError::Snapshot { path, .. }
             | ReadError::Internal { path, .. } => path,
-            ReadError::Renumbered { later, .. } => later,
+            ReadError::Sentinel { files, mismatch } => &files[mismatch.later().clamp(1, 2) - 1],
         }
     }
 
@@ -123,12 +121,9 @@ impl fmt::Display for ReadError {
             },
             ReadError::Snapshot { path, error } => write!(f, "{path}: not a valid heap snapshot: {error}"),
             ReadError::Internal { path, message } => write!(f, "{path}: internal error: {message}"),
-            ReadError::Renumbered { earlier, later, earlier_id, later_id } => write!(
-                f,
-                "{later}: V8 renumbered every object since {earlier} (leakwatch's id sentinel was @{earlier_id}, is @{later_id}), \
-                 so the two cannot be compared by object id. Likely cause: an inspector session (a debugger, or a profiler \
-                 that enabled the heap profiler) detached between the two snapshots. Take new snapshots, in order, after it detached."
-            ),
+            ReadError::Sentinel { files, mismatch } => {
+                f.write_str(&mismatch.describe(|k| files[k.clamp(1, 2) - 1].clone()))
+            }
         }
     }
 }

@@ -15,19 +15,21 @@ pub mod mapped;
 pub mod meta;
 pub mod read;
 pub mod scanner;
+pub mod sentinel;
 pub mod summary;
 
 pub use analysis::{
-    check_sentinels, retained_summary, shrank_after_s3, suspects, Analysed, AnalyzeError, Group, NodeRef, PathStep,
-    SuspectOptions, ThreeSnapshotReport, MIN_SNAPSHOTS,
+    large_enough, retained_summary, shrank_after_s3, suspects, Analysed, AnalyzeError, Group, NodeRef, PathStep,
+    SuspectOptions, ThreeSnapshotReport, MIN_SNAPSHOTS, PATH_KEEP,
 };
-pub use classes::{is_internal_class, ID_SENTINEL_CLASS};
+pub use classes::is_internal_class;
 pub use diff::{diff_tables, ClassChange, HeapDiff, IdTable, IdTableSink};
 pub use error::{ReadError, SnapshotError, SnapshotErrorKind};
 pub use graph::{GraphSink, HeapGraph};
 pub use read::{
     read_bytes, read_file, read_file_with, ChunkReader, EdgeSide, Progress, ReadMode, SplitSink, PARALLEL_MIN_BYTES,
 };
+pub use sentinel::{check_sentinels, sentinel_token, IdSentinel, SentinelMismatch, ID_SENTINEL_PREFIX};
 pub use summary::{ClassStat, Summary, SummarySink};
 
 use std::path::{Path, PathBuf};
@@ -46,21 +48,16 @@ pub fn id_table_file(path: &Path, progress: Option<Progress>) -> Result<IdTable,
     read_file(path, IdTableSink::default(), progress).map(IdTableSink::into_table)
 }
 
-/// Compare two snapshots of one process by object id; refuses when V8 renumbered the
-/// objects in between (leakwatch's id sentinel changed id).
+/// Compare two snapshots of one process by object id; refuses when leakwatch's id sentinel
+/// says they cannot be (V8 renumbered the objects in between, they come from different
+/// processes, or the sentinel is ambiguous).
 pub fn diff_files(before: &Path, after: &Path) -> Result<HeapDiff, ReadError> {
     let a = id_table_file(before, None)?;
     let b = id_table_file(after, None)?;
-    if let (Some(earlier_id), Some(later_id)) = (a.id_sentinel(), b.id_sentinel()) {
-        if earlier_id != later_id {
-            return Err(ReadError::Renumbered {
-                earlier: before.display().to_string(),
-                later: after.display().to_string(),
-                earlier_id,
-                later_id,
-            });
-        }
-    }
+    check_sentinels(&[a.id_sentinel(), b.id_sentinel()]).map_err(|mismatch| ReadError::Sentinel {
+        files: [before.display().to_string(), after.display().to_string()],
+        mismatch,
+    })?;
     Ok(diff_tables(&a, &b))
 }
 
@@ -130,7 +127,8 @@ impl AnalyzeFilesError {
             AnalyzeFilesError::Analyze { error, files } => {
                 let position = match error {
                     AnalyzeError::TooFewSnapshots(_) => return None,
-                    AnalyzeError::OutOfOrder { later, .. } | AnalyzeError::Renumbered { later, .. } => *later,
+                    AnalyzeError::OutOfOrder { later, .. } => *later,
+                    AnalyzeError::Sentinel(mismatch) => mismatch.later(),
                     AnalyzeError::NothingBetween => 2,
                 };
                 files.get(position - 1).map(String::as_str)

@@ -1,9 +1,10 @@
 //! Streaming per-class summary: count and self size per class, in memory that grows
 //! with the number of distinct classes, not with the heap.
 
-use super::classes::{ClassTable, ID_SENTINEL_CLASS};
+use super::classes::ClassTable;
 use super::meta::{is_js_object_id, Meta, NodeLayout};
 use super::scanner::SnapshotSink;
+use super::sentinel::IdSentinel;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +25,8 @@ pub struct Summary {
     pub max_js_id: u32,
     /// Sorted by self size, largest first; ties by name.
     pub classes: Vec<ClassStat>,
-    /// Id of leakwatch's id sentinel, when the snapshot holds exactly one.
-    pub id_sentinel: Option<u32>,
+    /// leakwatch's id sentinel in this snapshot.
+    pub id_sentinel: IdSentinel,
     /// With a window (see [`SummarySink::with_window`]): objects per class whose id is in
     /// it, by name. Empty otherwise.
     pub in_window: Vec<(String, u64)>,
@@ -60,11 +61,8 @@ impl SummarySink {
 
     pub fn into_summary(self) -> Summary {
         let names = self.classes.map(ClassTable::into_names).unwrap_or_default();
-        let sentinels: Vec<usize> = (0..names.len()).filter(|&c| names[c] == ID_SENTINEL_CLASS).collect();
-        let id_sentinel = match sentinels.as_slice() {
-            [class] if self.counts[*class] == 1 => Some(self.last_id[*class]),
-            _ => None,
-        };
+        let id_sentinel =
+            IdSentinel::from_classes((0..names.len()).map(|c| (names[c].as_str(), self.counts[c], self.last_id[c])));
         let mut in_window: Vec<(String, u64)> = Vec::new();
         if self.window.is_some() {
             let mut merged: HashMap<&str, u64> = HashMap::new();
