@@ -84,12 +84,11 @@ function fromEnvironment(env, onInvalid) {
       if (!onInvalid) throw refusal;
       onInvalid(refusal);
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      const refusal = leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', `LEAKWATCH_OPTIONS must be a JSON object, got ${env.LEAKWATCH_OPTIONS}`, { variable: 'LEAKWATCH_OPTIONS' });
-      if (!onInvalid) throw refusal;
-      onInvalid(refusal);
+    if (onInvalid && (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))) {
+      onInvalid(leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', `LEAKWATCH_OPTIONS must be a JSON object, got ${env.LEAKWATCH_OPTIONS}`, { variable: 'LEAKWATCH_OPTIONS' }));
       parsed = {};
     }
+    parsed = Object.assign({}, parsed); // without onInvalid, as ever: validate() judges the keys
     for (const [key, value] of Object.entries(parsed)) set('LEAKWATCH_OPTIONS', key, value);
   }
   for (const [variable, key, parse] of ENVIRONMENT) {
