@@ -424,10 +424,10 @@ export interface PathStep {
 }
 
 /**
- * Sites of one `.heapprofile` (by live bytes), or of two (what grew from the first to
- * the second). `names` label errors; `contents` are the files' bytes.
+ * Sites of one `.heapprofile` file (by live bytes), or of two (what grew from the first
+ * to the second). The files are read with the checks of every file the CLI reads.
  */
-export declare function profileSites(names: Array<string>, contents: Array<Buffer>, stackDepth: number, limit: number): ProfileSites
+export declare function profileSites(files: Array<string>, stackDepth: number, limit: number): ProfileSites
 
 export interface ProfileSites {
   totalBytes: number

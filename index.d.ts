@@ -70,6 +70,8 @@ export interface LeakwatchError extends Error {
   file?: string;
   /** Byte offset in `file` where a snapshot stopped making sense. */
   offset?: number;
+  /** ERR_LEAKWATCH_INVALID_OPTION from the environment (a warning): the variables left out. */
+  variables?: string[];
 }
 
 export interface SummarizeOptions {
@@ -286,7 +288,7 @@ export type StatsFileRecord =
 export interface Options {
   /** Where default-named snapshots go (env LEAKWATCH_SNAPSHOT_DIR). Default: the current directory. */
   snapshotDir?: string;
-  /** Keep at most this many of leakwatch's own snapshots; 0 keeps all (env LEAKWATCH_MAX_SNAPSHOTS). */
+  /** Keep at most this many of the default-named snapshots this process wrote (never another process's or an earlier run's); 0 keeps all (env LEAKWATCH_MAX_SNAPSHOTS). */
   maxSnapshots?: number;
   /** Dump signal, or false for none (env LEAKWATCH_SIGNAL, NODE_HEAPDUMP_OPTIONS=nosignal). Chosen before install only. */
   signal?: string | false;
@@ -358,7 +360,7 @@ export interface Leakwatch extends EventEmitter {
 
   HeapDiff: typeof HeapDiff;
   readonly options: Readonly<Required<Pick<Options, 'maxSnapshots' | 'watchdog' | 'checkResources'>>> & Options;
-  /** Change options; returns the options in force. */
+  /** Change options; returns the options in force. Throws ERR_LEAKWATCH_INVALID_OPTION (invalid values in the environment only warn). */
   configure(options: Options): Options;
   /** Force a full garbage collection (no --expose-gc needed). Triggers 'stats'. */
   gc(): void;

@@ -25,8 +25,13 @@ const INSTANCE_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsyn
 class Leakwatch extends EventEmitter {
   constructor() {
     super();
-    this.options = { ...config.DEFAULTS, ...config.validate(config.fromEnvironment(process.env)) };
+    // The environment is deployment configuration, often set fleet-wide (NODE_OPTIONS=
+    // --require leakwatch/register): a bad value must not stop the app. It is left out (its
+    // default applies) and reported once, below, as a warning; configure() throws.
+    const invalid = [];
+    this.options = { ...config.DEFAULTS, ...config.fromEnvironment(process.env, (error) => invalid.push(error)) };
     this.stats = null; // the RecordWriter of the statsFile
+    this.statsFailing = false; // its last append failed (reported once)
     this.monitor = new GcMonitor({
       emit: (event, payload) => this.emitSafely(event, payload),
       report: (error) => this.report(error),
@@ -52,6 +57,7 @@ class Leakwatch extends EventEmitter {
     for (const name of INSTANCE_METHODS) this[name] = this[name].bind(this);
     Object.assign(this, analysis);
     if (this.options.statsFile) this.openStatsFile();
+    if (invalid.length) this.report(invalidEnvironment(invalid));
     this.updateMonitor();
     this.updateSampler();
   }
@@ -180,9 +186,12 @@ class Leakwatch extends EventEmitter {
     const fields = event === 'growth' ? { file: payload.file, previous: payload.previous, topBySize: payload.topBySize } : payload;
     try {
       this.stats.append({ event, t: Date.now(), pid: process.pid, ...fields });
+      this.statsFailing = false;
     } catch (error) {
-      this.stats.close();
-      this.stats = null;
+      // The writer starts again at the next record: recording never stops for good. One
+      // report per run of failures (and none from recording that report).
+      if (this.statsFailing) return;
+      this.statsFailing = true;
       this.report(error);
     }
   }
@@ -246,6 +255,12 @@ class Leakwatch extends EventEmitter {
     this.snapshots.stop();
     this.sampler.stop();
   }
+}
+
+/** One ERR_LEAKWATCH_INVALID_OPTION for every invalid environment value (`errors`). */
+function invalidEnvironment(errors) {
+  const message = `leakwatch: ignoring invalid configuration, using the defaults instead: ${errors.map((e) => e.message).join('; ')}`;
+  return leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', message, { variables: [...new Set(errors.map((e) => e.variable))], errors });
 }
 
 const leakwatch = new Leakwatch();

@@ -38,20 +38,62 @@ const DEFAULTS = Object.freeze({
 const DETECTOR_RULES = ['adaptive', 'legacy'];
 const DETECTOR_KEYS = ['detector', 'warmupMs', 'minDurationMs', 'minSamples', 'minGrowthBytes', 'minGrowthRatio', 'maxWindowMs', 'probeIntervalMs', 'maxProbePauseMs'];
 
-function fromEnvironment(env) {
+// The variables that set one option each: [variable, option, parse].
+const NUMBER = (text) => (/^\s*$/.test(text) ? NaN : Number(text));
+const ENVIRONMENT = [
+  ['LEAKWATCH_SNAPSHOT_DIR', 'snapshotDir', String],
+  ['LEAKWATCH_MAX_SNAPSHOTS', 'maxSnapshots', NUMBER],
+  ['LEAKWATCH_SIGNAL', 'signal', (text) => (/^(off|none|false|0)$/i.test(text) ? false : text)],
+  ['LEAKWATCH_STATS_FILE', 'statsFile', String],
+  ['LEAKWATCH_STATS_FILE_MAX_BYTES', 'statsFileMaxBytes', NUMBER],
+];
+
+/** The problem with one variable, naming it and what it held. */
+function invalidVariable(variable, text, error) {
+  const reason = error.message.replace(/, got .*$/s, '');
+  return leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', `${variable}=${JSON.stringify(text)}: ${reason}`, { variable });
+}
+
+/**
+ * Options from the environment (LEAKWATCH_OPTIONS, a JSON object, then the LEAKWATCH_*
+ * variables, which win). Without `onInvalid`, the options are returned unchecked (the
+ * caller validates them) and LEAKWATCH_OPTIONS that is not JSON throws. With
+ * `onInvalid(error)`, every value is checked here: each invalid one (an unknown option, a
+ * number that does not parse, a fractional byte count, …) is left out, so that its default
+ * applies, and reported as an ERR_LEAKWATCH_INVALID_OPTION naming the variable.
+ */
+function fromEnvironment(env, onInvalid) {
   const options = {};
-  if (env.LEAKWATCH_OPTIONS) {
-    try {
-      Object.assign(options, JSON.parse(env.LEAKWATCH_OPTIONS));
-    } catch (error) {
-      throw invalid(`LEAKWATCH_OPTIONS is not valid JSON: ${error.message}`);
+  const set = (variable, key, value, text) => {
+    if (onInvalid) {
+      try {
+        validate({ [key]: value });
+      } catch (error) {
+        onInvalid(variable === 'LEAKWATCH_OPTIONS' ? leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', `LEAKWATCH_OPTIONS: ${error.message}`, { variable }) : invalidVariable(variable, text, error));
+        return;
+      }
     }
+    options[key] = value;
+  };
+  if (env.LEAKWATCH_OPTIONS) {
+    let parsed = {};
+    try {
+      parsed = JSON.parse(env.LEAKWATCH_OPTIONS);
+    } catch (error) {
+      const refusal = leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', `LEAKWATCH_OPTIONS is not valid JSON: ${error.message}`, { variable: 'LEAKWATCH_OPTIONS' });
+      if (!onInvalid) throw refusal;
+      onInvalid(refusal);
+    }
+    if (onInvalid && (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))) {
+      onInvalid(leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', `LEAKWATCH_OPTIONS must be a JSON object, got ${env.LEAKWATCH_OPTIONS}`, { variable: 'LEAKWATCH_OPTIONS' }));
+      parsed = {};
+    }
+    parsed = Object.assign({}, parsed); // without onInvalid, as ever: validate() judges the keys
+    for (const [key, value] of Object.entries(parsed)) set('LEAKWATCH_OPTIONS', key, value);
   }
-  if (env.LEAKWATCH_SNAPSHOT_DIR) options.snapshotDir = env.LEAKWATCH_SNAPSHOT_DIR;
-  if (env.LEAKWATCH_MAX_SNAPSHOTS) options.maxSnapshots = Number(env.LEAKWATCH_MAX_SNAPSHOTS);
-  if (env.LEAKWATCH_SIGNAL) options.signal = /^(off|none|false|0)$/i.test(env.LEAKWATCH_SIGNAL) ? false : env.LEAKWATCH_SIGNAL;
-  if (env.LEAKWATCH_STATS_FILE) options.statsFile = env.LEAKWATCH_STATS_FILE;
-  if (env.LEAKWATCH_STATS_FILE_MAX_BYTES) options.statsFileMaxBytes = Number(env.LEAKWATCH_STATS_FILE_MAX_BYTES);
+  for (const [variable, key, parse] of ENVIRONMENT) {
+    if (env[variable]) set(variable, key, parse(env[variable]), env[variable]);
+  }
   if (env.LEAKWATCH_QUIET && env.LEAKWATCH_QUIET !== '0') options.growthReport = false;
   // heapdump's switch, honoured so existing deployments keep their behaviour.
   if (/(^|,)\s*nosignal\s*(,|$)/.test(env.NODE_HEAPDUMP_OPTIONS || '')) options.signal = false;

@@ -14,8 +14,12 @@ const secureFs = require('./secure-fs');
 const { leakwatchError } = require('./errors');
 
 const FILE_MODE = 0o600;
-// leakwatch's own default names; retention never touches any other file.
+// leakwatch's own default names.
 const OWN_NAME = /^heapdump-\d+-\d{8}T\d{6}Z-\d+\.heapsnapshot$/;
+// The default-named snapshots this process wrote, oldest first: file -> {dev, ino}.
+// Retention deletes these only: never another process's, an earlier run's (a pid is
+// reused: every container's app is pid 1), a file put in one's place, or any other file.
+const written = new Map();
 
 function timestamp(date) {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -241,6 +245,7 @@ function completePartial(partial, file, started) {
       linkInPlace(partial.fd, file);
       native.dumpPartial(null);
     }
+    noteWritten(file, partial.fd);
     closePartial(partial);
     return { file, bytes, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
   } catch (error) {
@@ -332,38 +337,52 @@ function profileNameFor(snapshotFile) {
   return snapshotFile.replace(/\.heapsnapshot$/, '') + '.heapprofile';
 }
 
+const MAX_REMEMBERED = 4096;
+
+/** Remember a default-named snapshot of this process (`fd`: the file written), for retention. */
+function noteWritten(file, fd) {
+  if (!OWN_NAME.test(path.basename(file)) || !path.basename(file).startsWith(`heapdump-${process.pid}-`)) return;
+  try {
+    const { dev, ino } = fs.fstatSync(fd);
+    written.delete(file); // written again: now the newest
+    written.set(file, { dev, ino });
+    // Bounded however long the process lives (without maxSnapshots nothing is removed).
+    if (written.size > MAX_REMEMBERED) written.delete(written.keys().next().value);
+  } catch {
+    // not kept for retention: the file stays
+  }
+}
+
+/** Unlink `file` if it is a regular file (never a link) and, when given, that very file. */
+function removeIfRegular(file, identity) {
+  try {
+    const now = fs.lstatSync(file);
+    if (!now.isFile() || (identity && (now.dev !== identity.dev || now.ino !== identity.ino))) return false;
+    fs.unlinkSync(file);
+    return true;
+  } catch {
+    return false; // already gone
+  }
+}
+
 /**
- * Keep at most `max` of leakwatch's own snapshots in `dir`, deleting the oldest with
- * their `.heapprofile`; files in `keep` (the one the next growth report compares
- * against) stay.
+ * Keep at most `max` of the snapshots this process wrote under default names in `dir`,
+ * deleting the oldest with their `.heapprofile`; files in `keep` (the one the next growth
+ * report compares against) stay. Only the files this process wrote, as it wrote them
+ * (regular files with the same inode), are ever deleted. Returns the deleted snapshots.
  */
 function enforceRetention(dir, max, keep = new Set()) {
   if (!max || max < 1) return [];
-  let names;
-  try {
-    names = fs.readdirSync(dir).filter((name) => OWN_NAME.test(name));
-  } catch {
-    return [];
-  }
-  const files = names
-    .map((name) => {
-      const file = path.join(dir, name);
-      try {
-        return { file, mtime: fs.statSync(file).mtimeMs };
-      } catch {
-        return null;
-      }
-    })
-    .filter(Boolean)
-    .sort((a, b) => a.mtime - b.mtime || a.file.localeCompare(b.file, 'en', { numeric: true }));
-  const removed = files
-    .slice(0, Math.max(0, files.length - max))
-    .map(({ file }) => file)
-    .filter((file) => !keep.has(file));
-  // A snapshot goes with its leak sites.
-  for (const file of removed) {
-    removeQuietly(file);
-    removeQuietly(profileNameFor(file));
+  const mine = [...written.keys()].filter((file) => path.dirname(file) === path.resolve(dir));
+  const removed = [];
+  for (const file of mine.slice(0, Math.max(0, mine.length - max))) {
+    if (keep.has(file)) continue;
+    const identity = written.get(file);
+    written.delete(file);
+    if (!removeIfRegular(file, identity)) continue;
+    // A snapshot goes with its leak sites.
+    removeIfRegular(profileNameFor(file));
+    removed.push(file);
   }
   return removed;
 }

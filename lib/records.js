@@ -42,20 +42,30 @@ function createRecordFile(file) {
  * `maxBytes` (0: never), the file is renamed to `<file>.1` (replacing the previous one)
  * and a new one started. Several processes may append to one file (a cluster): a writer
  * whose file was rotated by another process reopens the new one instead of rotating again.
+ * A failure never stops recording for good: the record that failed is lost (the caller
+ * reports the error), and the next append opens the file again.
  */
 class RecordWriter {
   constructor(file, { maxBytes = DEFAULT_MAX_BYTES } = {}) {
     this.file = file;
     this.maxBytes = maxBytes;
     this.fd = openRecordFile(file);
+    this.closed = false;
   }
 
   /** Append one record (throws on I/O errors; the caller reports them). */
   append(record) {
-    if (this.fd === null) return;
+    if (this.closed) return;
     const line = Buffer.from(JSON.stringify(record) + '\n');
-    if (this.maxBytes > 0) this.rotateIfFull(line.length);
-    fs.writeSync(this.fd, line);
+    try {
+      if (this.fd === null) this.fd = openRecordFile(this.file);
+      if (this.maxBytes > 0) this.rotateIfFull(line.length);
+      fs.writeSync(this.fd, line);
+    } catch (error) {
+      // Start again from the name at the next record (a rotation half done, a full disk).
+      this.closeFd();
+      throw error;
+    }
   }
 
   rotateIfFull(adding) {
@@ -68,13 +78,19 @@ class RecordWriter {
       // gone: start a new one
     }
     // Still the file at that name: rotate it. Otherwise another writer already did.
-    if (current && current.ino === mine.ino && current.dev === mine.dev) fs.renameSync(this.file, rotatedName(this.file));
-    fs.closeSync(this.fd);
-    this.fd = null;
+    if (current && current.ino === mine.ino && current.dev === mine.dev) {
+      try {
+        fs.renameSync(this.file, rotatedName(this.file));
+      } catch (error) {
+        // Another writer renamed it between our lstat and our rename: it rotated first.
+        if (error.code !== 'ENOENT') throw error;
+      }
+    }
+    this.closeFd();
     this.fd = openRecordFile(this.file);
   }
 
-  close() {
+  closeFd() {
     if (this.fd === null) return;
     try {
       fs.closeSync(this.fd);
@@ -82,6 +98,11 @@ class RecordWriter {
       // already closed
     }
     this.fd = null;
+  }
+
+  close() {
+    this.closeFd();
+    this.closed = true;
   }
 }
 

@@ -96,7 +96,7 @@ impl Failure {
             Failure::Profile { error, .. } => match error {
                 ProfileError::Truncated { .. } => "ERR_LEAKWATCH_PROFILE_TRUNCATED",
                 ProfileError::InvalidJson { .. } => "ERR_LEAKWATCH_PROFILE_INVALID",
-                ProfileError::NotAProfile { .. } => "ERR_LEAKWATCH_NOT_A_PROFILE",
+                ProfileError::NotAProfile { .. } | ProfileError::TooLarge { .. } => "ERR_LEAKWATCH_NOT_A_PROFILE",
             },
             Failure::NativeSampling(_) => "ERR_LEAKWATCH_SAMPLING_FALLBACK",
             Failure::InvalidArg(_) => "ERR_LEAKWATCH_INVALID_ARG",

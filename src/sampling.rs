@@ -7,11 +7,12 @@ use crate::survival::SurvivalReading;
 use crate::v8_sampling::{self, Unusable};
 use leakwatch_core::sampling::state::Ranking;
 use leakwatch_core::sampling::{
-    frames::folded, parse_profile, rank_profile, sites_that_grew, Frame, OfflineReport, ProfileError, SamplerConfig,
-    SamplerState, Site,
+    frames::folded, parse_profile, rank_profile, read_profile_file, sites_that_grew, Frame, OfflineReport,
+    ProfileError, ProfileFileError, SamplerConfig, SamplerState, Site,
 };
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use std::path::Path;
 
 fn profile_error(name: &str, error: ProfileError) -> Failure {
     Failure::Profile { name: name.to_string(), error }
@@ -260,19 +261,17 @@ fn to_js_report(r: OfflineReport) -> JsProfileSites {
     }
 }
 
-/// Sites of one `.heapprofile` (by live bytes), or of two (what grew from the first to
-/// the second). `names` label errors; `contents` are the files' bytes.
+/// Sites of one `.heapprofile` file (by live bytes), or of two (what grew from the first
+/// to the second). The files are read with the checks of every file the CLI reads.
 #[napi(catch_unwind)]
-pub fn profile_sites(
-    env: Env,
-    names: Vec<String>,
-    contents: Vec<Buffer>,
-    stack_depth: u32,
-    limit: u32,
-) -> Result<JsProfileSites> {
+pub fn profile_sites(env: Env, files: Vec<String>, stack_depth: u32, limit: u32) -> Result<JsProfileSites> {
     let mut profiles = Vec::new();
-    for (name, bytes) in names.iter().zip(contents.iter()) {
-        profiles.push(parse_profile(bytes).map_err(|e| profile_error(name, e).into_js(&env))?);
+    for name in &files {
+        let profile = read_profile_file(Path::new(name)).map_err(|e| match e {
+            ProfileFileError::Read(error) => Failure::Read(error),
+            ProfileFileError::Profile(error) => profile_error(name, error),
+        });
+        profiles.push(profile.map_err(|failure| failure.into_js(&env))?);
     }
     let depth = stack_depth as usize;
     let limit = limit as usize;

@@ -1,6 +1,5 @@
 'use strict';
 // `leakwatch sites`: allocation sites from saved sampling heap profiles (.heapprofile).
-const fs = require('node:fs');
 const native = require('../native');
 const { positiveInt } = require('./options');
 const { formatSites } = require('../sites-report');
@@ -31,13 +30,10 @@ Options:
   run({ positionals, values }) {
     const top = values.top === undefined ? 10 : positiveInt(values.top);
     const depth = values.depth === undefined ? 8 : positiveInt(values.depth);
-    let report;
-    try {
-      report = native.profileSites(positionals, positionals.map((file) => fs.readFileSync(file)), depth, top);
-    } catch (error) {
-      // One line with the stable code: ERR_LEAKWATCH_PROFILE_TRUNCATED, …_NOT_A_PROFILE, ENOENT, ….
-      throw Object.assign(new Error(error.code && !error.message.includes(error.code) ? `${error.message} (${error.code})` : error.message), { code: error.code });
-    }
+    // Read natively with the file checks of every command (regular files only: not
+    // /dev/zero, a FIFO, a directory; of a bounded size); errors carry their stable code
+    // (ERR_LEAKWATCH_NOT_FOUND, …_NOT_A_FILE, …_PROFILE_TRUNCATED, …_NOT_A_PROFILE, …).
+    const report = native.profileSites(positionals, depth, top);
     if (values.json) {
       process.stdout.write(JSON.stringify({ files: positionals, ...report }, null, 2) + '\n');
       return 0;

@@ -30,7 +30,7 @@ pub mod state;
 
 pub use frames::{Frame, FrameKind};
 pub use offline::{rank_profile, sites_that_grew, OfflineReport};
-pub use profile::{parse_profile, HeapProfile, ProfileError};
+pub use profile::{parse_profile, read_profile_file, HeapProfile, ProfileError, ProfileFileError};
 pub use state::{SamplerConfig, SamplerState, Site};
 
 /// V8's `ScaleSample` count for one sampled object of `size` bytes at `interval`: how

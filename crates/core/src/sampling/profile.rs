@@ -9,11 +9,23 @@
 //! serde_json's default recursion limit, so the limit is lifted and a linear pre-scan
 //! bounds the nesting instead (hostile input cannot exhaust the stack).
 
+use crate::snapshot::read::read_small_file;
+use crate::snapshot::ReadError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::path::Path;
 
 /// JSON nesting allowed: 2 levels per frame, 128 frames, with room to spare.
 pub const MAX_NESTING: usize = 1024;
+
+/// The largest `.heapprofile` file read: far above any real one (one node per distinct
+/// allocation stack, one sample per live sampled allocation: megabytes at most), small
+/// enough that parsing it stays within a CLI's memory.
+pub const MAX_PROFILE_BYTES: u64 = 256 << 20;
+
+/// No size in a profile can exceed what a process can address: 2^47 bytes (128 TiB, the
+/// user address space of x86-64 and arm64 Linux), for one node, one sample or their sum.
+pub const MAX_SIZE_BYTES: f64 = (1u64 << 47) as f64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -73,8 +85,11 @@ pub enum ProfileError {
     Truncated { offset: usize },
     /// Not JSON at all, or JSON nested deeper than any profile.
     InvalidJson { line: usize, column: usize, message: String },
-    /// Valid JSON, but not a sampling heap profile (a heap snapshot, a CPU profile, …).
+    /// Valid JSON, but not a sampling heap profile (a heap snapshot, a CPU profile, …),
+    /// or one whose numbers no profiler writes (a negative or impossibly large size).
     NotAProfile { message: String },
+    /// A file far bigger than any profile ([`MAX_PROFILE_BYTES`]); it was not read.
+    TooLarge { bytes: u64 },
 }
 
 impl fmt::Display for ProfileError {
@@ -89,6 +104,10 @@ impl fmt::Display for ProfileError {
             ProfileError::NotAProfile { message } => write!(
                 f,
                 "not a sampling heap profile (expected {{\"head\": {{\"callFrame\", \"selfSize\", \"id\", \"children\"}}, \"samples\"}}): {message}"
+            ),
+            ProfileError::TooLarge { bytes } => write!(
+                f,
+                "not a sampling heap profile: {bytes} bytes, more than any profile (at most {MAX_PROFILE_BYTES} bytes are read)"
             ),
         }
     }
@@ -139,13 +158,84 @@ pub fn parse_profile(text: &[u8]) -> Result<HeapProfile, ProfileError> {
     let mut deserializer = serde_json::Deserializer::from_slice(text);
     deserializer.disable_recursion_limit();
     let parsed = HeapProfile::deserialize(&mut deserializer).and_then(|p| deserializer.end().map(|()| p));
-    parsed.map_err(|e| match e.classify() {
+    let profile = parsed.map_err(|e| match e.classify() {
         serde_json::error::Category::Eof => ProfileError::Truncated { offset: text.len() },
         serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
             ProfileError::InvalidJson { line: e.line(), column: e.column(), message: e.to_string() }
         }
         serde_json::error::Category::Data => ProfileError::NotAProfile { message: e.to_string() },
-    })
+    })?;
+    check_numbers(&profile)?;
+    Ok(profile)
+}
+
+/// Sizes and ordinals as V8 writes them: finite, not negative, sizes within what a
+/// process can hold ([`MAX_SIZE_BYTES`]), alone and added up. A hostile or corrupt file
+/// is refused here rather than ranked and printed as sizes.
+fn check_numbers(profile: &HeapProfile) -> Result<(), ProfileError> {
+    let bad = |what: String, value: f64| ProfileError::NotAProfile {
+        message: format!("{what} is {}, expected a size from 0 to {MAX_SIZE_BYTES} bytes", shown(value)),
+    };
+    let size = |value: f64| value.is_finite() && (0.0..=MAX_SIZE_BYTES).contains(&value);
+    let mut total = 0.0;
+    let mut pending = vec![&profile.head];
+    while let Some(node) = pending.pop() {
+        if !size(node.self_size) {
+            return Err(bad(format!("selfSize of node {}", node.id), node.self_size));
+        }
+        total += node.self_size;
+        pending.extend(node.children.iter());
+    }
+    if total > MAX_SIZE_BYTES {
+        return Err(bad("the nodes' selfSize added up".into(), total));
+    }
+    let mut total = 0.0;
+    for sample in &profile.samples {
+        if !size(sample.size) {
+            return Err(bad(format!("size of the sample of node {}", sample.node_id), sample.size));
+        }
+        if !(sample.ordinal.is_finite() && sample.ordinal >= 0.0) {
+            return Err(ProfileError::NotAProfile {
+                message: format!(
+                    "ordinal of a sample of node {} is {}, expected a count",
+                    sample.node_id, sample.ordinal
+                ),
+            });
+        }
+        total += sample.size;
+    }
+    if total > MAX_SIZE_BYTES {
+        return Err(bad("the samples' sizes added up".into(), total));
+    }
+    Ok(())
+}
+
+/// A number as short as it was written: 1.7e308, not its 309 digits.
+fn shown(value: f64) -> String {
+    if value.abs() >= 1e16 {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
+}
+
+/// A `.heapprofile` file could not be used: the file itself (missing, not a regular
+/// file, unreadable), or what it holds.
+#[derive(Debug)]
+pub enum ProfileFileError {
+    Read(ReadError),
+    Profile(ProfileError),
+}
+
+/// Read and parse a `.heapprofile` file: a regular file (the same checks as every file
+/// the CLI reads, [`open_regular`](crate::snapshot::read::open_regular)) of at most
+/// [`MAX_PROFILE_BYTES`], so that memory stays bounded whatever the path names.
+pub fn read_profile_file(path: &Path) -> Result<HeapProfile, ProfileFileError> {
+    match read_small_file(path, MAX_PROFILE_BYTES) {
+        Err(error) => Err(ProfileFileError::Read(error)),
+        Ok(Err(bytes)) => Err(ProfileFileError::Profile(ProfileError::TooLarge { bytes })),
+        Ok(Ok(text)) => parse_profile(&text).map_err(ProfileFileError::Profile),
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +271,26 @@ mod tests {
         assert_eq!(again.head.children[0].call_frame, p.head.children[0].call_frame);
         assert_eq!(again.samples.len(), 2);
         assert_eq!(again.samples[1].ordinal, 9.0);
+    }
+
+    #[test]
+    fn impossible_sizes_are_refused() {
+        for (from, to) in [
+            (r#""selfSize":65600"#, r#""selfSize":-1"#),
+            (r#""selfSize":65600"#, r#""selfSize":1.7e308"#),
+            (r#""size":32800,"nodeId":2,"ordinal":5"#, r#""size":-32800,"nodeId":2,"ordinal":5"#),
+            (r#""size":32800,"nodeId":2,"ordinal":5"#, r#""size":1e15,"nodeId":2,"ordinal":5"#),
+            (r#""ordinal":9"#, r#""ordinal":-9"#),
+        ] {
+            let text = SMALL.replace(from, to);
+            assert_ne!(text, SMALL);
+            assert!(matches!(parse_profile(text.as_bytes()), Err(ProfileError::NotAProfile { .. })), "{to}");
+        }
+        // Each size possible, the sum not.
+        let text = SMALL
+            .replace("65600", &format!("{}", (1u64 << 46) + 1))
+            .replace(r#""selfSize":0,"id":1"#, r#""selfSize":70368744177664,"id":1"#);
+        assert!(matches!(parse_profile(text.as_bytes()), Err(ProfileError::NotAProfile { .. })));
     }
 
     #[test]

@@ -52,9 +52,11 @@ pub enum ReadError {
     NotFound {
         path: String,
     },
-    /// A directory or other non-file where a snapshot file was expected.
+    /// A directory or other non-file (a pipe, a device) where a file was expected;
+    /// `found` says which ("a directory", …).
     NotAFile {
         path: String,
+        found: &'static str,
     },
     /// Any other failure to open or read the file (permissions, I/O errors).
     Io {
@@ -85,7 +87,7 @@ impl ReadError {
         let path = path.to_string();
         match error.kind() {
             std::io::ErrorKind::NotFound => ReadError::NotFound { path },
-            std::io::ErrorKind::IsADirectory => ReadError::NotAFile { path },
+            std::io::ErrorKind::IsADirectory => ReadError::NotAFile { path, found: "a directory" },
             _ => ReadError::Io { path, error },
         }
     }
@@ -93,7 +95,7 @@ impl ReadError {
     pub fn path(&self) -> &str {
         match self {
             ReadError::NotFound { path }
-            | ReadError::NotAFile { path }
+            | ReadError::NotAFile { path, .. }
             | ReadError::Io { path, .. }
             | ReadError::Snapshot { path, .. }
             | ReadError::Internal { path, .. } => path,
@@ -114,7 +116,7 @@ impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReadError::NotFound { path } => write!(f, "{path}: no such file"),
-            ReadError::NotAFile { path } => write!(f, "{path}: is a directory, expected a .heapsnapshot file"),
+            ReadError::NotAFile { path, found } => write!(f, "{path}: is {found}, expected a regular file"),
             ReadError::Io { path, error } => match error.kind() {
                 std::io::ErrorKind::PermissionDenied => write!(f, "{path}: permission denied"),
                 _ => write!(f, "{path}: {error}"),

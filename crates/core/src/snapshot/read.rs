@@ -94,20 +94,22 @@ pub fn read_file_using<S: SplitSink>(
         pump(source, &mut parser, total, &mut progress, &AtomicBool::new(false), None)
             .and_then(|()| parser.finish().map(Checked::into_inner).map_err(Failure::Snapshot))
     };
-    unless_shrunk(mapping.as_ref(), path, total, result).map_err(|e| e.named(&name))
+    unless_shrunk(mapping.as_ref(), &file, total, result).map_err(|e| e.named(&name))
 }
 
 /// A file truncated under its mapping reads as zeros past its new end (the rest of its
 /// last page, and the pages after it through the SIGBUS handler): whatever the parser
-/// made of them, the truncation is what to report.
+/// made of them, the truncation is what to report. The size is the open file's
+/// (`fstat`), not the path's: a file deleted or renamed over while it was read was
+/// still read whole.
 fn unless_shrunk<T>(
     mapping: Option<&Mapping>,
-    path: &Path,
+    file: &File,
     total: u64,
     result: Result<T, Failure>,
 ) -> Result<T, Failure> {
     let Some(mapping) = mapping else { return result };
-    let now = std::fs::metadata(path).map_or(0, |m| m.len());
+    let now = file.metadata().map_or(0, |m| m.len());
     if now >= total && !mapping.shrunk() {
         return result;
     }
@@ -186,16 +188,72 @@ impl<'f> Source<'f> {
     }
 }
 
-/// Open a snapshot file for reading: its size, or an error naming it (a directory, an
-/// empty file).
-fn open_snapshot(path: &Path, name: &str) -> Result<(File, u64), ReadError> {
+/// Open a file the CLI or the API reads: a regular file, or an error naming it (missing,
+/// a directory, a FIFO, a device, a socket). The open never blocks (a FIFO with no
+/// writer), and the type is that of the file opened, not of what the path named before.
+/// Returns the file and its size when opened.
+pub fn open_regular(path: &Path, name: &str) -> Result<(File, u64), ReadError> {
     let io = |error: std::io::Error| ReadError::io(name, error);
-    let file = File::open(path).map_err(io)?;
-    let metadata = file.metadata().map_err(io)?;
-    if metadata.is_dir() {
-        return Err(ReadError::NotAFile { path: name.to_string() });
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
     }
-    let total = metadata.len();
+    let file = options.open(path).map_err(io)?;
+    let metadata = file.metadata().map_err(io)?;
+    if !metadata.is_file() {
+        return Err(ReadError::NotAFile { path: name.to_string(), found: file_kind(&metadata.file_type()) });
+    }
+    Ok((file, metadata.len()))
+}
+
+/// What a non-regular file is, for messages.
+fn file_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a named pipe"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The whole content of a small regular file (see [`open_regular`]), at most `max`
+/// bytes: `Ok(Err(size))` when it is bigger, without reading it. Reads the size it had
+/// when opened, at most.
+pub fn read_small_file(path: &Path, max: u64) -> Result<Result<Vec<u8>, u64>, ReadError> {
+    let name = path.display().to_string();
+    let (file, total) = open_regular(path, &name)?;
+    if total > max {
+        return Ok(Err(total));
+    }
+    let mut bytes = vec![0u8; total as usize];
+    let mut at = 0usize;
+    while at < bytes.len() {
+        match file.read_at(&mut bytes[at..], at as u64) {
+            Ok(0) => break, // shrank meanwhile: the parser reports what is missing
+            Ok(n) => at += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ReadError::io(&name, e)),
+        }
+    }
+    bytes.truncate(at);
+    Ok(Ok(bytes))
+}
+
+/// Open a snapshot file for reading: its size, or an error naming it (not a regular
+/// file, an empty file).
+fn open_snapshot(path: &Path, name: &str) -> Result<(File, u64), ReadError> {
+    let (file, total) = open_regular(path, name)?;
     if total == 0 {
         return Err(ReadError::Snapshot {
             path: name.to_string(),
@@ -217,7 +275,7 @@ pub fn read_file_without_edges<S: SnapshotSink>(path: &Path, sink: S) -> Result<
     let source = Source::new(&file, mapping.as_ref());
     let result = pump(source, &mut parser, total, &mut None, &AtomicBool::new(false), None)
         .and_then(|()| parser.finish().map_err(Failure::Snapshot));
-    let checked = unless_shrunk(mapping.as_ref(), path, total, result).map_err(|e| e.named(&name))?;
+    let checked = unless_shrunk(mapping.as_ref(), &file, total, result).map_err(|e| e.named(&name))?;
     let edges = checked.edges_claimed();
     Ok((checked.into_inner(), edges))
 }
