@@ -39,6 +39,16 @@ export declare class Monitor {
   shouldProbe(nowMs: number, usedHeapSize: number, external: number): boolean
 }
 
+export declare class PressureGuard {
+  constructor(options?: PressureOptions | undefined | null)
+  /** Validate and apply new thresholds (the state of each level is kept). */
+  configure(options?: PressureOptions | undefined | null): void
+  /** The heap after a full GC and the old generation's limit (bytes). */
+  observeHeap(tMs: number, used: number, limit: number): PressureLevel | null
+  /** Resident memory and the container's limit (bytes; 0 when there is none). */
+  observeMemory(tMs: number, used: number, limit: number): PressureLevel | null
+}
+
 /** The live sampler's state: fed one profile per read. */
 export declare class Sampler {
   constructor(options: SamplerOptions | undefined | null, startMs: number)
@@ -406,6 +416,13 @@ export declare function nativeSamplingStart(interval: number, stackDepth: number
 /** Stop V8's sampler (whoever started it: it is one per isolate). */
 export declare function nativeSamplingStop(): void
 
+/**
+ * Write the profile now as `.heapprofile` JSON, read natively (no GC), straight to the
+ * open descriptor `fd` (not closed; no JS string of it is made: this runs when the heap
+ * is nearly full). False when no sampler runs; a write error keeps its errno code.
+ */
+export declare function nativeSamplingWriteProfile(fd: number): boolean
+
 export declare function nextDumpSequence(): number
 
 export interface NodeRef {
@@ -421,6 +438,35 @@ export interface PathStep {
   edge: string
   edgeType: string
   node: NodeRef
+}
+
+/** A level reached, as the `memoryPressure` event carries it. */
+export interface PressureLevel {
+  /** 'heap' or 'memory'. */
+  resource: string
+  level: number
+  threshold: number
+  ratio: number
+  used: number
+  limit: number
+  /** Bytes per second over the recent readings. */
+  rate: number
+  /** At that rate, milliseconds until the limit; null when not growing. */
+  timeToLimitMs?: number
+  tMs: number
+  reason: string
+}
+
+/** Thresholds of the guard; every field optional (defaults: `leakwatch_core::pressure`). */
+export interface PressureOptions {
+  /** Heap after GC / its old-generation limit: two ratios, the second above the first. */
+  heap?: Array<number>
+  /** Resident memory / the container's limit: two ratios. */
+  memory?: Array<number>
+  /** A level is reported again only after the ratio fell this far below it... */
+  rearmMargin?: number
+  /** ...and this long after it was reported (ms). */
+  cooldownMs?: number
 }
 
 /**

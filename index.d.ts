@@ -10,9 +10,11 @@ import type {
   SuspectGroup,
   HeapDiffDetail,
   ClassStat,
+  PressureLevel,
+  PressureOptions,
 } from './binding';
 
-export type { Analysis, AnalyzeOptions, HeapDiffResult, HeapDiffDetail, NodeRef, PathStep, Summary, SuspectGroup, ClassStat };
+export type { Analysis, AnalyzeOptions, HeapDiffResult, HeapDiffDetail, NodeRef, PathStep, Summary, SuspectGroup, ClassStat, PressureLevel, PressureOptions };
 
 /** The `code` of every error leakwatch raises or reports (lib/errors.js; README "Error codes"). */
 export type LeakwatchErrorCode =
@@ -246,7 +248,7 @@ export interface SnapshotEvent {
   file: string;
   bytes: number;
   durationMs: number;
-  trigger: 'signal' | 'api';
+  trigger: 'signal' | 'api' | 'pressure';
   completedAt: Date;
   /** Taken through the inspector by the watchdog while the main thread was stuck. */
   viaInspector?: boolean;
@@ -256,6 +258,32 @@ export interface SnapshotEvent {
   sites?: AllocationSite[];
   /** Watchdog dumps: ms from the request until the main thread was paused in the debugger. */
   pauseMs?: number;
+}
+
+/**
+ * The heap after GC neared V8's limit, or resident memory neared the container's: what
+ * leakwatch wrote at once into snapshotDir (0600, complete or absent), with the figures.
+ * Each level is reported once (again only after the ratio fell 10 points below it and the
+ * cooldown passed).
+ */
+export interface MemoryPressureEvent extends PressureLevel {
+  /** 'heap': heap after GC against the old generation's limit; 'memory': RSS against the cgroup's limit. */
+  resource: 'heap' | 'memory';
+  /** The old generation's limit (--max-old-space-size, else heap_size_limit), bytes. */
+  heapLimit: number;
+  /** The container's memory limit, bytes; 0 when there is none. */
+  memoryLimit: number;
+  at: Date;
+  pid: number;
+  /** Top leak sites (allocation sampling), when it runs. */
+  sites: AllocationSite[];
+  /** Leak events raised before (the report lists the last five). */
+  leaks: number;
+  /** The files written (null when one could not be: see the 'error' event). */
+  files: { profile: string | null; report: string | null; figures: string | null };
+  /** A heap snapshot, with snapshotOnPressure and room for it; else null and why in snapshotSkipped. */
+  snapshot: string | null;
+  snapshotSkipped: string | null;
 }
 
 export interface GrowthEvent {
@@ -283,6 +311,7 @@ export type StatsFileRecord =
   | (StatsFileRecordBase & Omit<LeakEvent, 'start' | 'end'> & { event: 'leak'; start: string; end: string })
   | (StatsFileRecordBase & Omit<SnapshotEvent, 'completedAt'> & { event: 'snapshot'; completedAt: string })
   | (StatsFileRecordBase & Pick<GrowthEvent, 'file' | 'previous' | 'topBySize'> & { event: 'growth' })
+  | (StatsFileRecordBase & Omit<MemoryPressureEvent, 'at'> & { event: 'memoryPressure'; at: string })
   | (StatsFileRecordBase & { event: 'error'; message: string; code?: string });
 
 export interface Options {
@@ -334,6 +363,15 @@ export interface Options {
   maxProbePauseMs?: number;
   /** Allocation sampling for leak sites: on with leakDetection unless false; true or options turn it on. */
   sampling?: boolean | SamplingOptions;
+  /**
+   * The memory-pressure guard, on with leak detection or sampling unless false: past 65 % and
+   * 75 % of the heap limit (85 % and 95 % of a container's memory limit) it writes the
+   * allocation profile, a report and the figures, and emits 'memoryPressure'. An object sets
+   * the thresholds.
+   */
+  memoryPressure?: boolean | PressureOptions;
+  /** On memory pressure, also a full heap snapshot when the memory available allows it (~13x the used heap). Default false. */
+  snapshotOnPressure?: boolean;
 }
 
 export declare class HeapDiff {
@@ -350,12 +388,14 @@ export interface Leakwatch extends EventEmitter {
   on(event: 'leak', listener: (leak: LeakEvent) => void): this;
   on(event: 'snapshot', listener: (snapshot: SnapshotEvent) => void): this;
   on(event: 'growth', listener: (growth: GrowthEvent) => void): this;
+  on(event: 'memoryPressure', listener: (pressure: MemoryPressureEvent) => void): this;
   on(event: 'error', listener: (error: LeakwatchError) => void): this;
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'stats', listener: (stats: StatsEvent) => void): this;
   once(event: 'leak', listener: (leak: LeakEvent) => void): this;
   once(event: 'snapshot', listener: (snapshot: SnapshotEvent) => void): this;
   once(event: 'growth', listener: (growth: GrowthEvent) => void): this;
+  once(event: 'memoryPressure', listener: (pressure: MemoryPressureEvent) => void): this;
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 
   HeapDiff: typeof HeapDiff;

@@ -14,10 +14,13 @@ const { Snapshots } = require('./lib/snapshots');
 const { HeapDiff } = require('./lib/heapdiff');
 const { leakwatchError } = require('./lib/errors');
 const { Sampler } = require('./lib/sampler');
+const { PressureGuard } = require('./lib/pressure');
 
 const MONITOR_EVENTS = new Set(['stats', 'leak']);
 // What goes into the statsFile (JSON lines, lib/records.js), for `leakwatch run` and `leakwatch plot`.
-const RECORDED_EVENTS = new Set(['start', 'stats', 'leak', 'snapshot', 'growth', 'error']);
+const RECORDED_EVENTS = new Set(['start', 'stats', 'leak', 'snapshot', 'growth', 'error', 'memoryPressure']);
+// Leak events kept for the memory-pressure report.
+const RECENT_LEAKS = 5;
 // The methods that need the instance; the analyses are re-exported from lib/analysis as
 // they are. index.mjs and index.d.ts list the same names (__test__/api.test.mjs checks).
 const INSTANCE_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarizeHeap', 'stop', 'sites'];
@@ -32,8 +35,19 @@ class Leakwatch extends EventEmitter {
     this.options = { ...config.DEFAULTS, ...config.fromEnvironment(process.env, (error) => invalid.push(error)) };
     this.stats = null; // the RecordWriter of the statsFile
     this.statsFailing = false; // its last append failed (reported once)
+    this.lastStats = null;
+    this.recentLeaks = [];
     this.monitor = new GcMonitor({
-      emit: (event, payload) => this.emitSafely(event, payload),
+      emit: (event, payload) => {
+        this.emitSafely(event, payload);
+        if (event === 'stats') {
+          this.lastStats = payload;
+          this.pressure.afterFullGc(payload);
+        } else if (event === 'leak') {
+          this.recentLeaks.push(payload);
+          if (this.recentLeaks.length > RECENT_LEAKS) this.recentLeaks.shift();
+        }
+      },
       report: (error) => this.report(error),
       afterFullGc: () => this.sampler.afterFullGc(),
       options: config.detectorOptions(this.options),
@@ -49,6 +63,15 @@ class Leakwatch extends EventEmitter {
       emit: (event, payload) => this.emitSafely(event, event === 'snapshot' ? this.withSamplingProfile(payload) : payload),
       report: (error) => this.report(error),
       config: () => this.options,
+    });
+    // Memory pressure: the evidence written before an out-of-memory death (lib/pressure.js).
+    this.pressure = new PressureGuard({
+      emit: (event, payload) => this.emitSafely(event, payload),
+      report: (error) => this.report(error),
+      config: () => this.options,
+      sampler: this.sampler,
+      context: () => ({ stats: this.lastStats, leaks: this.recentLeaks }),
+      snapshot: (file) => this.snapshots.write(file, 'pressure').file,
     });
     // Observe GCs only while someone listens: no listener, no cost.
     this.installListenerHooks();
@@ -75,6 +98,10 @@ class Leakwatch extends EventEmitter {
     if (options.snapshotDir !== undefined || options.checkResources !== undefined) this.snapshots.updateWatchdog();
     this.updateMonitor();
     if (options.sampling !== undefined || options.leakDetection !== undefined) this.updateSampler();
+    if (options.memoryPressure !== undefined && this.pressure.running) {
+      this.pressure.stop();
+      this.updateMonitor();
+    }
     return { ...this.options };
   }
 
@@ -83,6 +110,7 @@ class Leakwatch extends EventEmitter {
     // 'newListener' comes before the listener is added: what updateMonitor would decide.
     this.monitor.detecting = true;
     this.monitor.start();
+    if (this.options.memoryPressure !== false) this.pressure.start();
     if (event === 'leak') this.updateSampler(this.listenerCount('leak') + 1);
   };
 
@@ -141,12 +169,18 @@ class Leakwatch extends EventEmitter {
     return this;
   }
 
-  /** GCs are observed for verdicts and stats, and for the sampler's reads after full GCs. */
+  /**
+   * GCs are observed for verdicts and stats, for the sampler's reads after full GCs, and for
+   * the memory-pressure guard, which runs with either unless `memoryPressure: false`.
+   */
   updateMonitor() {
     const detecting = this.options.leakDetection || this.options.reportLeaks || this.stats !== null || [...MONITOR_EVENTS].some((e) => this.listenerCount(e) > 0);
     this.monitor.detecting = detecting;
-    if (detecting || this.sampler.wantsFullGcs) this.monitor.start();
+    const guarding = this.options.memoryPressure !== false && (detecting || this.sampler.running);
+    if (detecting || this.sampler.wantsFullGcs || guarding) this.monitor.start();
     else this.monitor.stop();
+    if (guarding) this.pressure.start();
+    else this.pressure.stop();
   }
 
   installSignal() {
@@ -174,6 +208,10 @@ class Leakwatch extends EventEmitter {
     if (event === 'leak') payload.sites = this.sampler.topSites();
     if (this.stats !== null) this.record(event, payload);
     if (event === 'leak' && this.options.reportLeaks) process.stderr.write(`leakwatch: possible ${payload.kind} leak: ${payload.reason}\n`);
+    if (event === 'memoryPressure' && this.options.reportLeaks) {
+      const written = [payload.files.report, payload.files.profile, payload.snapshot].filter(Boolean);
+      process.stderr.write(`leakwatch: memory pressure: ${payload.reason}${written.length ? `; wrote ${written.join(', ')}` : ''}\n`);
+    }
     try {
       this.emit(event, payload);
     } catch (error) {
@@ -254,6 +292,7 @@ class Leakwatch extends EventEmitter {
     this.monitor.stop();
     this.snapshots.stop();
     this.sampler.stop();
+    this.pressure.stop();
   }
 }
 

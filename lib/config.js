@@ -33,6 +33,10 @@ const DEFAULTS = Object.freeze({
   // Allocation sampling (leak sites): on with leakDetection unless false; true or
   // {interval, stackDepth, readPeriodMs, windowReads} turns it on (see lib/sampler.js).
   sampling: undefined,
+  // Memory pressure (lib/pressure.js): on with leak detection or sampling unless false;
+  // {heap: [r1, r2], memory: [r1, r2], rearmMargin, cooldownMs} sets the thresholds.
+  memoryPressure: undefined,
+  snapshotOnPressure: false, // also a full heap snapshot on pressure, when there is room
 });
 
 const DETECTOR_RULES = ['adaptive', 'legacy'];
@@ -116,7 +120,8 @@ function validate(options) {
   check('busyReportAfterMs', (v) => nonNegative(v) && v <= 2 ** 32 - 1, 'a number of milliseconds');
   check('statsFile', (v) => typeof v === 'string' && v.length > 0, 'a file path');
   check('statsFileMaxBytes', (v) => Number.isInteger(v) && v >= 0, 'a whole number of bytes (0 = never rotate)');
-  for (const key of ['watchdog', 'checkResources', 'growthReport', 'leakDetection', 'reportLeaks']) check(key, (v) => typeof v === 'boolean', 'true or false');
+  if (options.memoryPressure !== undefined) require('./pressure').validatePressureOptions(options.memoryPressure);
+  for (const key of ['watchdog', 'checkResources', 'growthReport', 'leakDetection', 'reportLeaks', 'snapshotOnPressure']) check(key, (v) => typeof v === 'boolean', 'true or false');
   check('detector', (v) => DETECTOR_RULES.includes(v), `one of ${DETECTOR_RULES.map((r) => `'${r}'`).join(', ')}`);
   for (const key of DETECTOR_KEYS.filter((k) => k !== 'detector')) check(key, nonNegative, 'a non-negative number');
   check('sampling', (v) => typeof v === 'boolean' || (v !== null && typeof v === 'object' && !Array.isArray(v)), 'true, false or an object {interval, stackDepth, readPeriodMs, windowReads}');

@@ -387,4 +387,4 @@ function enforceRetention(dir, max, keep = new Set()) {
   return removed;
 }
 
-module.exports = { WATCHDOG_DUMP_KEY, WATCHDOG_STATE, installWatchdogDump, installIdSentinel, defaultFilename, writeSnapshotFile, beginPartial, writePath, completePartial, abandonPartial, enforceRetention, profileNameFor, checkResources, assertComplete, partialName, FILE_MODE, OWN_NAME };
+module.exports = { availableMemory, WATCHDOG_DUMP_KEY, WATCHDOG_STATE, installWatchdogDump, installIdSentinel, defaultFilename, writeSnapshotFile, beginPartial, writePath, completePartial, abandonPartial, enforceRetention, profileNameFor, checkResources, assertComplete, partialName, FILE_MODE, OWN_NAME };

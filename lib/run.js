@@ -54,11 +54,13 @@ const LOW_WINDOW = 16;
 const SWING_BYTES = 1024 * 1024;
 const SWING_RATIO = 0.1;
 const LOW_FRACTION = 0.25;
+/** memoryPressure records kept per process (the guard reports each level once per cooldown). */
+const MAX_PRESSURE_RECORDS = 16;
 /** Processes followed per run (a fork bomb must not grow leakwatch's memory). */
 const MAX_PROCESSES = 256;
 /** Per-process charts besides memory.svg. */
 const MAX_CHARTS = 8;
-const { runSiteLines } = require('./sites-report');
+const { runSiteLines, describeSite } = require('./sites-report');
 
 function nodeOptionsWithRegister(existing) {
   const quoted = /\s/.test(REGISTER) ? `"${REGISTER}"` : REGISTER;
@@ -158,6 +160,7 @@ class WatchedProcess {
     this.leaks = 0;
     this.firstLeak = null;
     this.latestSites = null; // {event, sites} of the newest leak/snapshot record with sites
+    this.pressure = []; // its memoryPressure records (at most two levels per resource, by design)
     this.snapshots = [];
     this.requested = 0;
     this.requestedAt = 0;
@@ -357,6 +360,9 @@ function runWatched({
       if (!p.firstLeak) p.firstLeak = { kind: record.kind, reason: String(record.reason) };
       log(`leak detected${who(p)} (${record.kind}): ${record.reason}`);
       if (snapshotOnLeak && (chosenPid === undefined || chosenPid === pid)) requestSnapshot(p, 'leak event');
+    } else if (record.event === 'memoryPressure') {
+      if (p.pressure.length < MAX_PRESSURE_RECORDS) p.pressure.push(record);
+      log(`memory pressure${who(p)}: ${record.reason}`);
     } else if (record.event === 'error') {
       log(`the app's leakwatch${who(p)} reported: ${record.message}`);
       // A failed dump must not block the next scheduled one.
@@ -498,6 +504,7 @@ function runWatched({
         analysisError: main ? main.analysisError : null,
         code,
         signal,
+        pid: child.pid,
         seconds: (Date.now() - started) / 1000,
       });
     });
@@ -582,6 +589,44 @@ function outcomeSection(result) {
   const how = result.signal ? `was stopped by ${result.signal}` : `exited with code ${result.code}`;
   const lines = [`the app ${how} after ${result.seconds.toFixed(1)} s`];
   if (result.killed) lines.push('  it ignored SIGTERM at --duration and was killed (SIGKILL) after the grace period (--kill-after)');
+  return lines;
+}
+
+/**
+ * After an out-of-memory death (V8 aborts: SIGABRT; the kernel kills at the container's
+ * limit: SIGKILL that run did not send), or whenever the guard reported pressure: what
+ * leakwatch wrote before, and the allocation sites it named.
+ */
+function pressureSection(result) {
+  if (result.notLoaded) return [];
+  const main = result.processes.find((p) => p.pid === result.pid) || result.processes.find((p) => p.pressure.length) || null;
+  const last = main && main.pressure.length ? main.pressure[main.pressure.length - 1] : null;
+  const aborted = result.signal === 'SIGABRT' || result.code === 134;
+  const killed = !result.stoppedAtDuration && !result.interrupted && (result.signal === 'SIGKILL' || result.code === 137);
+  if (!last && !aborted && !killed) return [];
+  const lines = [];
+  const after = `after ${result.seconds.toFixed(0)} s`;
+  if (aborted && (!last || last.resource === 'heap')) {
+    lines.push(`  the app died of heap out-of-memory${last ? ` near its ${size(last.limit)} heap limit` : ' (V8 aborted; see its FATAL ERROR above)'} ${after}`);
+  } else if (killed) {
+    lines.push(`  the app was killed (SIGKILL) ${after}${last && last.resource === 'memory' ? `, at its container's memory limit (${size(last.limit)})` : ': by the kernel at its memory limit, or by someone else'}`);
+  }
+  if (!last) {
+    lines.push("  leakwatch reported no memory pressure before: it writes its evidence from 65 % of the heap limit (85 % of a container's memory limit) while it observes GCs (leak detection or sampling on)");
+    return lines;
+  }
+  const first = main.pressure[0];
+  const files = [first.files && first.files.report, first.files && first.files.profile, first.snapshot].filter(Boolean);
+  lines.push(`  at ${Math.round(first.ratio * 100)} % of its ${first.resource === 'heap' ? 'heap' : "container's memory"} limit leakwatch wrote ${files.length ? files.join(', ') : 'nothing (see its errors above)'}`);
+  if (first.snapshotSkipped && first.snapshotSkipped !== 'snapshotOnPressure is off') lines.push(`  no heap snapshot: ${first.snapshotSkipped}`);
+  const sites = Array.isArray(last.sites) ? last.sites : [];
+  const rate = Number.isFinite(last.rate) && last.rate > 0 ? ` (the ${last.resource} grew ${size(last.rate)}/s)` : '';
+  if (sites.length) {
+    lines.push(`  where it was allocated${rate}:`);
+    for (const site of sites.slice(0, 3)) lines.push(`    ${describeSite(site)} held ${size(site.liveBytes)}`);
+  } else {
+    lines.push(`  no allocation site was named yet${rate}: read the profile with leakwatch sites`);
+  }
   return lines;
 }
 
@@ -673,7 +718,7 @@ function chartSection(result) {
 }
 
 /** Sections of the summary, in order; a new one is added here. */
-const SUMMARY_SECTIONS = [outcomeSection, notLoadedSection, processesSection, snapshotsSection, analysisSection, sitesSection, chartSection];
+const SUMMARY_SECTIONS = [outcomeSection, pressureSection, notLoadedSection, processesSection, snapshotsSection, analysisSection, sitesSection, chartSection];
 
 function formatSummary(result) {
   return SUMMARY_SECTIONS.flatMap((section) => section(result)).join('\n');

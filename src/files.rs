@@ -16,7 +16,11 @@ fn c_path(path: &str) -> Result<CString> {
 
 /// The last OS error as a JS error whose `code` is the errno name (as Node's fs errors).
 fn os_error(env: &Env, what: &str, path: &str) -> Error {
-    let error = std::io::Error::last_os_error();
+    io_error(env, &std::io::Error::last_os_error(), what, path)
+}
+
+/// An I/O error as a JS error whose `code` is the errno name (as Node's fs errors).
+pub(crate) fn io_error(env: &Env, error: &std::io::Error, what: &str, path: &str) -> Error {
     // Named and worded as Node's own fs errors, so callers handle both alike.
     let (code, text) = match error.raw_os_error() {
         Some(libc::ENOENT) => ("ENOENT", "no such file or directory"),

@@ -6,6 +6,7 @@ mod error;
 mod files;
 mod monitor;
 mod plot;
+mod pressure;
 mod sampling;
 mod signals;
 mod survival;

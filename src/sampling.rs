@@ -246,6 +246,26 @@ pub fn native_sampling_profile(env: Env) -> Result<Option<String>> {
     Ok(profile.map(|p| p.to_json()))
 }
 
+/// Write the profile now as `.heapprofile` JSON, read natively (no GC), straight to the
+/// open descriptor `fd` (not closed; no JS string of it is made: this runs when the heap
+/// is nearly full). False when no sampler runs; a write error keeps its errno code.
+#[napi(catch_unwind)]
+pub fn native_sampling_write_profile(env: Env, fd: i32) -> Result<bool> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    let Some(profile) = v8_sampling::read(env.raw()).map_err(|e| unusable(&env, e))? else {
+        return Ok(false);
+    };
+    // SAFETY: `fd` is the caller's open descriptor; ManuallyDrop leaves it open.
+    let file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, &*file);
+    profile
+        .write_json(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(|e| crate::files::io_error(&env, &e, "write", "heap profile"))?;
+    Ok(true)
+}
+
 #[napi(object, js_name = "ProfileSites")]
 pub struct JsProfileSites {
     pub total_bytes: f64,

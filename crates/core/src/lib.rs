@@ -5,6 +5,7 @@
 pub mod format;
 pub mod monitor;
 pub mod plot;
+pub mod pressure;
 pub mod sampling;
 pub mod snapshot;
 pub mod survival;

@@ -20,7 +20,7 @@
 
 mod cohorts;
 mod probe;
-mod robust;
+pub(crate) mod robust;
 mod rule;
 mod stats;
 mod types;

@@ -10,7 +10,7 @@ const MAX_RETAINED_POINTS: usize = 4096;
 
 /// One baseline observation of one memory kind.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Point {
+pub(crate) struct Point {
     pub t_ms: f64,
     pub value: f64,
     pub forced: bool,
@@ -131,7 +131,7 @@ pub(super) fn envelope_at(corners: &[Point], t_ms: f64) -> f64 {
 }
 
 /// Theil–Sen slope (median of pairwise slopes) in value units per second; 0 when undefined.
-pub(super) fn theil_sen_per_sec(points: &[Point]) -> f64 {
+pub(crate) fn theil_sen_per_sec(points: &[Point]) -> f64 {
     let points = even_subsample(points, MAX_SLOPE_POINTS);
     let mut slopes = Vec::with_capacity(points.len() * points.len() / 2);
     for (i, a) in points.iter().enumerate() {

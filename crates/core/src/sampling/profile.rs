@@ -76,6 +76,11 @@ impl HeapProfile {
         // Only numbers, strings and nesting bounded by the stack depth: cannot fail.
         serde_json::to_string(self).unwrap_or_default()
     }
+
+    /// The same JSON written straight to `out` (no string of the whole profile in memory).
+    pub fn write_json<W: std::io::Write>(&self, out: W) -> std::io::Result<()> {
+        serde_json::to_writer(out, self).map_err(std::io::Error::from)
+    }
 }
 
 /// Why a profile could not be read (the napi crate's `src/error.rs` gives each kind its JS code).
