@@ -422,7 +422,7 @@ test('item 6: a storm of dump signals during one stuck loop: every watchdog dump
   }
 });
 
-test("item 9: a dump signal that arrives while a worker thread's own dump holds the lock is served after it", { timeout: 120_000 }, async () => {
+test("item 9: a dump signal that arrives while a worker thread's own dump holds the lock is served after it, and a writeSnapshot() right then is not refused", { timeout: 120_000 }, async () => {
   const cwd = fs.mkdtempSync(path.join(scratch, 'worker-lock-'));
   const app = startApp(cwd);
   try {
@@ -430,7 +430,7 @@ test("item 9: a dump signal that arrives while a worker thread's own dump holds 
     // The signal must land while the worker dumps; retried if it came too late.
     for (let attempt = 1; ; attempt++) {
       const since = app.messages.length;
-      app.command('workerDump', { mb: 30 });
+      app.command('workerDump', { mb: 30, thenWrite: true });
       await app.waitFor('worker-dump-start', since, 30_000);
       const sent = Date.now();
       process.kill(app.child.pid, 'SIGUSR2');
@@ -438,10 +438,15 @@ test("item 9: a dump signal that arrives while a worker thread's own dump holds 
       assert.equal(end.error, null);
       if (sent >= end.t && attempt < 3) continue;
       assert.ok(sent < end.t, 'the signal arrived during the worker dump');
-      const info = await app.waitFor('snapshot', since, 30_000);
-      assert.equal(info.trigger, 'signal');
+      // The signal's dump and writeSnapshot()'s, in either order (whichever got the lock first).
+      const info = await until(() => app.messages.slice(since).find((m) => m.type === 'snapshot' && m.trigger === 'signal'), 30_000, `the signal's snapshot (stderr: ${app.stderr})`);
       assert.ok(info.completedAt >= end.t, 'served once the worker released the lock');
       assert.equal(path.dirname(info.file), cwd);
+      // writeSnapshot() right as the worker's dump ended, with the signal's request pending:
+      // the pending request is served first, then the call; neither is refused.
+      const written = await app.waitFor('written-after-worker', since);
+      assert.equal(written.error, null, JSON.stringify(written.error));
+      assert.ok(fs.existsSync(written.file));
       break;
     }
     assert.doesNotMatch(app.stderr, /unmanaged mode/, "item 14: a worker's dump closes its descriptors quietly");

@@ -27,6 +27,7 @@ class Snapshots {
     this.watchdog = null;
     this.signalNote = null;
     this.watchdogState = null;
+    this.watchingSignal = false; // this thread answers the dump signal
     this.watchdogOutcomes = [];
     this.droppedOutcomes = 0;
     this.watchdogTimer = null;
@@ -44,7 +45,8 @@ class Snapshots {
     if (!signal) return;
     try {
       this.signalNote = watchSignal(signal, (signum) => this.onSignal(signum), { stuckAfterMs, busyReportAfterMs });
-      if (!this.signalNote && watchdog) this.startWatchdog();
+      this.watchingSignal = !this.signalNote;
+      if (this.watchingSignal && watchdog) this.startWatchdog();
     } catch (error) {
       this.report(error);
     }
@@ -125,7 +127,10 @@ class Snapshots {
     }
   }
 
-  /** The signal thread asked the main thread for a dump (0: it refused one). Never throws. */
+  /**
+   * The signal thread asked the main thread for a dump (0: it refused one; -1: this thread
+   * serves a pending request before a dump of its own). Never throws.
+   */
   onSignal(signum) {
     if (signum === 0) {
       this.report(busyError(`the dump signal was ignored`));
@@ -195,9 +200,19 @@ class Snapshots {
     return filename ? path.resolve(filename) : dump.defaultFilename(this.directory());
   }
 
-  /** One dump at a time across every trigger; throws ERR_LEAKWATCH_BUSY otherwise. */
+  /**
+   * One dump at a time across every trigger; throws ERR_LEAKWATCH_BUSY otherwise. A dump
+   * signal pending for this thread (the signal thread asked, its callback has not run yet:
+   * e.g. a signal that waited for another thread's dump) is served first, then this call:
+   * both are answered, neither refused.
+   */
   write(file, trigger) {
-    if (!native.dumpBegin(false)) {
+    let began = native.dumpBegin(false);
+    if (!began && this.watchingSignal && native.dumpBusyMs() === 0) {
+      this.onSignal(-1);
+      began = native.dumpBegin(false);
+    }
+    if (!began) {
       const error = busyError('cannot start another heap snapshot');
       // Held for longer than a dump can take: say so even if the caller ignores the error.
       if (error.busyForMs > this.config().busyReportAfterMs) this.report(error);
