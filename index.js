@@ -71,7 +71,7 @@ class Leakwatch extends EventEmitter {
       config: () => this.options,
       sampler: this.sampler,
       context: () => ({ stats: this.lastStats, leaks: this.recentLeaks }),
-      snapshot: (file) => this.snapshots.write(file, 'pressure').file,
+      snapshot: (file) => this.snapshots.writeQuietly(file, 'pressure').file,
     });
     // Observe GCs only while someone listens: no listener, no cost.
     this.installListenerHooks();
@@ -106,6 +106,11 @@ class Leakwatch extends EventEmitter {
   }
 
   #onNewListener = (event) => {
+    if (event === 'memoryPressure' && this.options.memoryPressure !== false) {
+      // The guard reads the figures of full GCs: observed, without leak verdicts.
+      this.monitor.start();
+      this.pressure.start();
+    }
     if (!MONITOR_EVENTS.has(event)) return;
     // 'newListener' comes before the listener is added: what updateMonitor would decide.
     this.monitor.detecting = true;
@@ -176,7 +181,7 @@ class Leakwatch extends EventEmitter {
   updateMonitor() {
     const detecting = this.options.leakDetection || this.options.reportLeaks || this.stats !== null || [...MONITOR_EVENTS].some((e) => this.listenerCount(e) > 0);
     this.monitor.detecting = detecting;
-    const guarding = this.options.memoryPressure !== false && (detecting || this.sampler.running);
+    const guarding = this.options.memoryPressure !== false && (detecting || this.sampler.running || this.listenerCount('memoryPressure') > 0);
     if (detecting || this.sampler.wantsFullGcs || guarding) this.monitor.start();
     else this.monitor.stop();
     if (guarding) this.pressure.start();

@@ -140,6 +140,22 @@ test('a healthy app whose cache sits past the first threshold gets one pressure 
   assertPrivateAndWhole(dir);
 });
 
+test("a 'memoryPressure' listener alone starts the guard", { timeout: 60_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(scratch, 'listener-'));
+  const script = `
+    const lw = require(${JSON.stringify(path.join(root, 'index.js'))});
+    lw.configure({ snapshotDir: ${JSON.stringify(dir)}, memoryPressure: { heap: [0.2, 0.9] } });
+    lw.on('memoryPressure', (e) => { console.log(JSON.stringify({ level: e.level, resource: e.resource, report: e.files.report })); process.exit(0); });
+    globalThis.keep = Array.from({ length: 300000 }, (_, i) => ({ i, s: 'kept ' + i }));
+    setInterval(() => lw.gc(), 100);
+    setTimeout(() => { console.log(JSON.stringify({ none: true })); process.exit(1); }, 20000);`;
+  const result = await runNode(['--max-old-space-size=64', '-e', script]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  const event = JSON.parse(result.stdout.trim());
+  assert.equal(event.resource, 'heap');
+  assert.ok(fs.existsSync(event.report), 'its report written');
+});
+
 test('memoryPressure thresholds are validated; false turns the guard off', () => {
   for (const bad of [{ heap: [0.9, 0.5] }, { heap: [0.5] }, { memory: [0, 2] }, { cooldownMs: -1 }, { bogus: 1 }, 'yes']) {
     assert.throws(() => leakwatch.configure({ memoryPressure: bad }), { code: 'ERR_LEAKWATCH_INVALID_OPTION' }, JSON.stringify(bad));

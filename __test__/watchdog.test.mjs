@@ -401,6 +401,37 @@ test('item 2: a main thread blocked reading a FIFO: reported while blocked, the 
   }
 });
 
+test('item 2: a request handed back while blocked in native code is handed to the watchdog again once the thread is in a JS loop', { timeout: 120_000 }, async () => {
+  const cwd = fs.mkdtempSync(path.join(scratch, 'fifo-busy-'));
+  const fifo = path.join(scratch, `fifo-busy-${process.pid}`);
+  spawnSync('mkfifo', [fifo]);
+  const app = startApp(cwd);
+  try {
+    await app.waitFor('ready');
+    await sleep(700);
+    const since = app.messages.length;
+    app.command('readFifoThenBusy', { path: fifo, ms: 40_000 });
+    await app.waitFor('blocked', since);
+    process.kill(app.child.pid, 'SIGUSR2');
+    await until(() => /blocked in native code/.test(app.stderr), 30_000, 'the hand-back while blocked');
+    fs.writeFileSync(fifo, 'go');
+    await app.waitFor('busy-start', since);
+    // More signals while the loop runs: the pending request goes to the watchdog again
+    // (10 s after it was handed back), which can pause a JS loop.
+    const storm = setInterval(() => process.kill(app.child.pid, 'SIGUSR2'), 1000);
+    try {
+      const file = await until(() => fs.readdirSync(cwd).find((n) => OWN_FILE.test(n)), 30_000, `a watchdog dump during the loop (stderr: ${app.stderr})`);
+      assert.equal(app.messages.slice(since).filter((m) => m.type === 'busy-end').length, 0, `${file} was written while the loop still ran`);
+    } finally {
+      clearInterval(storm);
+    }
+  } finally {
+    app.child.kill('SIGKILL');
+    await app.exit;
+    fs.rmSync(fifo, { force: true });
+  }
+});
+
 test('item 6: a storm of dump signals during one stuck loop: every watchdog dump is reported', { timeout: 90_000 }, async () => {
   const cwd = fs.mkdtempSync(path.join(scratch, 'stuck-storm-'));
   const app = startApp(cwd);

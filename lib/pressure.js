@@ -13,6 +13,7 @@ const os = require('node:os');
 const path = require('node:path');
 const v8 = require('node:v8');
 const { performance } = require('node:perf_hooks');
+const { isMainThread, threadId } = require('node:worker_threads');
 const native = require('./native');
 const dump = require('./dump');
 const secureFs = require('./secure-fs');
@@ -39,7 +40,7 @@ const MIB = 1024 * 1024;
  */
 function oldGenerationLimit(heapSizeLimit, execArgv = process.execArgv, nodeOptions = process.env.NODE_OPTIONS || '') {
   // A worker thread has limits of its own (new Worker(…, { resourceLimits })).
-  const { isMainThread, resourceLimits } = require('node:worker_threads');
+  const { resourceLimits } = require('node:worker_threads');
   if (!isMainThread) return resourceLimits.maxOldGenerationSizeMb > 0 ? Math.min(resourceLimits.maxOldGenerationSizeMb * MIB, heapSizeLimit) : heapSizeLimit;
   let mb = null;
   for (const arg of [...nodeOptions.split(/\s+/), ...execArgv]) {
@@ -97,7 +98,9 @@ class PressureGuard {
     if (this.timer) return;
     this.heapSizeLimit = v8.getHeapStatistics().heap_size_limit;
     this.heapLimit = oldGenerationLimit(this.heapSizeLimit);
-    this.memoryLimit = containerLimit();
+    // Resident memory is the process's: watched by the main thread only (a worker's guard
+    // watches its own heap).
+    this.memoryLimit = isMainThread ? containerLimit() : 0;
     if (this.memoryLimit > 0) {
       this.timer = setInterval(() => this.checkMemory(), MEMORY_CHECK_MS);
     } else {
@@ -146,7 +149,9 @@ class PressureGuard {
     const { stats: lastStats, leaks } = this.context();
     const at = new Date();
     const dir = path.resolve(this.config().snapshotDir || process.cwd());
-    const base = path.join(dir, `leakwatch-pressure-${process.pid}-${timestamp(at)}-${pressure.resource}${pressure.level}`);
+    // A worker's own evidence (its heap) is told apart from the main thread's.
+    const thread = isMainThread ? '' : `-t${threadId}`;
+    const base = path.join(dir, `leakwatch-pressure-${process.pid}${thread}-${timestamp(at)}-${pressure.resource}${pressure.level}`);
     const sites = this.sampler.topSites(TOP_SITES);
     const event = {
       ...pressure,

@@ -54,7 +54,7 @@ const LOW_WINDOW = 16;
 const SWING_BYTES = 1024 * 1024;
 const SWING_RATIO = 0.1;
 const LOW_FRACTION = 0.25;
-/** memoryPressure records kept per process (the guard reports each level once per cooldown). */
+/** memoryPressure records kept per process: the first and the newest (each level is reported once per cooldown). */
 const MAX_PRESSURE_RECORDS = 16;
 /** Processes followed per run (a fork bomb must not grow leakwatch's memory). */
 const MAX_PROCESSES = 256;
@@ -361,7 +361,9 @@ function runWatched({
       log(`leak detected${who(p)} (${record.kind}): ${record.reason}`);
       if (snapshotOnLeak && (chosenPid === undefined || chosenPid === pid)) requestSnapshot(p, 'leak event');
     } else if (record.event === 'memoryPressure') {
-      if (p.pressure.length < MAX_PRESSURE_RECORDS) p.pressure.push(record);
+      // The first report, and the newest few (bounded however long the app runs).
+      p.pressure.push(record);
+      if (p.pressure.length > MAX_PRESSURE_RECORDS) p.pressure.splice(1, 1);
       log(`memory pressure${who(p)}: ${record.reason}`);
     } else if (record.event === 'error') {
       log(`the app's leakwatch${who(p)} reported: ${record.message}`);

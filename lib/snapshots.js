@@ -229,6 +229,22 @@ class Snapshots {
     return info;
   }
 
+  /**
+   * A snapshot for the memory-pressure guard: through the one-dump lock like every dump, but
+   * without what follows the others (the 'snapshot' event's .heapprofile, which would replace
+   * the guard's own and build the profile as a string on a nearly full heap; the growth
+   * report, which parses two snapshots; becoming `previous`). The 'memoryPressure' event
+   * carries it. Throws ERR_LEAKWATCH_BUSY when another dump holds the lock.
+   */
+  writeQuietly(file, trigger) {
+    if (!native.dumpBegin(false)) throw busyError('cannot start a heap snapshot');
+    try {
+      return this.writeLocked(file, trigger);
+    } finally {
+      native.dumpEnd();
+    }
+  }
+
   writeLocked(file, trigger) {
     return { ...dump.writeSnapshotFile(file, { check: this.config().checkResources }), trigger, completedAt: new Date() };
   }

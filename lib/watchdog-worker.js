@@ -34,6 +34,9 @@ const state = workerData.state;
 // no inspector command and runs no JS statement to pause at.
 const PAUSE_TIMEOUT_MS = workerData.pauseTimeoutMs || 10_000;
 
+// How long restoring the debugger's state may hold the dump lock.
+const CLEANUP_WAIT_MS = 2000;
+
 let session = null;
 let stopped = false;
 // A Debugger.enable the main thread has not answered yet (it is blocked in native code):
@@ -67,6 +70,13 @@ function nextEvent(event, ms) {
     }, ms);
     session.once(event, listener);
   });
+}
+
+/** Waits for `promise` at most CLEANUP_WAIT_MS; never rejects. */
+function bounded(promise) {
+  let timer;
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, CLEANUP_WAIT_MS)));
+  return Promise.race([promise.catch(() => {}), timeout]).finally(() => clearTimeout(timer));
 }
 
 function coded(message, code) {
@@ -126,7 +136,9 @@ async function pauseMainThread(progress, deadline) {
     }
     const paused = nextEvent('Debugger.paused', Math.max(0, deadline - Date.now()));
     pauseSent = true;
-    await post('Debugger.pause');
+    // The reply may never come (the thread went into native code after answering enable):
+    // the pause's deadline bounds the wait either way.
+    await Promise.race([post('Debugger.pause'), paused]);
     if (!(await paused)) {
       return coded(`the main thread did not reach a JS statement within ${PAUSE_TIMEOUT_MS} ms (blocked in native code?): the dump waits for the main thread`, 'ERR_LEAKWATCH_NOT_PAUSED');
     }
@@ -170,9 +182,11 @@ async function dumpStuckMainThread(signal) {
   } catch (error) {
     parentPort.postMessage({ type: 'error', message: error.message, code: error.code });
   } finally {
-    // Restore the debugger as it was: running, and disabled for this session.
-    if (progress.paused) await post('Debugger.resume').catch(() => {});
-    if (progress.enabled) await post('Debugger.disable').catch(() => {});
+    // Restore the debugger as it was: running, and disabled for this session. Bounded: a
+    // thread that went into native code answers only when it returns, and the dump lock is
+    // released below whether or not it has answered yet (the commands stay queued, in order).
+    if (progress.paused) await bounded(post('Debugger.resume'));
+    if (progress.enabled) await bounded(post('Debugger.disable'));
   }
   if (deferred) {
     deferToMain(deferred, signal);

@@ -53,6 +53,13 @@ static WATCHDOG_ENV: AtomicU64 = AtomicU64::new(0);
 /// is served by that very dump. A dump started otherwise (the API, a worker's own) does
 /// not answer a signal: the signal waits for it to end and then asks for its own.
 static SIGNAL_DUMP: AtomicBool = AtomicBool::new(false);
+/// When the pending request (REQUESTED) was made or handed back, in ms since [`epoch`].
+static REQUESTED_SINCE_MS: AtomicU64 = AtomicU64::new(0);
+/// A request pending this long is handed to the watchdog again on the next signal: the
+/// main thread may have gone from native code (where the watchdog gave up and handed it
+/// back) into a busy JS loop, where it can be paused. At most once per this long, so a
+/// storm during a long block queues few calls.
+const REHAND_AFTER_MS: u64 = 10_000;
 
 thread_local! {
     static ENV_ID: Cell<u64> = const { Cell::new(0) };
@@ -184,14 +191,24 @@ pub fn signal_watch(
                 loop {
                     match DUMP_STATE.compare_exchange(IDLE, REQUESTED, Ordering::AcqRel, Ordering::Acquire) {
                         Ok(_) => {
+                            REQUESTED_SINCE_MS.store(now_ms(), Ordering::Release);
                             main.call(caught as u32, ThreadsafeFunctionCallMode::NonBlocking);
                             hand_over_if_stuck(caught as u32, Duration::from_millis(u64::from(stuck_after_ms)));
                             break;
                         }
-                        // A request is pending, or a dump for a signal is under way: a
-                        // storm gives one dump. One that has held the lock for longer
-                        // than a dump can take is reported.
-                        Err(REQUESTED) => break,
+                        // A request is pending (handed to the watchdog again when it has
+                        // waited long), or a dump for a signal is under way: a storm gives
+                        // one dump. One that has held the lock for longer than a dump can
+                        // take is reported.
+                        Err(REQUESTED) => {
+                            let since = REQUESTED_SINCE_MS.load(Ordering::Acquire);
+                            let patience = u64::from(stuck_after_ms).max(REHAND_AFTER_MS);
+                            if now_ms().saturating_sub(since) > patience {
+                                REQUESTED_SINCE_MS.store(now_ms(), Ordering::Release);
+                                hand_over_if_stuck(caught as u32, Duration::ZERO);
+                            }
+                            break;
+                        }
                         Err(_) if SIGNAL_DUMP.load(Ordering::Acquire) => {
                             reports.report_if_held_long(&main);
                             break;
@@ -369,6 +386,7 @@ fn give_back(signal: u32) {
     OWNER.store(0, Ordering::Release);
     BUSY_SINCE_MS.store(0, Ordering::Release);
     if DUMP_STATE.compare_exchange(BUSY, REQUESTED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+        REQUESTED_SINCE_MS.store(now_ms(), Ordering::Release);
         if let Some(main) = lock(&MAIN).as_ref() {
             main.call(signal.max(1), ThreadsafeFunctionCallMode::NonBlocking);
         }
