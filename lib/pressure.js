@@ -79,13 +79,14 @@ class PressureGuard {
     this.native = null;
     this.options = undefined;
     this.timer = null;
+    this.active = false;
     this.heapSizeLimit = 0;
     this.heapLimit = 0;
     this.memoryLimit = 0;
   }
 
   get running() {
-    return this.timer !== null;
+    return this.active;
   }
 
   /** Start (or keep running) with the `memoryPressure` option's thresholds. */
@@ -95,29 +96,28 @@ class PressureGuard {
       this.native = new native.PressureGuard(options === true ? undefined : options);
       this.options = options;
     }
-    if (this.timer) return;
+    if (this.active) return;
+    this.active = true;
     this.heapSizeLimit = v8.getHeapStatistics().heap_size_limit;
     this.heapLimit = oldGenerationLimit(this.heapSizeLimit);
     // Resident memory is the process's: watched by the main thread only (a worker's guard
-    // watches its own heap).
+    // watches its own heap), and only where there is a limit (no timer otherwise).
     this.memoryLimit = isMainThread ? containerLimit() : 0;
     if (this.memoryLimit > 0) {
       this.timer = setInterval(() => this.checkMemory(), MEMORY_CHECK_MS);
-    } else {
-      // Nothing to watch between GCs; a timer that never fires keeps `running` simple.
-      this.timer = setInterval(() => {}, 2 ** 31 - 1);
+      this.timer.unref();
     }
-    this.timer.unref();
   }
 
   stop() {
+    this.active = false;
     clearInterval(this.timer);
     this.timer = null;
   }
 
   /** After each full GC (the monitor's 'stats'): the heap against its limit. Never throws. */
   afterFullGc(stats) {
-    if (!this.timer) return;
+    if (!this.active) return;
     try {
       const now = performance.now();
       this.handle(this.native.observeHeap(now, stats.used_heap_size, this.heapLimit), stats);
