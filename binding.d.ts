@@ -22,6 +22,29 @@ export declare class DiffStream {
   finish(): HeapDiffResult
 }
 
+export declare class Metrics {
+  constructor(maxSites?: number | undefined | null)
+  setMaxSites(maxSites: number): void
+  observeGc(f: MetricsGcFigures): void
+  /** A verdict raised ('heap' or 'external'); false for another kind. */
+  leakRaised(kind: string): boolean
+  /** A standing verdict withdrawn. */
+  leakResolved(kind: string): boolean
+  /** A memory-pressure report ('heap' or 'memory', level 1 or 2). */
+  pressure(resource: string, level: number): boolean
+  snapshotWritten(seconds: number, bytes: number): void
+  samplerRead(seconds: number): void
+  /** Replace the leak-site series (the top `maxSites` by live bytes are kept). */
+  setSites(sites: Array<MetricsSite>): void
+  /**
+   * The families with series now, as JSON: `[{name, otel, unit, type, help, samples:
+   * [{labels: [[name, value]], value: number | {bounds, counts, sum, count}}]}]`.
+   */
+  familiesJson(): string
+  /** This process's text exposition. */
+  render(): string
+}
+
 export declare class Monitor {
   constructor(options: DetectorOptions | undefined | null, startMs: number)
   configure(options: DetectorOptions): void
@@ -347,6 +370,49 @@ export interface LeakSurvivalEvidence {
   olderLostBytes: number
 }
 
+/** One metric family's definition. */
+export interface MetricDefinition {
+  /** Prometheus name (base units; counters end in `_total`). */
+  name: string
+  /** OpenTelemetry instrument name and UCUM unit. */
+  otel: string
+  unit: string
+  /** 'gauge', 'counter' or 'histogram'. */
+  type: string
+  help: string
+  /** A histogram's bucket upper bounds (empty for other types). */
+  buckets: Array<number>
+}
+
+/** Every family leakwatch exports, in exposition order. */
+export declare function metricDefinitions(): Array<MetricDefinition>
+
+/** A full GC's figures (bytes; `tMs` since the epoch; `containerLimit` 0 when unlimited). */
+export interface MetricsGcFigures {
+  tMs: number
+  baseline: number
+  growthPerSec: number
+  heapUsed: number
+  heapLimit: number
+  external: number
+  arrayBuffers: number
+  rss: number
+  containerLimit: number
+}
+
+/** One process's families (`familiesJson()` of its Metrics) and the labels that tell it apart. */
+export interface MetricsGroup {
+  labels?: Record<string, string>
+  families: string
+}
+
+/** One leak site's live bytes. */
+export interface MetricsSite {
+  function: string
+  location: string
+  liveBytes: number
+}
+
 /** A leak verdict; JS turns the times into `start`/`end` Dates. */
 export interface MonitorLeak {
   kind: string
@@ -483,6 +549,12 @@ export interface ProfileSites {
 
 /** Render the chart as "svg" or "png" bytes. */
 export declare function renderChart(input: ChartInput, format: string, width?: number | undefined | null, height?: number | undefined | null): Buffer
+
+/**
+ * The text exposition of several processes (a cluster's primary and workers), each family
+ * once, every series labelled with its group's labels (sorted by name).
+ */
+export declare function renderMetrics(groups: Array<MetricsGroup>): string
 
 export interface SamplerOptions {
   /** The samplingInterval asked of V8, bytes. */

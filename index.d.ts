@@ -52,6 +52,8 @@ export type LeakwatchErrorCode =
   | 'ERR_LEAKWATCH_SAMPLING_RESTARTED'
   | 'ERR_LEAKWATCH_SAMPLING_FAILED'
   | 'ERR_LEAKWATCH_SAMPLING_FALLBACK'
+  | 'ERR_LEAKWATCH_METRICS_LISTEN'
+  | 'ERR_LEAKWATCH_PEER_MISSING'
   | 'ERR_LEAKWATCH_PROFILE_TRUNCATED'
   | 'ERR_LEAKWATCH_PROFILE_INVALID'
   | 'ERR_LEAKWATCH_NOT_A_PROFILE'
@@ -372,6 +374,14 @@ export interface Options {
   memoryPressure?: boolean | PressureOptions;
   /** On memory pressure, also a full heap snapshot when the memory available allows it (~13x the used heap). Default false. */
   snapshotOnPressure?: boolean;
+  /**
+   * Serve Prometheus' `/metrics` (text format 0.0.4): `'host:port'`, `':port'` or a port
+   * (127.0.0.1), `true` (127.0.0.1:9464), or `{host, port, maxSites}` (maxSites: leak-site
+   * series, default 10, at most 100). `LEAKWATCH_METRICS` sets it without code. In a cluster
+   * the primary serves every worker's series (label `worker`); workers do not listen. A port
+   * that cannot be bound is an ERR_LEAKWATCH_METRICS_LISTEN error event, never a throw.
+   */
+  metrics?: boolean | number | string | MetricsEndpoint;
 }
 
 export declare class HeapDiff {
@@ -381,6 +391,25 @@ export declare class HeapDiff {
   end(): HeapDiffResult;
   /** Like end(), with the comparison off the main thread. */
   endAsync(): Promise<HeapDiffResult>;
+}
+
+export interface MetricsEndpoint {
+  /** Default 127.0.0.1: set '0.0.0.0' or '::' to be scraped from other hosts. */
+  host?: string;
+  /** Default 9464; 0 picks a free port. */
+  port?: number;
+  /** The top leak sites exported as `leakwatch_leak_site_live_bytes` series (default 10, at most 100). */
+  maxSites?: number;
+}
+
+/** A prom-client Registry (prom-client is an optional peer: its type is not imported). */
+export interface PrometheusRegistry {
+  registerMetric(metric: unknown): void;
+}
+
+export interface OpenTelemetryOptions {
+  /** An @opentelemetry/api MeterProvider; default: the global one (`metrics.getMeterProvider()`). */
+  meterProvider?: { getMeter(name: string, version?: string): unknown };
 }
 
 export interface Leakwatch extends EventEmitter {
@@ -422,6 +451,16 @@ export interface Leakwatch extends EventEmitter {
   humanSize(bytes: number): string;
   /** Leak sites now (a fresh profile read unless the last is under a second old); `all` lists every live stack. Rejects with ERR_LEAKWATCH_SAMPLING_OFF when sampling is off. */
   sites(options?: { limit?: number; all?: boolean }): Promise<SiteRanking>;
+  /**
+   * leakwatch's metrics in Prometheus' text format (0.0.4), for an app that serves /metrics
+   * itself; in a cluster's primary, with every worker's series (label `worker`). The first
+   * call starts observing GCs and judging leaks (as a 'leak' listener would).
+   */
+  metrics(): Promise<string>;
+  /** Add leakwatch's collectors to a prom-client registry (default: prom-client's global `register`); returns their names. */
+  registerPrometheus(registry?: PrometheusRegistry): string[];
+  /** leakwatch's instruments (`leakwatch.*`) on an OpenTelemetry MeterProvider (default: the global one); returns their Prometheus-style names. */
+  registerOpenTelemetry(options?: OpenTelemetryOptions): string[];
   /** Stop observing GCs, the watchdog and allocation sampling. */
   stop(): void;
 }
@@ -440,3 +479,6 @@ export declare const configure: Leakwatch['configure'];
 export declare const humanSize: Leakwatch['humanSize'];
 export declare const stop: Leakwatch['stop'];
 export declare const sites: Leakwatch['sites'];
+export declare const metrics: Leakwatch['metrics'];
+export declare const registerPrometheus: Leakwatch['registerPrometheus'];
+export declare const registerOpenTelemetry: Leakwatch['registerOpenTelemetry'];

@@ -15,6 +15,7 @@ const { HeapDiff } = require('./lib/heapdiff');
 const { leakwatchError } = require('./lib/errors');
 const { Sampler } = require('./lib/sampler');
 const { PressureGuard } = require('./lib/pressure');
+const { MetricsExporter, parseEndpoint } = require('./lib/metrics');
 
 const MONITOR_EVENTS = new Set(['stats', 'leak']);
 // What goes into the statsFile (JSON lines, lib/records.js), for `leakwatch run` and `leakwatch plot`.
@@ -23,7 +24,7 @@ const RECORDED_EVENTS = new Set(['start', 'stats', 'leak', 'snapshot', 'growth',
 const RECENT_LEAKS = 5;
 // The methods that need the instance; the analyses are re-exported from lib/analysis as
 // they are. index.mjs and index.d.ts list the same names (__test__/api.test.mjs checks).
-const INSTANCE_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarizeHeap', 'stop', 'sites'];
+const INSTANCE_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarizeHeap', 'stop', 'sites', 'metrics', 'registerPrometheus', 'registerOpenTelemetry'];
 
 class Leakwatch extends EventEmitter {
   constructor() {
@@ -37,6 +38,7 @@ class Leakwatch extends EventEmitter {
     this.statsFailing = false; // its last append failed (reported once)
     this.lastStats = null;
     this.recentLeaks = [];
+    this.exporter = null; // fleet metrics (lib/metrics.js), once asked for
     this.monitor = new GcMonitor({
       emit: (event, payload) => {
         this.emitSafely(event, payload);
@@ -57,6 +59,7 @@ class Leakwatch extends EventEmitter {
     this.sampler = new Sampler({
       report: (error) => this.report(error),
       onSurvival: (reading) => this.monitor.observeSurvival(reading),
+      onRead: (ms) => this.exporter !== null && this.exporter.samplerRead(ms),
       collectIfCheap: () => this.monitor.collectIfCheap(),
     });
     this.snapshots = new Snapshots({
@@ -83,6 +86,7 @@ class Leakwatch extends EventEmitter {
     if (invalid.length) this.report(invalidEnvironment(invalid));
     this.updateMonitor();
     this.updateSampler();
+    if (this.options.metrics) this.serveMetrics();
   }
 
   /** Change options at run time (see index.d.ts for the list). Returns the options in force. */
@@ -98,6 +102,7 @@ class Leakwatch extends EventEmitter {
     if (options.snapshotDir !== undefined || options.checkResources !== undefined) this.snapshots.updateWatchdog();
     this.updateMonitor();
     if (options.sampling !== undefined || options.leakDetection !== undefined) this.updateSampler();
+    if (options.metrics !== undefined) this.serveMetrics();
     if (options.memoryPressure !== undefined && this.pressure.running) {
       this.pressure.stop();
       this.updateMonitor();
@@ -128,7 +133,8 @@ class Leakwatch extends EventEmitter {
    * no stall). `leakListeners`: the count about to be (newListener comes before the add).
    */
   updateSampler(leakListeners = this.listenerCount('leak')) {
-    const wanted = config.samplingOptions(this.options) ?? (this.options.sampling !== false && leakListeners > 0 ? { route: 'native' } : undefined);
+    const verdictsWanted = leakListeners > 0 || this.exporter !== null;
+    const wanted = config.samplingOptions(this.options) ?? (this.options.sampling !== false && verdictsWanted ? { route: 'native' } : undefined);
     if (!wanted) this.sampler.stop();
     else {
       this.sampler.configure(wanted);
@@ -179,7 +185,7 @@ class Leakwatch extends EventEmitter {
    * the memory-pressure guard, which runs with either unless `memoryPressure: false`.
    */
   updateMonitor() {
-    const detecting = this.options.leakDetection || this.options.reportLeaks || this.stats !== null || [...MONITOR_EVENTS].some((e) => this.listenerCount(e) > 0);
+    const detecting = this.options.leakDetection || this.options.reportLeaks || this.stats !== null || this.exporter !== null || [...MONITOR_EVENTS].some((e) => this.listenerCount(e) > 0);
     this.monitor.detecting = detecting;
     const guarding = this.options.memoryPressure !== false && (detecting || this.sampler.running || this.listenerCount('memoryPressure') > 0);
     if (detecting || this.sampler.wantsFullGcs || guarding) this.monitor.start();
@@ -211,6 +217,7 @@ class Leakwatch extends EventEmitter {
   emitSafely(event, payload) {
     // A leak verdict carries the allocation sites known at that time (latest read).
     if (event === 'leak') payload.sites = this.sampler.topSites();
+    if (this.exporter !== null) this.exporter.observe(event, payload);
     if (this.stats !== null) this.record(event, payload);
     if (event === 'leak' && this.options.reportLeaks) process.stderr.write(`leakwatch: possible ${payload.kind} leak: ${payload.reason}\n`);
     if (event === 'memoryPressure' && this.options.reportLeaks) {
@@ -251,6 +258,47 @@ class Leakwatch extends EventEmitter {
       }
     }
     process.emitWarning(error && error.message ? error.message : String(error), { type: 'LeakwatchWarning', code: error && error.code });
+  }
+
+  /**
+   * Fleet metrics, started by the first use: GCs are observed and verdicts judged from then
+   * on (as with a 'leak' listener, the allocation sampler runs unless `sampling: false`).
+   */
+  metricsExporter() {
+    if (this.exporter === null) {
+      this.exporter = new MetricsExporter({ report: (error) => this.report(error), sampler: this.sampler });
+      this.updateSampler();
+    }
+    return this.exporter;
+  }
+
+  /** Serve /metrics as the `metrics` option says (validated already), or stop serving. */
+  serveMetrics() {
+    const endpoint = parseEndpoint(this.options.metrics);
+    if (endpoint === null && this.exporter === null) return;
+    this.metricsExporter().serve(endpoint);
+  }
+
+  /**
+   * The Prometheus text exposition of leakwatch's metrics; in a cluster's primary, with every
+   * worker's series (label `worker`).
+   */
+  metrics() {
+    try {
+      return this.metricsExporter().text();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Add leakwatch's collectors to a prom-client registry (default: prom-client's global one). Returns their names. */
+  registerPrometheus(registry) {
+    return this.metricsExporter().registerPrometheus(registry);
+  }
+
+  /** leakwatch's instruments on an OpenTelemetry MeterProvider (default: the global one). Returns their names. */
+  registerOpenTelemetry(options) {
+    return this.metricsExporter().registerOpenTelemetry({ ...options, version: require('./package.json').version });
   }
 
   /** Force a full garbage collection (no --expose-gc needed); triggers 'stats'. */
@@ -298,6 +346,7 @@ class Leakwatch extends EventEmitter {
     this.snapshots.stop();
     this.sampler.stop();
     this.pressure.stop();
+    if (this.exporter !== null) this.exporter.stop();
   }
 }
 

@@ -20,4 +20,7 @@ export const {
   humanSize,
   stop,
   sites,
+  metrics,
+  registerPrometheus,
+  registerOpenTelemetry,
 } = leakwatch;

@@ -93,3 +93,56 @@ export function jsonLines(stream) {
   });
   return lines;
 }
+
+/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
+export async function freePort() {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * `node args` in its own process group with `env` over this one's (NODE_OPTIONS cleared
+ * unless given); {child, out, stop()}: stop() ends the whole group and resolves when it closed.
+ */
+export function spawnNode(args, env = {}) {
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, NODE_OPTIONS: '', ...env } });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (out.stdout += d));
+  child.stderr.on('data', (d) => (out.stderr += d));
+  const closed = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, ...out })));
+  const stop = () => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+    return closed;
+  };
+  return { child, out, closed, stop };
+}
+
+/**
+ * A Prometheus text exposition as a Map from `name{labels}` (labels sorted, as written by
+ * leakwatch: `name{a="x",b="y"}`) to its value; also `series(name)`: [{labels, value}].
+ */
+export function parseExposition(text) {
+  const values = new Map();
+  const all = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not an exposition line: ${line}`);
+    const labels = {};
+    for (const [, k, v] of (m[3] || '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k] = v;
+    const value = Number(m[4] === '+Inf' ? Infinity : m[4]);
+    values.set(m[2] ? `${m[1]}${m[2]}` : m[1], value);
+    all.push({ name: m[1], labels, value });
+  }
+  values.series = (name) => all.filter((s) => s.name === name);
+  return values;
+}

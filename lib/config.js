@@ -37,6 +37,9 @@ const DEFAULTS = Object.freeze({
   // {heap: [r1, r2], memory: [r1, r2], rearmMargin, cooldownMs} sets the thresholds.
   memoryPressure: undefined,
   snapshotOnPressure: false, // also a full heap snapshot on pressure, when there is room
+  // Metrics (lib/metrics.js): serve Prometheus' /metrics at 'host:port' (loopback unless a
+  // host is given), a port, true (127.0.0.1:9464) or {host, port, maxSites}; false: none.
+  metrics: undefined,
 });
 
 const DETECTOR_RULES = ['adaptive', 'legacy'];
@@ -50,6 +53,7 @@ const ENVIRONMENT = [
   ['LEAKWATCH_SIGNAL', 'signal', (text) => (/^(off|none|false|0)$/i.test(text) ? false : text)],
   ['LEAKWATCH_STATS_FILE', 'statsFile', String],
   ['LEAKWATCH_STATS_FILE_MAX_BYTES', 'statsFileMaxBytes', NUMBER],
+  ['LEAKWATCH_METRICS', 'metrics', String],
 ];
 
 /** The problem with one variable, naming it and what it held. */
@@ -121,6 +125,7 @@ function validate(options) {
   check('statsFile', (v) => typeof v === 'string' && v.length > 0, 'a file path');
   check('statsFileMaxBytes', (v) => Number.isInteger(v) && v >= 0, 'a whole number of bytes (0 = never rotate)');
   if (options.memoryPressure !== undefined) require('./pressure').validatePressureOptions(options.memoryPressure);
+  if (options.metrics !== undefined) require('./metrics').parseEndpoint(options.metrics);
   for (const key of ['watchdog', 'checkResources', 'growthReport', 'leakDetection', 'reportLeaks', 'snapshotOnPressure']) check(key, (v) => typeof v === 'boolean', 'true or false');
   check('detector', (v) => DETECTOR_RULES.includes(v), `one of ${DETECTOR_RULES.map((r) => `'${r}'`).join(', ')}`);
   for (const key of DETECTOR_KEYS.filter((k) => k !== 'detector')) check(key, nonNegative, 'a non-negative number');

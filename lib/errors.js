@@ -51,6 +51,10 @@ const CODES = Object.freeze({
   ERR_LEAKWATCH_SAMPLING_RESTARTED: Error,
   ERR_LEAKWATCH_SAMPLING_FAILED: Error,
   ERR_LEAKWATCH_SAMPLING_FALLBACK: Error,
+  // Metrics (lib/metrics.js): the /metrics endpoint could not listen; an optional peer
+  // (prom-client, @opentelemetry/api) is not installed.
+  ERR_LEAKWATCH_METRICS_LISTEN: Error,
+  ERR_LEAKWATCH_PEER_MISSING: Error,
   // .heapprofile files (raised in Rust: crates/core/src/sampling/profile.rs).
   ERR_LEAKWATCH_PROFILE_TRUNCATED: Error,
   ERR_LEAKWATCH_PROFILE_INVALID: Error,

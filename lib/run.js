@@ -165,6 +165,7 @@ class WatchedProcess {
     this.requested = 0;
     this.requestedAt = 0;
     this.ranSinceRequest = false; // a stats record stamped after the request came
+    this.ranSeenAt = 0; // when run read that record
     this.lastDumpMs = 0;
     this.target = false;
     this.why = null; // why it is snapshotted
@@ -282,7 +283,9 @@ function runWatched({
       // thread (or the watchdog pauses it), so while one is being written, however long it
       // takes, nothing is piled on it.
       const waited = Date.now() - p.requestedAt;
-      if (!p.ranSinceRequest || waited < Math.max(everyMs, 2 * p.lastDumpMs, MIN_RESEND_MS)) return;
+      // The record that shows the thread ran may be the first GC after a long dump, read a
+      // moment before the dump's own 'snapshot' record: that one is given RAN_AFTER_MS to come.
+      if (!p.ranSinceRequest || Date.now() - p.ranSeenAt < RAN_AFTER_MS || waited < Math.max(everyMs, 2 * p.lastDumpMs, MIN_RESEND_MS)) return;
       log(`snapshot ${p.requested}${who(p)} not written after ${(waited / 1000).toFixed(0)} s, while the process kept running: asking again`);
       p.requestedAt = Date.now();
       p.ranSinceRequest = false;
@@ -353,7 +356,10 @@ function runWatched({
     }
     if (record.event === 'stats') {
       p.addSample(record);
-      if (record.t > p.requestedAt + RAN_AFTER_MS) p.ranSinceRequest = true;
+      if (!p.ranSinceRequest && record.t > p.requestedAt + RAN_AFTER_MS) {
+        p.ranSinceRequest = true;
+        p.ranSeenAt = Date.now();
+      }
       if (p.due && Number.isFinite(record.used_heap_size)) takeDue(p, record.used_heap_size);
     } else if (record.event === 'leak') {
       p.leaks += 1;

@@ -113,9 +113,10 @@ class Sampler {
    * detector's hook); `collectIfCheap()` forces a full GC where one is short (a small heap)
    * and says whether it did (the monitor's policy; without it, never).
    */
-  constructor({ report, onSurvival, collectIfCheap, options } = {}) {
+  constructor({ report, onSurvival, onRead, collectIfCheap, options } = {}) {
     this.report = report || ((error) => process.emitWarning(error.message, { type: 'LeakwatchWarning', code: error.code }));
     this.onSurvival = onSurvival;
+    this.onRead = onRead; // (ms) after each read: its main-thread time (the metrics)
     this.collectIfCheap = collectIfCheap || (() => false);
     this.options = validateOptions(options);
     this.state = null;
@@ -395,6 +396,13 @@ class Sampler {
       lastSamples: samples,
     });
     this.lastReading = reading;
+    if (typeof this.onRead === 'function') {
+      try {
+        this.onRead(ms);
+      } catch (error) {
+        this.report(error);
+      }
+    }
     if (settled && typeof this.onSurvival === 'function') {
       try {
         this.onSurvival(reading);

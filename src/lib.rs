@@ -4,6 +4,7 @@
 mod convert;
 mod error;
 mod files;
+mod metrics;
 mod monitor;
 mod plot;
 mod pressure;

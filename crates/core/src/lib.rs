@@ -3,6 +3,7 @@
 //! converts values and schedules work.
 
 pub mod format;
+pub mod metrics;
 pub mod monitor;
 pub mod plot;
 pub mod pressure;

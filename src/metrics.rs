@@ -1,0 +1,170 @@
+//! Fleet metrics as a JS class: JS passes what happened (a full GC's figures, a verdict, a
+//! snapshot, a sampler read, the top sites) and gets the exposition text or the families for
+//! prom-client and OpenTelemetry (`leakwatch_core::metrics`).
+
+use leakwatch_core::metrics::{self as core, GcFigures, SiteFigure};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use std::collections::HashMap;
+
+/// A full GC's figures (bytes; `tMs` since the epoch; `containerLimit` 0 when unlimited).
+#[napi(object)]
+pub struct MetricsGcFigures {
+    pub t_ms: f64,
+    pub baseline: f64,
+    pub growth_per_sec: f64,
+    pub heap_used: f64,
+    pub heap_limit: f64,
+    pub external: f64,
+    pub array_buffers: f64,
+    pub rss: f64,
+    pub container_limit: f64,
+}
+
+/// One leak site's live bytes.
+#[napi(object)]
+pub struct MetricsSite {
+    pub function: String,
+    pub location: String,
+    pub live_bytes: f64,
+}
+
+/// One process's families (`familiesJson()` of its Metrics) and the labels that tell it apart.
+#[napi(object)]
+pub struct MetricsGroup {
+    pub labels: Option<HashMap<String, String>>,
+    pub families: String,
+}
+
+#[napi]
+pub struct Metrics {
+    inner: core::Metrics,
+}
+
+#[napi]
+impl Metrics {
+    #[napi(constructor, catch_unwind)]
+    pub fn new(max_sites: Option<u32>) -> Self {
+        Metrics { inner: core::Metrics::new(max_sites.map_or(core::DEFAULT_MAX_SITES, |n| n as usize)) }
+    }
+
+    #[napi(catch_unwind)]
+    pub fn set_max_sites(&mut self, max_sites: u32) {
+        self.inner.set_max_sites(max_sites as usize);
+    }
+
+    #[napi(catch_unwind)]
+    pub fn observe_gc(&mut self, f: MetricsGcFigures) {
+        self.inner.observe_gc(GcFigures {
+            t_ms: f.t_ms,
+            baseline: f.baseline,
+            growth_per_sec: f.growth_per_sec,
+            heap_used: f.heap_used,
+            heap_limit: f.heap_limit,
+            external: f.external,
+            array_buffers: f.array_buffers,
+            rss: f.rss,
+            container_limit: f.container_limit,
+        });
+    }
+
+    /// A verdict raised ('heap' or 'external'); false for another kind.
+    #[napi(catch_unwind)]
+    pub fn leak_raised(&mut self, kind: String) -> bool {
+        self.inner.leak_raised(&kind)
+    }
+
+    /// A standing verdict withdrawn.
+    #[napi(catch_unwind)]
+    pub fn leak_resolved(&mut self, kind: String) -> bool {
+        self.inner.leak_resolved(&kind)
+    }
+
+    /// A memory-pressure report ('heap' or 'memory', level 1 or 2).
+    #[napi(catch_unwind)]
+    pub fn pressure(&mut self, resource: String, level: u32) -> bool {
+        self.inner.pressure(&resource, level)
+    }
+
+    #[napi(catch_unwind)]
+    pub fn snapshot_written(&mut self, seconds: f64, bytes: f64) {
+        self.inner.snapshot_written(seconds, bytes);
+    }
+
+    #[napi(catch_unwind)]
+    pub fn sampler_read(&mut self, seconds: f64) {
+        self.inner.sampler_read(seconds);
+    }
+
+    /// Replace the leak-site series (the top `maxSites` by live bytes are kept).
+    #[napi(catch_unwind)]
+    pub fn set_sites(&mut self, sites: Vec<MetricsSite>) {
+        self.inner.set_sites(
+            sites
+                .into_iter()
+                .map(|s| SiteFigure { function: s.function, location: s.location, live_bytes: s.live_bytes })
+                .collect(),
+        );
+    }
+
+    /// The families with series now, as JSON: `[{name, otel, unit, type, help, samples:
+    /// [{labels: [[name, value]], value: number | {bounds, counts, sum, count}}]}]`.
+    #[napi(catch_unwind)]
+    pub fn families_json(&self) -> String {
+        self.inner.families_json()
+    }
+
+    /// This process's text exposition.
+    #[napi(catch_unwind)]
+    pub fn render(&self) -> String {
+        self.inner.render()
+    }
+}
+
+/// The text exposition of several processes (a cluster's primary and workers), each family
+/// once, every series labelled with its group's labels (sorted by name).
+#[napi(catch_unwind)]
+pub fn render_metrics(groups: Vec<MetricsGroup>) -> Result<String> {
+    let groups: Vec<(Vec<(String, String)>, String)> = groups
+        .into_iter()
+        .map(|g| {
+            let mut labels: Vec<(String, String)> = g.labels.unwrap_or_default().into_iter().collect();
+            labels.sort();
+            (labels, g.families)
+        })
+        .collect();
+    core::render_json(groups.iter().map(|(l, f)| (l.clone(), f.as_str())).collect())
+        .map_err(|reason| Error::new(Status::InvalidArg, reason))
+}
+
+/// One metric family's definition.
+#[napi(object)]
+pub struct MetricDefinition {
+    /// Prometheus name (base units; counters end in `_total`).
+    pub name: String,
+    /// OpenTelemetry instrument name and UCUM unit.
+    pub otel: String,
+    pub unit: String,
+    /// 'gauge', 'counter' or 'histogram'.
+    #[napi(js_name = "type")]
+    pub kind: String,
+    pub help: String,
+    /// A histogram's bucket upper bounds (empty for other types).
+    pub buckets: Vec<f64>,
+}
+
+/// Every family leakwatch exports, in exposition order.
+#[napi(catch_unwind)]
+pub fn metric_definitions() -> Vec<MetricDefinition> {
+    core::DEFINITIONS
+        .iter()
+        .map(|d| MetricDefinition {
+            name: d.name.into(),
+            otel: d.otel.into(),
+            unit: d.unit.into(),
+            kind: d.kind.as_str().into(),
+            help: d.help.into(),
+            buckets: d.buckets().to_vec(),
+        })
+        .collect()
+}
