@@ -30,6 +30,8 @@ export declare class Metrics {
   leakRaised(kind: string): boolean
   /** A standing verdict withdrawn. */
   leakResolved(kind: string): boolean
+  /** The verdicts standing now of one kind (replaces the count). */
+  setLeaksActive(kind: string, count: number): boolean
   /** A memory-pressure report ('heap' or 'memory', level 1 or 2). */
   pressure(resource: string, level: number): boolean
   snapshotWritten(seconds: number, bytes: number): void
@@ -53,6 +55,8 @@ export declare class Monitor {
   recordFullGc(sample: FullGcSample): FullGcResult
   /** A survival reading of the allocation sampler; returns any heap leak it reveals. */
   observeSurvival(reading: SurvivalReading): Array<MonitorLeak>
+  /** Verdicts withdrawn since the last call (after recordFullGc or observeSurvival). */
+  takeResolutions(): Array<MonitorResolution>
   /** Would a full GC forced now pause the app for at most maxProbePauseMs? */
   forcedGcAffordable(usedHeapSize: number): boolean
   /**
@@ -415,6 +419,8 @@ export interface MetricsSite {
 
 /** A leak verdict; JS turns the times into `start`/`end` Dates. */
 export interface MonitorLeak {
+  /** The verdict's id (from 1): a leak re-reported while its verdict stands keeps it. */
+  id: number
   kind: string
   startMs: number
   endMs: number
@@ -426,6 +432,22 @@ export interface MonitorLeak {
   baselineStart: number
   baselineEnd: number
   evidence: LeakEvidence
+  reason: string
+}
+
+/** A verdict withdrawn; JS turns the times into Dates. */
+export interface MonitorResolution {
+  id: number
+  kind: string
+  raisedMs: number
+  resolvedMs: number
+  plateauBytes: number
+  stoppedMs: number
+  freedShare: number
+  trailingRate: number
+  trailingWindowMs: number
+  fillMs: number
+  nextRequiredMs: number
   reason: string
 }
 

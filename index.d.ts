@@ -156,6 +156,11 @@ export interface LeakEvidence {
 
 /** The `leak` event: memwatch's fields plus the figures behind the verdict. */
 export interface LeakEvent {
+  /**
+   * The verdict's id (from 1, per process). A leak re-reported while its verdict stands keeps
+   * the id; a 'leakResolved' event with this id withdraws it.
+   */
+  id: number;
   start: Date;
   end: Date;
   /** Bytes the post-GC baseline grew over the window. */
@@ -175,6 +180,33 @@ export interface LeakEvent {
   evidence: LeakEvidence;
   /** Top leak sites from allocation sampling at the time of the verdict (empty when sampling is off or has not seen growth yet). */
   sites: AllocationSite[];
+}
+
+/**
+ * A verdict withdrawn: what it rested on stopped holding (the figure levelled off for a whole
+ * trailing window: a cache or a store that filled). `start` is when it was raised, `end` now.
+ */
+export interface LeakResolvedEvent {
+  id: number;
+  kind: 'heap' | 'external';
+  start: Date;
+  end: Date;
+  /** For people: "growth stopped: the heap levelled off at 24 mb after growing for 22s, …". */
+  reason: string;
+  evidence: {
+    /** The post-GC figure's level where growth stopped (its lower envelope), bytes. */
+    plateau: number;
+    /** When the figure reached it. */
+    stoppedAt: Date;
+    /** Share of what the verdict suspected that has been freed since (0–1). */
+    freedShare: number;
+    /** Slope of the figure over the trailing window (bytes/s) and that window's length. */
+    trailingRate: number;
+    trailingWindowMs: number;
+    /** How long the growth lasted; the evidence the next verdict of this kind needs (learnt: 1.5x the fill). */
+    fillMs: number;
+    nextRequiredMs: number;
+  };
 }
 
 /** One frame of an allocation stack. `line`/`column` are 1-based and locate the function's definition, not the allocating statement. */
@@ -311,6 +343,7 @@ export type StatsFileRecord =
   | (StatsFileRecordBase & { event: 'start'; argv: string[]; node: string; ppid: number })
   | (StatsFileRecordBase & Omit<StatsEvent, 'timestamp'> & { event: 'stats'; timestamp: string })
   | (StatsFileRecordBase & Omit<LeakEvent, 'start' | 'end'> & { event: 'leak'; start: string; end: string })
+  | (StatsFileRecordBase & Omit<LeakResolvedEvent, 'start' | 'end' | 'evidence'> & { event: 'leakResolved'; start: string; end: string; evidence: Omit<LeakResolvedEvent['evidence'], 'stoppedAt'> & { stoppedAt: string } })
   | (StatsFileRecordBase & Omit<SnapshotEvent, 'completedAt'> & { event: 'snapshot'; completedAt: string })
   | (StatsFileRecordBase & Pick<GrowthEvent, 'file' | 'previous' | 'topBySize'> & { event: 'growth' })
   | (StatsFileRecordBase & Omit<MemoryPressureEvent, 'at'> & { event: 'memoryPressure'; at: string })
@@ -359,7 +392,7 @@ export interface Options {
   minGrowthRatio?: number;
   /** Leak detector: look back at most this far (default 120000). */
   maxWindowMs?: number;
-  /** Minimum ms between forced confirmation GCs; 0 never forces one (default 3000; legacy 8000). */
+  /** Minimum ms between forced confirmation GCs; 0 never forces one (default 2000; legacy 8000). */
   probeIntervalMs?: number;
   /** Force a confirming GC only while it is expected to pause the app at most this long: ~1 ms per MB of heap, so by default only on heaps of about 10 MB (default 10). */
   maxProbePauseMs?: number;
@@ -415,6 +448,7 @@ export interface OpenTelemetryOptions {
 export interface Leakwatch extends EventEmitter {
   on(event: 'stats', listener: (stats: StatsEvent) => void): this;
   on(event: 'leak', listener: (leak: LeakEvent) => void): this;
+  on(event: 'leakResolved', listener: (resolved: LeakResolvedEvent) => void): this;
   on(event: 'snapshot', listener: (snapshot: SnapshotEvent) => void): this;
   on(event: 'growth', listener: (growth: GrowthEvent) => void): this;
   on(event: 'memoryPressure', listener: (pressure: MemoryPressureEvent) => void): this;
@@ -422,6 +456,7 @@ export interface Leakwatch extends EventEmitter {
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   once(event: 'stats', listener: (stats: StatsEvent) => void): this;
   once(event: 'leak', listener: (leak: LeakEvent) => void): this;
+  once(event: 'leakResolved', listener: (resolved: LeakResolvedEvent) => void): this;
   once(event: 'snapshot', listener: (snapshot: SnapshotEvent) => void): this;
   once(event: 'growth', listener: (growth: GrowthEvent) => void): this;
   once(event: 'memoryPressure', listener: (pressure: MemoryPressureEvent) => void): this;
@@ -457,6 +492,8 @@ export interface Leakwatch extends EventEmitter {
    * call starts observing GCs and judging leaks (as a 'leak' listener would).
    */
   metrics(): Promise<string>;
+  /** The leak verdicts standing now: the latest 'leak' event of each (at most one per kind), until a 'leakResolved' withdraws it. */
+  activeLeaks(): LeakEvent[];
   /** Add leakwatch's collectors to a prom-client registry (default: prom-client's global `register`); returns their names. */
   registerPrometheus(registry?: PrometheusRegistry): string[];
   /** leakwatch's instruments (`leakwatch.*`) on an OpenTelemetry MeterProvider (default: the global one); returns their Prometheus-style names. */
@@ -480,5 +517,6 @@ export declare const humanSize: Leakwatch['humanSize'];
 export declare const stop: Leakwatch['stop'];
 export declare const sites: Leakwatch['sites'];
 export declare const metrics: Leakwatch['metrics'];
+export declare const activeLeaks: Leakwatch['activeLeaks'];
 export declare const registerPrometheus: Leakwatch['registerPrometheus'];
 export declare const registerOpenTelemetry: Leakwatch['registerOpenTelemetry'];

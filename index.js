@@ -17,14 +17,14 @@ const { Sampler } = require('./lib/sampler');
 const { PressureGuard } = require('./lib/pressure');
 const { MetricsExporter, parseEndpoint } = require('./lib/metrics');
 
-const MONITOR_EVENTS = new Set(['stats', 'leak']);
+const MONITOR_EVENTS = new Set(['stats', 'leak', 'leakResolved']);
 // What goes into the statsFile (JSON lines, lib/records.js), for `leakwatch run` and `leakwatch plot`.
-const RECORDED_EVENTS = new Set(['start', 'stats', 'leak', 'snapshot', 'growth', 'error', 'memoryPressure']);
+const RECORDED_EVENTS = new Set(['start', 'stats', 'leak', 'leakResolved', 'snapshot', 'growth', 'error', 'memoryPressure']);
 // Leak events kept for the memory-pressure report.
 const RECENT_LEAKS = 5;
 // The methods that need the instance; the analyses are re-exported from lib/analysis as
 // they are. index.mjs and index.d.ts list the same names (__test__/api.test.mjs checks).
-const INSTANCE_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarizeHeap', 'stop', 'sites', 'metrics', 'registerPrometheus', 'registerOpenTelemetry'];
+const INSTANCE_METHODS = ['configure', 'gc', 'writeSnapshot', 'writeSnapshotAsync', 'summarizeHeap', 'stop', 'sites', 'activeLeaks', 'metrics', 'registerPrometheus', 'registerOpenTelemetry'];
 
 class Leakwatch extends EventEmitter {
   constructor() {
@@ -38,6 +38,7 @@ class Leakwatch extends EventEmitter {
     this.statsFailing = false; // its last append failed (reported once)
     this.lastStats = null;
     this.recentLeaks = [];
+    this.standing = new Map(); // id -> the latest 'leak' event of each verdict standing (one per kind at most)
     this.exporter = null; // fleet metrics (lib/metrics.js), once asked for
     this.monitor = new GcMonitor({
       emit: (event, payload) => {
@@ -159,6 +160,14 @@ class Leakwatch extends EventEmitter {
     return info;
   }
 
+  /**
+   * The leak verdicts standing now: the latest 'leak' event of each (at most one per kind),
+   * until a 'leakResolved' withdraws it.
+   */
+  activeLeaks() {
+    return [...this.standing.values()];
+  }
+
   /** Leak sites now (a fresh profile read unless the last is under a second old). */
   sites(options) {
     return this.sampler.sites(options);
@@ -216,10 +225,16 @@ class Leakwatch extends EventEmitter {
   /** Emit without letting a listener's exception escape into a timer or GC callback. */
   emitSafely(event, payload) {
     // A leak verdict carries the allocation sites known at that time (latest read).
-    if (event === 'leak') payload.sites = this.sampler.topSites();
+    if (event === 'leak') {
+      payload.sites = this.sampler.topSites();
+      this.standing.set(payload.id, payload);
+    } else if (event === 'leakResolved') {
+      this.standing.delete(payload.id);
+    }
     if (this.exporter !== null) this.exporter.observe(event, payload);
     if (this.stats !== null) this.record(event, payload);
     if (event === 'leak' && this.options.reportLeaks) process.stderr.write(`leakwatch: possible ${payload.kind} leak: ${payload.reason}\n`);
+    if (event === 'leakResolved' && this.options.reportLeaks) process.stderr.write(`leakwatch: ${payload.kind} leak suspicion #${payload.id} withdrawn: ${payload.reason}\n`);
     if (event === 'memoryPressure' && this.options.reportLeaks) {
       const written = [payload.files.report, payload.files.profile, payload.snapshot].filter(Boolean);
       process.stderr.write(`leakwatch: memory pressure: ${payload.reason}${written.length ? `; wrote ${written.join(', ')}` : ''}\n`);

@@ -20,6 +20,7 @@ export const {
   humanSize,
   stop,
   sites,
+  activeLeaks,
   metrics,
   registerPrometheus,
   registerOpenTelemetry,

@@ -84,6 +84,7 @@ class MetricsExporter {
     this.pending = new Map(); // request id -> {replies, done}
     this.nextId = 1;
     this.onClusterMessage = null;
+    this.standing = new Map(); // verdict id -> kind: a re-reported leak is one verdict
   }
 
   /** Feed one of leakwatch's events (called for every emitted event). Never throws. */
@@ -102,8 +103,14 @@ class MetricsExporter {
           containerLimit: this.containerLimit,
         });
       } else if (event === 'leak') {
+        if (this.standing.has(payload.id)) return;
+        // At most one standing verdict per kind: an id never seen replaces any older one.
+        for (const [id, kind] of this.standing) if (kind === payload.kind) this.standing.delete(id);
+        this.standing.set(payload.id, payload.kind);
         this.state.leakRaised(String(payload.kind));
+        this.state.setLeaksActive(String(payload.kind), 1);
       } else if (event === 'leakResolved') {
+        if (!this.standing.delete(payload.id)) return;
         this.state.leakResolved(String(payload.kind));
       } else if (event === 'snapshot') {
         const seconds = payload.durationMs / 1000;

@@ -156,6 +156,7 @@ class GcMonitor {
       timestamp: new Date(),
     });
     this.emit('stats', stats);
+    this.emitResolutions();
     this.emitLeaks(leaks);
   }
 
@@ -167,7 +168,9 @@ class GcMonitor {
    */
   observeSurvival(reading) {
     try {
-      this.emitLeaks(this.native.observeSurvival(reading));
+      const leaks = this.native.observeSurvival(reading);
+      this.emitResolutions();
+      this.emitLeaks(leaks);
     } catch (error) {
       this.report(error);
     }
@@ -175,6 +178,11 @@ class GcMonitor {
 
   emitLeaks(leaks) {
     for (const leak of leaks) this.emit('leak', toLeakEvent(leak));
+  }
+
+  /** Verdicts withdrawn by what was just recorded: 'leakResolved' events. */
+  emitResolutions() {
+    for (const resolution of this.native.takeResolutions()) this.emit('leakResolved', toResolvedEvent(resolution));
   }
 
   /** At most once a second: force a full GC when memory rose enough, or a suspicion needs confirming, and it is cheap. */
@@ -196,9 +204,10 @@ function wallClock(tMs) {
   return new Date(performance.timeOrigin + tMs);
 }
 
-/** memwatch's {start, end, growth, reason} plus the figures behind the verdict. */
+/** memwatch's {start, end, growth, reason} plus the verdict's id and the figures behind it. */
 function toLeakEvent(leak) {
   return {
+    id: leak.id,
     start: wallClock(leak.startMs),
     end: wallClock(leak.endMs),
     growth: leak.growth,
@@ -211,6 +220,26 @@ function toLeakEvent(leak) {
     baselineStart: leak.baselineStart,
     baselineEnd: leak.baselineEnd,
     evidence: toEvidence({ ...leak.evidence, windowMs: leak.windowMs }),
+  };
+}
+
+/** A withdrawn verdict: {id, kind, start (when raised), end (when withdrawn), reason, evidence}. */
+function toResolvedEvent(r) {
+  return {
+    id: r.id,
+    kind: r.kind,
+    start: wallClock(r.raisedMs),
+    end: wallClock(r.resolvedMs),
+    reason: r.reason,
+    evidence: {
+      plateau: r.plateauBytes,
+      stoppedAt: wallClock(r.stoppedMs),
+      freedShare: r.freedShare,
+      trailingRate: r.trailingRate,
+      trailingWindowMs: r.trailingWindowMs,
+      fillMs: r.fillMs,
+      nextRequiredMs: r.nextRequiredMs,
+    },
   };
 }
 

@@ -56,6 +56,8 @@ const SWING_RATIO = 0.1;
 const LOW_FRACTION = 0.25;
 /** memoryPressure records kept per process: the first and the newest (each level is reported once per cooldown). */
 const MAX_PRESSURE_RECORDS = 16;
+/** Verdicts remembered per process (the oldest withdrawn ones go first). */
+const MAX_VERDICTS = 32;
 /** Processes followed per run (a fork bomb must not grow leakwatch's memory). */
 const MAX_PROCESSES = 256;
 /** Per-process charts besides memory.svg. */
@@ -147,6 +149,7 @@ function isDescendant(pid, ancestor) {
 class WatchedProcess {
   constructor(record) {
     this.pid = record.pid;
+    this.startT = Number.isFinite(record.t) ? record.t : Date.now();
     this.ppid = Number.isInteger(record.ppid) ? record.ppid : undefined;
     // Read while it is known to be the app's: the pid is signalled later only if it is still this process.
     this.startTime = procStat(this.pid)?.startTime;
@@ -157,8 +160,11 @@ class WatchedProcess {
     this.lastHeap = undefined;
     this.window = []; // heap after GC, last LOW_WINDOW samples
     this.due = null; // {at, why, low}: a scheduled snapshot waiting for the heap's low point
-    this.leaks = 0;
+    this.leaks = 0; // leak events
     this.firstLeak = null;
+    // id -> {id, kind, reason, raisedT, withdrawnT, withdrawnReason}: each verdict, standing
+    // until a leakResolved record withdraws it (leak records without an id count as standing).
+    this.verdicts = new Map();
     this.latestSites = null; // {event, sites} of the newest leak/snapshot record with sites
     this.pressure = []; // its memoryPressure records (at most two levels per resource, by design)
     this.snapshots = [];
@@ -211,6 +217,40 @@ class WatchedProcess {
   grew() {
     const l = this.levels();
     return l !== null && this.samples > LEVEL_SAMPLES && l.now - l.first >= Math.max(GROWTH_BYTES, l.first * GROWTH_RATIO);
+  }
+
+  /** A leak record: a new verdict, or the continuation of one standing. True when new. */
+  raise(record) {
+    const id = Number.isInteger(record.id) ? record.id : `event-${this.leaks}`;
+    if (this.verdicts.has(id)) return false;
+    this.verdicts.set(id, { id, kind: String(record.kind), reason: String(record.reason), raisedT: record.t, withdrawnT: null, withdrawnReason: null });
+    if (this.verdicts.size > MAX_VERDICTS) {
+      const oldest = [...this.verdicts.values()].find((v) => v.withdrawnT !== null) || this.verdicts.values().next().value;
+      this.verdicts.delete(oldest.id);
+    }
+    return true;
+  }
+
+  /** A leakResolved record: the verdict it names, withdrawn (null when unknown). */
+  withdraw(record) {
+    const v = this.verdicts.get(record.id);
+    if (!v || v.withdrawnT !== null) return null;
+    v.withdrawnT = record.t;
+    v.withdrawnReason = String(record.reason);
+    return v;
+  }
+
+  standing() {
+    return [...this.verdicts.values()].filter((v) => v.withdrawnT === null);
+  }
+
+  withdrawn() {
+    return [...this.verdicts.values()].filter((v) => v.withdrawnT !== null);
+  }
+
+  /** Seconds since this process started, of a record's time. */
+  at(t) {
+    return `${Math.max(0, (t - this.startT) / 1000).toFixed(0)} s`;
   }
 
   label() {
@@ -317,7 +357,7 @@ function runWatched({
   const scheduled = () => {
     const alive = [...processes.values()].filter((p) => isAlive(p.pid));
     if (chosenPid !== undefined) return alive.filter((p) => p.pid === chosenPid).map((p) => [p, 'schedule']);
-    const chosen = alive.filter((p) => p.target || p.grew() || p.leaks > 0);
+    const chosen = alive.filter((p) => p.target || p.grew() || p.standing().length > 0);
     if (chosen.length) return chosen.map((p) => [p, p.target ? 'schedule' : 'schedule; its heap grew']);
     // One process: snapshots on the schedule whatever its heap does (a steady app gets its
     // "no suspects"). Several: only those that grow; none yet, none now.
@@ -364,8 +404,12 @@ function runWatched({
     } else if (record.event === 'leak') {
       p.leaks += 1;
       if (!p.firstLeak) p.firstLeak = { kind: record.kind, reason: String(record.reason) };
-      log(`leak detected${who(p)} (${record.kind}): ${record.reason}`);
+      const fresh = p.raise(record);
+      log(`${fresh ? 'leak detected' : `leak #${record.id} continues`}${who(p)} (${record.kind}): ${record.reason}`);
       if (snapshotOnLeak && (chosenPid === undefined || chosenPid === pid)) requestSnapshot(p, 'leak event');
+    } else if (record.event === 'leakResolved') {
+      const v = p.withdraw(record);
+      if (v) log(`leak suspicion #${v.id}${who(p)} (${v.kind}) withdrawn: ${v.withdrawnReason}`);
     } else if (record.event === 'memoryPressure') {
       // The first report, and the newest few (bounded however long the app runs).
       p.pressure.push(record);
@@ -507,7 +551,9 @@ function runWatched({
         processes: list,
         main,
         snapshots: targets.flatMap((p) => p.snapshots),
-        leaks: list.reduce((n, p) => n + p.leaks, 0),
+        // Verdicts standing at the end (withdrawn suspicions are listed apart, not counted).
+        leaks: list.reduce((n, p) => n + p.standing().length, 0),
+        withdrawn: list.reduce((n, p) => n + p.withdrawn().length, 0),
         analysis: main ? main.analysis : null,
         analysisError: main ? main.analysisError : null,
         code,
@@ -651,9 +697,12 @@ function notLoadedSection(result) {
 function verdict(p) {
   const l = p.levels();
   const heap = l ? `heap after GC ${size(l.first)} → ${size(l.now)}` : 'no heap figures';
+  const standing = p.standing().length;
+  const withdrawn = p.withdrawn().length;
   const leaks = p.leaks ? `${p.leaks} leak event${p.leaks === 1 ? '' : 's'}` : 'no leak event';
-  const grows = p.leaks > 0 ? 'leaking' : p.grew() ? 'growing' : p.samples > LEVEL_SAMPLES ? 'steady' : 'too few samples to tell';
-  return `${p.samples} full-GC samples, ${heap}, ${leaks}: ${grows}`;
+  const suspicions = withdrawn ? `, ${withdrawn} suspicion${withdrawn === 1 ? '' : 's'} withdrawn` : '';
+  const grows = standing > 0 ? 'leaking' : p.grew() ? 'growing' : p.samples > LEVEL_SAMPLES ? 'steady' : 'too few samples to tell';
+  return `${p.samples} full-GC samples, ${heap}, ${leaks}${suspicions}: ${grows}`;
 }
 
 function processesSection(result) {
@@ -670,10 +719,16 @@ function processesSection(result) {
       const parent = list.some((q) => q.pid === p.ppid) ? ` [child of ${p.ppid}]` : '';
       lines.push(`    ${p.label()}${parent}: ${verdict(p)}; ${snap}`);
     }
-  } else if (list.length === 1 && list[0].leaks) {
-    lines.push(`  leak events: ${list[0].leaks} (first: ${list[0].firstLeak.reason})`);
-  } else {
-    lines.push('  leak events: 0');
+  } else if (list.length === 1) {
+    const [p] = list;
+    const standing = p.standing();
+    lines.push(standing.length ? `  leaks standing: ${standing.length} (first: ${standing[0].reason})` : `  leaks standing: none${p.leaks ? '' : ' (no leak events)'}`);
+  }
+  // Suspicions that resolved themselves, apart from standing leaks: they do not count.
+  for (const p of list) {
+    for (const v of p.withdrawn()) {
+      lines.push(`  withdrawn suspicion${list.length > 1 ? ` (pid ${p.pid})` : ''}: ${v.kind}, suspected at ${p.at(v.raisedT)}, withdrawn at ${p.at(v.withdrawnT)}: ${v.withdrawnReason}`);
+    }
   }
   if (result.chosenPid !== undefined && !list.some((p) => p.pid === result.chosenPid)) {
     lines.push(`  pid ${result.chosenPid} (--pid) never loaded leakwatch: nothing was snapshotted`);

@@ -80,6 +80,12 @@ impl Metrics {
         self.inner.leak_resolved(&kind)
     }
 
+    /// The verdicts standing now of one kind (replaces the count).
+    #[napi(catch_unwind)]
+    pub fn set_leaks_active(&mut self, kind: String, count: u32) -> bool {
+        self.inner.set_leaks_active(&kind, u64::from(count))
+    }
+
     /// A memory-pressure report ('heap' or 'memory', level 1 or 2).
     #[napi(catch_unwind)]
     pub fn pressure(&mut self, resource: String, level: u32) -> bool {

@@ -4,7 +4,8 @@
 
 use crate::survival::SurvivalReading;
 use leakwatch_core::monitor::{
-    DetectorConfig, Evidence, GcKind as CoreGcKind, HeapSample, LeakVerdict, Monitor as CoreMonitor, Rule, Stats,
+    DetectorConfig, Evidence, GcKind as CoreGcKind, HeapSample, LeakResolution, LeakVerdict, Monitor as CoreMonitor,
+    Rule, Stats,
 };
 use leakwatch_core::survival::SurvivalReading as CoreReading;
 use napi_derive::napi;
@@ -189,6 +190,8 @@ fn to_js_evidence(e: Evidence) -> JsEvidence {
 /// A leak verdict; JS turns the times into `start`/`end` Dates.
 #[napi(object, js_name = "MonitorLeak")]
 pub struct JsLeak {
+    /// The verdict's id (from 1): a leak re-reported while its verdict stands keeps it.
+    pub id: u32,
     pub kind: String,
     pub start_ms: f64,
     pub end_ms: f64,
@@ -205,6 +208,7 @@ pub struct JsLeak {
 
 fn to_js_leak(v: LeakVerdict) -> JsLeak {
     JsLeak {
+        id: u32::try_from(v.id).unwrap_or(u32::MAX),
         kind: v.kind.as_str().to_string(),
         start_ms: v.start_ms,
         end_ms: v.end_ms,
@@ -217,6 +221,40 @@ fn to_js_leak(v: LeakVerdict) -> JsLeak {
         baseline_end: v.baseline_end,
         evidence: to_js_evidence(v.evidence),
         reason: v.reason,
+    }
+}
+
+/// A verdict withdrawn; JS turns the times into Dates.
+#[napi(object, js_name = "MonitorResolution")]
+pub struct JsResolution {
+    pub id: u32,
+    pub kind: String,
+    pub raised_ms: f64,
+    pub resolved_ms: f64,
+    pub plateau_bytes: f64,
+    pub stopped_ms: f64,
+    pub freed_share: f64,
+    pub trailing_rate: f64,
+    pub trailing_window_ms: f64,
+    pub fill_ms: f64,
+    pub next_required_ms: f64,
+    pub reason: String,
+}
+
+fn to_js_resolution(r: LeakResolution) -> JsResolution {
+    JsResolution {
+        id: u32::try_from(r.id).unwrap_or(u32::MAX),
+        kind: r.kind.as_str().to_string(),
+        raised_ms: r.raised_ms,
+        resolved_ms: r.resolved_ms,
+        plateau_bytes: r.plateau_bytes,
+        stopped_ms: r.stopped_ms,
+        freed_share: r.freed_share,
+        trailing_rate: r.trailing_rate,
+        trailing_window_ms: r.trailing_window_ms,
+        fill_ms: r.fill_ms,
+        next_required_ms: r.next_required_ms,
+        reason: r.reason,
     }
 }
 
@@ -277,6 +315,12 @@ impl Monitor {
     pub fn observe_survival(&mut self, reading: SurvivalReading) -> Vec<JsLeak> {
         let reading = CoreReading::from(reading);
         self.inner.observe_survival(&reading).into_iter().map(to_js_leak).collect()
+    }
+
+    /// Verdicts withdrawn since the last call (after recordFullGc or observeSurvival).
+    #[napi(catch_unwind)]
+    pub fn take_resolutions(&mut self) -> Vec<JsResolution> {
+        self.inner.take_resolutions().into_iter().map(to_js_resolution).collect()
     }
 
     /// Would a full GC forced now pause the app for at most maxProbePauseMs?

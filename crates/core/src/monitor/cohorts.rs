@@ -159,6 +159,19 @@ impl SurvivalState {
         self.cohorts = cohorts;
     }
 
+    /// Live bytes now of the cohorts allocated between `from_ms` and `to_ms` (by their middle);
+    /// None before any reading.
+    pub fn live_between(&self, from_ms: f64, to_ms: f64) -> Option<f64> {
+        self.at_ms?;
+        Some(
+            self.cohorts
+                .iter()
+                .filter(|c| (c.start_ms + c.end_ms) / 2.0 >= from_ms && (c.start_ms + c.end_ms) / 2.0 <= to_ms)
+                .map(|c| c.live_bytes)
+                .sum(),
+        )
+    }
+
     /// The sampler is running: its latest reading is recent.
     pub fn is_current(&self, now_ms: f64) -> bool {
         self.at_ms.is_some_and(|at| now_ms - at <= STALE_AFTER_MS.max(2.5 * self.interval_ms))
@@ -278,6 +291,7 @@ impl SurvivalState {
             (false, false) => (0.0, 0.0),
         };
         Outcome::Leak(Box::new(LeakVerdict {
+            id: 0,
             kind: MemoryKind::Heap,
             start_ms: window_start,
             end_ms: window_end,

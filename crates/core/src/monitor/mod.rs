@@ -19,6 +19,7 @@
 //! which the sampler does not see, always on the figures rule.
 
 mod cohorts;
+mod lifecycle;
 mod probe;
 pub(crate) mod robust;
 mod rule;
@@ -30,6 +31,7 @@ mod sim;
 #[cfg(test)]
 mod tests;
 
+pub use lifecycle::LeakResolution;
 pub use stats::memwatch_rule_first_fire;
 pub use types::{
     DetectorConfig, Evidence, GcKind, HeapSample, LeakVerdict, MemoryKind, Rule, Signal, Stats, SurvivalEvidence,
@@ -37,6 +39,7 @@ pub use types::{
 
 use crate::survival::SurvivalReading;
 use cohorts::{Outcome, SurvivalState};
+use lifecycle::Lifecycle;
 use probe::ProbeState;
 use robust::Point;
 use rule::FiguresDetector;
@@ -58,6 +61,7 @@ pub struct Monitor {
     external: FiguresDetector,
     survival: SurvivalState,
     probe: ProbeState,
+    lifecycle: Lifecycle,
 }
 
 impl Monitor {
@@ -72,6 +76,7 @@ impl Monitor {
             external: FiguresDetector::new(MemoryKind::External),
             survival: SurvivalState::default(),
             probe: ProbeState::default(),
+            lifecycle: Lifecycle::default(),
         }
     }
 
@@ -104,8 +109,47 @@ impl Monitor {
         self.num_full_gc = self.num_full_gc.saturating_add(1);
         self.probe.note_full_gc(&sample, gc_time_ms);
         self.baseline.observe(sample.t_ms, sample.used_heap_size, self.config.max_window_ms);
+        self.judge_standing(&sample);
         let verdicts = self.detect(&sample);
-        (self.stats(gc_time_ms), verdicts)
+        (self.stats(gc_time_ms), self.raise(verdicts))
+    }
+
+    /// Verdicts withdrawn since the last call (their evidence stopped holding).
+    pub fn take_resolutions(&mut self) -> Vec<LeakResolution> {
+        self.lifecycle.take_resolved()
+    }
+
+    /// The verdicts standing now: (id, kind).
+    pub fn standing(&self) -> Vec<(u64, MemoryKind)> {
+        self.lifecycle.standing().collect()
+    }
+
+    fn raise(&mut self, mut verdicts: Vec<LeakVerdict>) -> Vec<LeakVerdict> {
+        for verdict in &mut verdicts {
+            self.lifecycle.raise(verdict);
+        }
+        verdicts
+    }
+
+    /// A full GC's figures judge the standing verdicts; a withdrawal teaches its kind's fill.
+    fn judge_standing(&mut self, sample: &HeapSample) {
+        let figures = [(MemoryKind::Heap, sample.used_heap_size), (MemoryKind::External, sample.external)];
+        for (kind, value) in figures {
+            if !is_amount(value) {
+                continue;
+            }
+            let point = Point { t_ms: sample.t_ms, value, forced: sample.forced };
+            let survival = &self.survival;
+            if let Some(fill_ms) =
+                self.lifecycle.observe(kind, point, &self.config, |from, to| survival.live_between(from, to))
+            {
+                let detector = match kind {
+                    MemoryKind::Heap => &mut self.heap,
+                    MemoryKind::External => &mut self.external,
+                };
+                detector.learned_ms = detector.learned_ms.max(Lifecycle::required_after_fill(fill_ms, &self.config));
+            }
+        }
     }
 
     /// A reading of the allocation sampler: how much of each past interval's allocations is
@@ -116,7 +160,8 @@ impl Monitor {
         if self.config.rule != Rule::Adaptive || !self.past_warmup(reading.at_ms) {
             return Vec::new();
         }
-        self.judge_survival().into_iter().collect()
+        let verdicts = self.judge_survival().into_iter().collect();
+        self.raise(verdicts)
     }
 
     /// Light sample after a minor GC: should JS force a full GC now to confirm or deny a

@@ -54,18 +54,27 @@ pub(super) struct FiguresDetector {
     pub reported_until_ms: f64,
     /// The rule holds, but no forced full GC in the last bucket of the window confirms it.
     pub suspicious: bool,
+    /// Evidence a verdict needs at least, learnt from a withdrawn one (a store's fill).
+    pub learned_ms: f64,
 }
 
 impl FiguresDetector {
     pub fn new(kind: MemoryKind) -> Self {
-        Self { kind, evidence: Series::default(), reports: 0, reported_until_ms: f64::NEG_INFINITY, suspicious: false }
+        Self {
+            kind,
+            evidence: Series::default(),
+            reports: 0,
+            reported_until_ms: f64::NEG_INFINITY,
+            suspicious: false,
+            learned_ms: 0.0,
+        }
     }
 
     /// Each report doubles the span needed for the next (capped), so a continuing leak is
     /// reported again but not spammed.
     pub fn required_duration_ms(&self, config: &DetectorConfig) -> f64 {
         let escalated = config.min_duration_ms * 2f64.powi(self.reports.min(64) as i32);
-        escalated.min(MAX_REQUIRED_DURATION_MS.max(config.min_duration_ms))
+        escalated.max(self.learned_ms).min(MAX_REQUIRED_DURATION_MS.max(config.min_duration_ms))
     }
 
     /// Adds a sample to the evidence (bounded by the window); false if it was rejected.
@@ -154,6 +163,7 @@ impl FiguresDetector {
             signals.push(Signal::ForcedGcs);
         }
         LeakVerdict {
+            id: 0,
             kind: self.kind,
             start_ms,
             end_ms,

@@ -622,3 +622,166 @@ fn on_a_large_heap_growth_is_judged_on_natural_gcs_without_a_probe() {
         assert!(first.end_ms <= 30.0 * SEC && first.forced_gcs == 0, "{first:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Verdicts with a lifecycle (`lifecycle`).
+
+/// The adaptive rule on natural samples alone (the series below have no forced GCs).
+fn adaptive_natural() -> DetectorConfig {
+    DetectorConfig { probe_interval_ms: 0.0, ..adaptive() }
+}
+
+/// Feeds baselines to a fresh monitor; returns (verdicts, withdrawals) in order.
+fn lifecycle_run(config: DetectorConfig, baselines: &[Baseline]) -> (Vec<LeakVerdict>, Vec<LeakResolution>) {
+    let mut monitor = Monitor::new(config, 0.0);
+    let mut verdicts = Vec::new();
+    let mut resolved = Vec::new();
+    for &b in baselines {
+        verdicts.extend(monitor.record_full_gc(heap_sample(b), 20.0).1);
+        resolved.extend(monitor.take_resolutions());
+    }
+    (verdicts, resolved)
+}
+
+/// A store that fills at `LEAK_RATE` from 0 for `fill_ms` (a TTL store, an LRU filling longer
+/// than the detector's window), then holds its size with noise; from `refill_ms` (when given)
+/// it fills again for as long, to a new cap (a config reload), then holds again.
+fn store(seed: u64, fill_ms: f64, refill_ms: Option<f64>, until_ms: f64) -> Vec<Baseline> {
+    series(seed, until_ms, (1.0 * SEC, 3.0 * SEC), |t, rng| {
+        let first = t.min(fill_ms);
+        let second = refill_ms.map_or(0.0, |r| (t - r).clamp(0.0, fill_ms));
+        let heap = 40.0 * MIB + LEAK_RATE * (first + second) / SEC + noise(rng, 60.0 * KIB);
+        (heap, MIB + noise(rng, 10.0 * KIB))
+    })
+}
+
+#[test]
+fn a_store_that_fills_longer_than_the_window_is_suspected_then_withdrawn_in_time() {
+    for seed in SEEDS {
+        let fill_ms = 30.0 * SEC;
+        let (verdicts, resolved) = lifecycle_run(adaptive_natural(), &store(seed, fill_ms, None, 120.0 * SEC));
+        let heap = of_kind(&verdicts, MemoryKind::Heap);
+        assert!(
+            !heap.is_empty(),
+            "seed {seed}: a store filling for 30 s is suspected (nothing can tell it from a leak yet)"
+        );
+        assert!(heap.iter().all(|v| v.id == heap[0].id), "seed {seed}: one verdict, re-reported at most");
+        assert_eq!(resolved.len(), 1, "seed {seed}: withdrawn once: {resolved:?}");
+        let r = &resolved[0];
+        assert_eq!(r.id, heap[0].id);
+        assert_eq!(r.kind, MemoryKind::Heap);
+        // Within one window of the end of growth (the trailing window the withdrawal judged on,
+        // at least the verdict's own window; plus one gap between samples).
+        assert!(
+            r.trailing_window_ms >= heap[0].window_ms.min(r.trailing_window_ms)
+                && r.trailing_window_ms <= 2.0 * heap[0].window_ms.max(9.0 * SEC),
+            "{r:?}"
+        );
+        assert!(
+            r.resolved_ms <= fill_ms + r.trailing_window_ms + 3.0 * SEC,
+            "seed {seed}: withdrawn at {} s: {r:?}",
+            r.resolved_ms / SEC
+        );
+        assert!(r.resolved_ms > fill_ms, "seed {seed}: not while it still grew");
+        assert!(
+            (r.fill_ms - (fill_ms - heap[0].start_ms)).abs() <= 6.0 * SEC,
+            "seed {seed}: fill {} s",
+            r.fill_ms / SEC
+        );
+        assert!(r.reason.starts_with("growth stopped: the heap levelled off at "), "{}", r.reason);
+        assert!(r.reason.contains("a cache or a store that filled?"), "{}", r.reason);
+        assert!(
+            verdicts.iter().all(|v| v.end_ms <= r.resolved_ms),
+            "seed {seed}: nothing raised after it stopped growing"
+        );
+    }
+}
+
+#[test]
+fn after_a_withdrawal_the_same_store_refilling_does_not_alarm_again() {
+    for seed in SEEDS {
+        let fill_ms = 25.0 * SEC;
+        let (verdicts, resolved) =
+            lifecycle_run(adaptive_natural(), &store(seed, fill_ms, Some(80.0 * SEC), 200.0 * SEC));
+        let first = verdicts.first().unwrap_or_else(|| panic!("seed {seed}: the first fill is suspected"));
+        let after: Vec<&LeakVerdict> = verdicts.iter().filter(|v| v.end_ms > 80.0 * SEC).collect();
+        assert!(after.is_empty(), "seed {seed}: the refill alarmed again: {after:?}");
+        assert_eq!(resolved.len(), 1, "seed {seed}: {resolved:?}");
+        assert!(resolved[0].next_required_ms >= 1.5 * (fill_ms - first.start_ms) - 3.0 * SEC, "{:?}", resolved[0]);
+    }
+}
+
+#[test]
+fn a_leak_keeps_its_verdict_standing_for_three_minutes() {
+    for seed in SEEDS {
+        let (verdicts, resolved) = lifecycle_run(adaptive_natural(), &steady_leak(seed, 180.0 * SEC));
+        assert!(!verdicts.is_empty(), "seed {seed}");
+        assert!(resolved.is_empty(), "seed {seed}: a leak's verdict was withdrawn while it leaks: {resolved:?}");
+        assert!(verdicts.iter().all(|v| v.id == 1), "seed {seed}: re-reports keep the id");
+        let sawtooth = run_sawtooth(seed, 180.0 * SEC, adaptive());
+        assert!(!sawtooth.verdicts.is_empty(), "seed {seed}");
+    }
+}
+
+#[test]
+fn a_sawtooth_leak_is_never_withdrawn() {
+    for seed in SEEDS {
+        let mut monitor = Monitor::new(adaptive(), 0.0);
+        let mut rng = Rng::new(seed);
+        let mut t_ms = 0.0;
+        let mut raised = false;
+        while t_ms < 240.0 * SEC {
+            // Natural full GCs catch up to 4 MiB of garbage alive; forced ones none.
+            let forced = rng.unit() < 0.3;
+            let garbage = if forced { 0.0 } else { rng.range(0.0, 4.0 * MIB) };
+            let heap = 40.0 * MIB + LEAK_RATE * t_ms / SEC + garbage;
+            raised |=
+                !monitor.record_full_gc(heap_sample(Baseline { t_ms, heap, external: MIB, forced }), 20.0).1.is_empty();
+            assert!(monitor.take_resolutions().is_empty(), "seed {seed}: withdrawn at {} s", t_ms / SEC);
+            t_ms += rng.range(0.5 * SEC, 3.0 * SEC);
+        }
+        assert!(raised, "seed {seed}");
+        assert_eq!(monitor.standing(), vec![(1, MemoryKind::Heap)]);
+    }
+}
+
+#[test]
+fn an_external_store_is_withdrawn_and_an_external_leak_stands() {
+    for seed in SEEDS {
+        let filling = series(seed, 120.0 * SEC, (1.0 * SEC, 3.0 * SEC), |t, rng| {
+            (
+                30.0 * MIB + noise(rng, 50.0 * KIB),
+                2.0 * MIB + LEAK_RATE * t.min(30.0 * SEC) / SEC + noise(rng, 10.0 * KIB),
+            )
+        });
+        let (verdicts, resolved) = lifecycle_run(adaptive_natural(), &filling);
+        assert!(!of_kind(&verdicts, MemoryKind::External).is_empty(), "seed {seed}");
+        assert_eq!(resolved.iter().map(|r| r.kind).collect::<Vec<_>>(), vec![MemoryKind::External], "seed {seed}");
+        assert!(resolved[0].reason.contains("external memory levelled off"), "{}", resolved[0].reason);
+        let leaking = series(seed, 180.0 * SEC, (1.0 * SEC, 3.0 * SEC), |t, rng| {
+            (30.0 * MIB + noise(rng, 50.0 * KIB), 2.0 * MIB + LEAK_RATE * t / SEC + noise(rng, 10.0 * KIB))
+        });
+        let (verdicts, resolved) = lifecycle_run(adaptive_natural(), &leaking);
+        assert!(!verdicts.is_empty() && resolved.is_empty(), "seed {seed}: {resolved:?}");
+    }
+}
+
+#[test]
+fn sparse_full_gcs_still_withdraw_a_filled_store() {
+    // A big heap: a natural full GC every 5-10 s only.
+    let mut suspected = 0;
+    for seed in SEEDS {
+        let baselines = series(seed, 200.0 * SEC, (5.0 * SEC, 10.0 * SEC), |t, rng| {
+            (200.0 * MIB + 2.0 * LEAK_RATE * t.min(40.0 * SEC) / SEC + noise(rng, 100.0 * KIB), MIB)
+        });
+        let (verdicts, resolved) = lifecycle_run(adaptive_natural(), &baselines);
+        if verdicts.is_empty() {
+            continue; // too few samples to suspect it: nothing to withdraw
+        }
+        suspected += 1;
+        assert_eq!(resolved.len(), 1, "seed {seed}: {verdicts:?}");
+        let r = &resolved[0];
+        assert!(r.resolved_ms <= 40.0 * SEC + r.trailing_window_ms + 10.0 * SEC, "seed {seed}: {r:?}");
+    }
+    assert!(suspected >= 10, "the store is suspected in most seeds ({suspected}/20): the test tests something");
+}

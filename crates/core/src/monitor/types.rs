@@ -69,7 +69,7 @@ impl Default for DetectorConfig {
             min_growth_bytes: 1024.0 * 1024.0,
             min_growth_ratio: 0.01,
             max_window_ms: 120_000.0,
-            probe_interval_ms: 3_000.0,
+            probe_interval_ms: 2_000.0,
             max_probe_pause_ms: 10.0,
         }
     }
@@ -198,6 +198,9 @@ pub struct Evidence {
 /// A reported leak.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeakVerdict {
+    /// The verdict's identity (from 1, per process): a leak re-reported while its verdict
+    /// stands keeps it; `LeakResolution::id` names the one withdrawn.
+    pub id: u64,
     pub kind: MemoryKind,
     /// First and last instant of the evidence window.
     pub start_ms: f64,
