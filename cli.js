@@ -19,6 +19,7 @@ Usage:
   leakwatch analyze <s1> <s2> <s3> [...] [--top N] [--json] [--fail-on-leak]
   leakwatch plot <stats.jsonl> -o <chart.svg|chart.png>
   leakwatch sites <file.heapprofile> [<later.heapprofile>] [--top N] [--json]
+  leakwatch report <dir> | <files...> [-o report.html] [--redact]   the whole investigation as one HTML page
 
 Run 'leakwatch <command> --help' for the options of one command.
 Exit codes: 0 ok, 1 error, 2 usage error, 3 leak found (--fail-on-leak).`;

@@ -11,6 +11,11 @@ export default [
     languageOptions: { sourceType: 'commonjs', ecmaVersion: 2023, globals: { ...globals.node } },
   },
   {
+    // report.html's script: runs in the browser, inlined into the page (lib/html-report.js).
+    files: ['lib/report-page/**/*.js'],
+    languageOptions: { sourceType: 'script', ecmaVersion: 2020, globals: { ...globals.browser } },
+  },
+  {
     files: ['**/*.mjs'],
     languageOptions: { sourceType: 'module', ecmaVersion: 2023, globals: { ...globals.node } },
   },

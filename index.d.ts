@@ -62,6 +62,7 @@ export type LeakwatchErrorCode =
   | 'ERR_LEAKWATCH_INVALID_ARG'
   | 'ERR_LEAKWATCH_NO_RECORDS'
   | 'ERR_LEAKWATCH_NO_SUCH_PID'
+  | 'ERR_LEAKWATCH_NOTHING_TO_REPORT'
   | 'ERR_LEAKWATCH_USAGE';
 
 /**
@@ -340,7 +341,17 @@ export interface StatsFileRecordBase {
  * When the file would exceed statsFileMaxBytes it is renamed to `<file>.1` (one kept).
  */
 export type StatsFileRecord =
-  | (StatsFileRecordBase & { event: 'start'; argv: string[]; node: string; ppid: number })
+  | (StatsFileRecordBase & {
+      event: 'start';
+      argv: string[];
+      node: string;
+      ppid: number;
+      /** Node's own flags (`process.execArgv`), NODE_OPTIONS, leakwatch's version, the container's memory limit (0: none). */
+      execArgv: string[];
+      nodeOptions: string;
+      leakwatch: string;
+      memoryLimit: number;
+    })
   | (StatsFileRecordBase & Omit<StatsEvent, 'timestamp'> & { event: 'stats'; timestamp: string })
   | (StatsFileRecordBase & Omit<LeakEvent, 'start' | 'end'> & { event: 'leak'; start: string; end: string })
   | (StatsFileRecordBase & Omit<LeakResolvedEvent, 'start' | 'end' | 'evidence'> & { event: 'leakResolved'; start: string; end: string; evidence: Omit<LeakResolvedEvent['evidence'], 'stoppedAt'> & { stoppedAt: string } })

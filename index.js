@@ -14,7 +14,7 @@ const { Snapshots } = require('./lib/snapshots');
 const { HeapDiff } = require('./lib/heapdiff');
 const { leakwatchError } = require('./lib/errors');
 const { Sampler } = require('./lib/sampler');
-const { PressureGuard } = require('./lib/pressure');
+const { PressureGuard, containerLimit } = require('./lib/pressure');
 const { MetricsExporter, parseEndpoint } = require('./lib/metrics');
 
 const MONITOR_EVENTS = new Set(['stats', 'leak', 'leakResolved']);
@@ -216,7 +216,16 @@ class Leakwatch extends EventEmitter {
     if (!this.options.statsFile) return;
     try {
       this.stats = new RecordWriter(this.options.statsFile, { maxBytes: this.options.statsFileMaxBytes });
-      this.record('start', { argv: process.argv.slice(1), node: process.version, ppid: process.ppid });
+      // What report.html's environment section shows: the flags, the versions, the container's limit.
+      this.record('start', {
+        argv: process.argv.slice(1),
+        node: process.version,
+        ppid: process.ppid,
+        execArgv: process.execArgv,
+        nodeOptions: process.env.NODE_OPTIONS || '',
+        leakwatch: require('./package.json').version,
+        memoryLimit: containerLimit(),
+      });
     } catch (error) {
       this.report(error);
     }

@@ -339,12 +339,12 @@ test('--help for leakwatch and for each command: exit 0, usage on stdout', { tim
   const general = await cli(['--help']);
   assert.equal(general.code, 0);
   assert.equal(general.stderr, '');
-  for (const name of ['summary', 'diff', 'analyze', 'plot', 'run', 'demo']) assert.match(general.stdout, new RegExp(`leakwatch ${name}\\b`));
+  for (const name of ['summary', 'diff', 'analyze', 'plot', 'run', 'demo', 'report']) assert.match(general.stdout, new RegExp(`leakwatch ${name}\\b`));
   assert.match(general.stdout, /Exit codes: 0 ok, 1 error, 2 usage error, 3 leak found/);
   const version = await cli(['--version']);
   assert.equal(version.code, 0);
   assert.equal(version.stdout.trim(), JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version);
-  const names = ['summary', 'diff', 'analyze', 'plot', 'run', 'demo'];
+  const names = ['summary', 'diff', 'analyze', 'plot', 'run', 'demo', 'report'];
   const results = await Promise.all(names.flatMap((name) => [cli([name, '--help']), cli([name, '-h'])]));
   names.forEach((name, i) => {
     for (const r of results.slice(2 * i, 2 * i + 2)) {
@@ -360,6 +360,7 @@ test('--help for leakwatch and for each command: exit 0, usage on stdout', { tim
     plot: ['--output', '--title', '--pid', '--width'],
     run: ['--snapshots', '--every', '--duration', '--out'],
     demo: ['--out'],
+    report: ['--output', '--pid', '--redact'],
   };
   names.forEach((name, i) => {
     for (const option of expectations[name]) assert.ok(results[2 * i].stdout.includes(option), `${name} --help mentions ${option}`);

@@ -214,6 +214,15 @@ test('ERR_LEAKWATCH_CHART_SIZE and ERR_LEAKWATCH_NO_RECORDS: leakwatch plot', as
   assert.ok(none.stderr.includes(empty));
 });
 
+test('ERR_LEAKWATCH_NOTHING_TO_REPORT: leakwatch report of a directory leakwatch wrote nothing in', async () => {
+  const empty = fs.mkdtempSync(path.join(dir, 'nothing-'));
+  fs.writeFileSync(path.join(empty, 'notes.txt'), 'not a run\n');
+  const r = await cli(['report', empty]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^leakwatch: .*\(ERR_LEAKWATCH_NOTHING_TO_REPORT\)\n$/);
+  assert.ok(!fs.existsSync(path.join(empty, 'report.html')));
+});
+
 test('ERR_LEAKWATCH_BUSY: one snapshot at a time', async () => {
   const first = path.join(dir, 'first.heapsnapshot');
   const second = path.join(dir, 'second.heapsnapshot');

@@ -64,6 +64,8 @@ const CODES = Object.freeze({
   ERR_LEAKWATCH_INVALID_ARG: TypeError,
   ERR_LEAKWATCH_NO_RECORDS: Error,
   ERR_LEAKWATCH_NO_SUCH_PID: Error,
+  // leakwatch report: a directory with nothing leakwatch wrote in it.
+  ERR_LEAKWATCH_NOTHING_TO_REPORT: Error,
   ERR_LEAKWATCH_USAGE: Error,
 });
 

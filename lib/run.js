@@ -546,6 +546,8 @@ function runWatched({
       if (!found.notLoaded) drawCharts(list);
       const targets = list.filter((p) => p.target);
       const main = targets.find((p) => p.analysis) || targets[0] || null;
+      // report.html, the whole investigation on one page (lib/html-report.js); one log line names it.
+      if (!found.notLoaded) found.report = await require('./html-report').writeRunReport({ outDir, main, command: [command, ...args], log });
       resolve({
         ...found,
         processes: list,

@@ -12,7 +12,8 @@ module.exports = {
 Runs a bundled app that leaks like the one in "Debugging memory leaks in Node"
 (SimpleClass objects kept in a 'leakyData' array) under 'leakwatch run' for about
 20 seconds, then shows the leak event, the snapshots, the suspects with their retainer
-path, and the chart. Equivalent to:
+path, and the chart; report.html in the output directory shows it all on one page.
+Equivalent to:
   leakwatch run --snapshots 3 --every 4s --duration 20s -- node examples/leaky-app.js`,
   options: { out: { type: 'string' } },
   check({ positionals }) {

@@ -14,7 +14,8 @@ module.exports = {
 Run an app with leakwatch preloaded (NODE_OPTIONS=--require leakwatch/register, so
 'node app.js', 'npm start' and the like all work). leakwatch records every 'stats'
 sample, takes heap snapshots on a schedule and when a leak is detected, analyses them
-with the three-snapshot technique once it has them all, and charts memory over time.
+with the three-snapshot technique once it has them all, charts memory over time, and
+writes report.html: the whole investigation on one page ('leakwatch report --help').
 The app's output, exit code and signals pass through; leakwatch reports on stderr.
 Ctrl-C stops the app and still reports what was found so far.
 
@@ -38,7 +39,7 @@ Options:
                      when its main process has exited (they get SIGTERM, then SIGKILL)
   --pid P            snapshot and analyse only process P (one of the app's processes)
   --no-leak-snapshot do not take a snapshot when a leak is detected
-  --out DIR          where stats.jsonl, snapshots and memory.svg go
+  --out DIR          where stats.jsonl, snapshots, memory.svg and report.html go
                      (default ./leakwatch-<date>-<time>); created 0700, or, if it
                      exists, used only when you own it and others cannot write to it
   --warmup D         leak detector warm-up (default 5s)`,
