@@ -56,14 +56,20 @@ const verdict = (testCase, r) => {
     return `#${x.id} ${raised ? secs(raised.atMs) : '?'}→${secs(x.atMs)}`;
   });
   if (testCase.truth === 'leak') {
-    if (!first) return { text: 'not reported ✗', ok: false, inTime: false };
-    const rightKind = first.kind === testCase.kind;
-    const inTime = first.atMs <= target;
-    // A leak keeps leaking to the end of its run: no withdrawal of its kind after it started.
-    const flapped = r.resolved.filter((x) => x.kind === testCase.kind && x.atMs >= (testCase.startsMs || 0));
+    // A leak that starts late (after a healthy stretch, which may hold a suspicion of its own,
+    // withdrawn): its verdict is the first raised on evidence from after it started.
+    const starts = testCase.startsMs || 0;
+    const leak = r.leaks.find((l) => Date.parse(l.end) - r.spawnedAt > starts);
+    const earlier = starts ? r.leaks.filter((l) => l !== leak && Date.parse(l.end) - r.spawnedAt <= starts) : [];
+    if (!leak) return { text: `not reported${earlier.length ? ` (a suspicion before it started: ${life.join(', ') || `#${earlier[0].id} standing`})` : ''} ✗`, ok: false, inTime: false };
+    const rightKind = leak.kind === testCase.kind;
+    const inTime = leak.atMs <= target;
+    // A leak keeps leaking to the end of its run: its verdict is never withdrawn.
+    const flapped = r.resolved.filter((x) => x.id === leak.id);
+    const before = earlier.length ? `${[...new Set(earlier.map((l) => l.id))].map((id) => life.find((t) => t.startsWith(`#${id} `)) || `#${id} standing`).join(', ')} before it started; then ` : '';
     const mark = !rightKind ? '✗ wrong kind' : flapped.length ? '✗ withdrawn while leaking' : inTime ? '✓' : '✓ late';
-    const tail = flapped.length ? `; withdrawn ${life.join(', ')}` : standing.length ? `; standing at ${secs(r.wallMs)}` : '';
-    return { text: `${first.kind} at ${secs(first.atMs)}${tail} ${mark}`, ok: rightKind && !flapped.length, inTime: inTime && rightKind && !flapped.length, first };
+    const tail = flapped.length ? `; withdrawn ${life.join(', ')}` : standing.includes(leak.id) ? `; standing at ${secs(r.wallMs)}` : '';
+    return { text: `${before}${leak.kind} at ${secs(leak.atMs)}${tail} ${mark}`, ok: rightKind && !flapped.length, inTime: inTime && rightKind && !flapped.length, first: leak };
   }
   if (!first) return { text: `none in ${secs(r.wallMs)} ✓`, ok: true };
   // Healthy: suspicions allowed while it grows, each withdrawn within one window of the end
@@ -132,6 +138,9 @@ ${summary}
 ${table}
 `;
 console.log(`\n${summary}\n\n${table}\n`);
-fs.mkdirSync(path.join(here, 'results'), { recursive: true });
-fs.writeFileSync(path.join(here, 'results', 'detection.md'), doc);
-process.stderr.write('[detection] saved benches/results/detection.md\n');
+// Only a run of the whole corpus replaces the saved results.
+if (!onlyCases && wanted.length === 2 && wanted.includes('register') && wanted.includes('listener')) {
+  fs.mkdirSync(path.join(here, 'results'), { recursive: true });
+  fs.writeFileSync(path.join(here, 'results', 'detection.md'), doc);
+  process.stderr.write('[detection] saved benches/results/detection.md\n');
+}
