@@ -142,6 +142,16 @@ class MetricsExporter {
     return JSON.parse(this.state.familiesJson());
   }
 
+  /** families(), or none (the failure reported): what the app's own collection gets. */
+  safeFamilies() {
+    try {
+      return this.families();
+    } catch (error) {
+      this.report(error);
+      return [];
+    }
+  }
+
   /**
    * The text exposition: this process's; in a cluster's primary, its own and every worker's
    * that answers within WORKER_TIMEOUT_MS, each series labelled `worker` ('primary' or the
@@ -288,7 +298,8 @@ class MetricsExporter {
     let cached = null;
     const current = () => {
       if (!cached) {
-        cached = new Map(this.families().map((f) => [f.name, f]));
+        // A failure is leakwatch's, reported; the app's scrape goes on without these series.
+        cached = new Map(this.safeFamilies().map((f) => [f.name, f]));
         setImmediate(() => (cached = null)); // one read per scrape, not one per family
       }
       return cached;
@@ -331,7 +342,7 @@ class MetricsExporter {
     }
     this.histograms = histograms;
     meter.addBatchObservableCallback((result) => {
-      for (const family of this.families()) {
+      for (const family of this.safeFamilies()) {
         const instrument = observables.get(family.name);
         if (!instrument) continue;
         for (const sample of family.samples) {
