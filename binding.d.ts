@@ -391,6 +391,11 @@ export interface MetricDefinition {
 /** Every family leakwatch exports, in exposition order. */
 export declare function metricDefinitions(): Array<MetricDefinition>
 
+/** The leak-site series kept by default, and at most (`leakwatch_core::metrics`). */
+export declare const METRICS_DEFAULT_MAX_SITES: number
+
+export declare const METRICS_MAX_SITES: number
+
 /** A full GC's figures (bytes; `tMs` since the epoch; `containerLimit` 0 when unlimited). */
 export interface MetricsGcFigures {
   tMs: number

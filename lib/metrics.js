@@ -17,14 +17,14 @@ const { containerLimit } = require('./pressure');
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_PORT = 9464; // OpenTelemetry's Prometheus exporter's default port
-const DEFAULT_MAX_SITES = 10;
-const MAX_SITES = 100;
+// The site series' default and cap are the core's (crates/core/src/metrics.rs).
+const { METRICS_DEFAULT_MAX_SITES: DEFAULT_MAX_SITES, METRICS_MAX_SITES: MAX_SITES } = native;
 /** A cluster's primary waits this long for its workers' figures, then renders without the silent ones. */
 const WORKER_TIMEOUT_MS = 1000;
 const REQUEST = 'leakwatch:metrics-request';
 const REPLY = 'leakwatch:metrics-reply';
 /** prom-client's cluster aggregation of each family: ratios and times are not summed. */
-const AGGREGATORS = { leakwatch_heap_limit_ratio: 'max', leakwatch_container_memory_ratio: 'max', leakwatch_last_full_gc_timestamp_seconds: 'max', leakwatch_heap_baseline_growth_bytes_per_second: 'sum' };
+const AGGREGATORS = { leakwatch_heap_limit_ratio: 'max', leakwatch_container_memory_ratio: 'max', leakwatch_last_full_gc_timestamp_seconds: 'max' };
 
 /**
  * The `metrics` option (or LEAKWATCH_METRICS): where to serve /metrics. Accepts 'host:port',
@@ -78,7 +78,6 @@ class MetricsExporter {
     this.state = new native.Metrics(this.maxSites);
     this.containerLimit = isMainThread ? containerLimit() : 0;
     this.server = null;
-    this.endpoint = null;
     this.histograms = null; // OpenTelemetry histograms, recorded as events come
     this.onWorkerRequest = null;
     this.pending = new Map(); // request id -> {replies, done}
@@ -238,7 +237,6 @@ class MetricsExporter {
    */
   serve(endpoint) {
     this.close();
-    this.endpoint = endpoint;
     if (!endpoint) return;
     this.setMaxSites(endpoint.maxSites);
     if (cluster.isWorker) return this.answerPrimary();

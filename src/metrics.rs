@@ -7,6 +7,12 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::collections::HashMap;
 
+/// The leak-site series kept by default, and at most (`leakwatch_core::metrics`).
+#[napi]
+pub const METRICS_DEFAULT_MAX_SITES: u32 = core::DEFAULT_MAX_SITES as u32;
+#[napi]
+pub const METRICS_MAX_SITES: u32 = core::MAX_SITES as u32;
+
 /// A full GC's figures (bytes; `tMs` since the epoch; `containerLimit` 0 when unlimited).
 #[napi(object)]
 pub struct MetricsGcFigures {
