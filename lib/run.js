@@ -175,6 +175,8 @@ class WatchedProcess {
     this.lastDumpMs = 0;
     this.target = false;
     this.why = null; // why it is snapshotted
+    this.alone = false; // snapshotted on the schedule only because it was the only process
+    this.released = null; // why such a series stopped once other processes loaded leakwatch
     this.analysis = null;
     this.analysisError = null;
   }
@@ -357,11 +359,27 @@ function runWatched({
   const scheduled = () => {
     const alive = [...processes.values()].filter((p) => isAlive(p.pid));
     if (chosenPid !== undefined) return alive.filter((p) => p.pid === chosenPid).map((p) => [p, 'schedule']);
-    const chosen = alive.filter((p) => p.target || p.grew() || p.standing().length > 0);
+    const growing = (p) => p.grew() || p.standing().length > 0;
+    // A process snapshotted only because it was alone (a cluster's primary, or `npm start`,
+    // whose app or workers loaded leakwatch after the first snapshot was due on a slow
+    // machine) is no longer alone: its series stops unless it grows or has a verdict, and
+    // the snapshots it had stay on disk, said so in the summary.
+    if (processes.size > 1) {
+      for (const p of alive) {
+        if (!p.alone || !p.target || growing(p) || p.requested > p.snapshots.length) continue;
+        p.target = false;
+        p.alone = false;
+        p.released = `${p.snapshots.length} snapshot${p.snapshots.length === 1 ? '' : 's'} while it was the only process, then stopped: ${processes.size} processes loaded leakwatch and its heap did not grow`;
+        log(`no more snapshots${who(p)}: ${processes.size} processes have loaded leakwatch and its heap did not grow`);
+      }
+    }
+    const chosen = alive.filter((p) => p.target || growing(p));
     if (chosen.length) return chosen.map((p) => [p, p.target ? 'schedule' : 'schedule; its heap grew']);
     // One process: snapshots on the schedule whatever its heap does (a steady app gets its
     // "no suspects"). Several: only those that grow; none yet, none now.
-    return processes.size === 1 && alive.length === 1 ? [[alive[0], 'schedule']] : [];
+    if (processes.size !== 1 || alive.length !== 1) return [];
+    if (!alive[0].target) alive[0].alone = true;
+    return [[alive[0], 'schedule']];
   };
 
   const analyse = (p) => {
@@ -717,7 +735,7 @@ function processesSection(result) {
     const which = result.chosenPid !== undefined ? `pid ${result.chosenPid} (--pid)` : targets.length ? `${targets.map((p) => `pid ${p.pid}`).join(', ')}` : 'none';
     lines.push(`  processes that loaded leakwatch: ${list.length}; snapshotted and analysed: ${which}`);
     for (const p of list) {
-      const snap = p.target ? `${p.snapshots.length} snapshot${p.snapshots.length === 1 ? '' : 's'} (${p.why})` : result.chosenPid !== undefined ? 'not snapshotted (not --pid)' : 'not snapshotted';
+      const snap = p.target ? `${p.snapshots.length} snapshot${p.snapshots.length === 1 ? '' : 's'} (${p.why})` : result.chosenPid !== undefined ? 'not snapshotted (not --pid)' : p.released ? `not analysed: ${p.released}` : 'not snapshotted';
       const parent = list.some((q) => q.pid === p.ppid) ? ` [child of ${p.ppid}]` : '';
       lines.push(`    ${p.label()}${parent}: ${verdict(p)}; ${snap}`);
     }
