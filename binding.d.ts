@@ -453,6 +453,8 @@ export interface MonitorResolution {
   trailingWindowMs: number
   fillMs: number
   nextRequiredMs: number
+  fillBytes: number
+  nextOutgrowBytes: number
   reason: string
 }
 

@@ -207,6 +207,9 @@ export interface LeakResolvedEvent {
     /** How long the growth lasted; the evidence the next verdict of this kind needs (learnt: 1.5x the fill). */
     fillMs: number;
     nextRequiredMs: number;
+    /** How much the figure grew over the fill; growth that lets the next verdict come sooner than `nextRequiredMs` (2x the fill). */
+    fillBytes: number;
+    nextOutgrowBytes: number;
   };
 }
 

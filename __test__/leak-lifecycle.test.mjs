@@ -55,6 +55,7 @@ describe('verdicts with a lifecycle', { concurrency: true }, () => {
     assert.match(resolved.reason, /^growth stopped: the heap levelled off at [\d.]+ \w+ after growing for \d+s, .*a cache or a store that filled\?/);
     assert.ok(Date.parse(resolved.end) > Date.parse(resolved.start));
     assert.ok(resolved.evidence.nextRequiredMs >= 1.5 * resolved.evidence.fillMs - 1, JSON.stringify(resolved.evidence));
+    assert.ok(resolved.evidence.fillBytes > 0 && resolved.evidence.nextOutgrowBytes >= 2 * resolved.evidence.fillBytes - 1, JSON.stringify(resolved.evidence));
     // What a dashboard sees now.
     const page = parseExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
     assert.equal(page.get('leakwatch_leaks_active{kind="heap"}'), 0);

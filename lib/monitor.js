@@ -239,6 +239,8 @@ function toResolvedEvent(r) {
       trailingWindowMs: r.trailingWindowMs,
       fillMs: r.fillMs,
       nextRequiredMs: r.nextRequiredMs,
+      fillBytes: r.fillBytes,
+      nextOutgrowBytes: r.nextOutgrowBytes,
     },
   };
 }

@@ -238,6 +238,8 @@ pub struct JsResolution {
     pub trailing_window_ms: f64,
     pub fill_ms: f64,
     pub next_required_ms: f64,
+    pub fill_bytes: f64,
+    pub next_outgrow_bytes: f64,
     pub reason: String,
 }
 
@@ -254,6 +256,8 @@ fn to_js_resolution(r: LeakResolution) -> JsResolution {
         trailing_window_ms: r.trailing_window_ms,
         fill_ms: r.fill_ms,
         next_required_ms: r.next_required_ms,
+        fill_bytes: r.fill_bytes,
+        next_outgrow_bytes: r.next_outgrow_bytes,
         reason: r.reason,
     }
 }

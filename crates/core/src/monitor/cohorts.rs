@@ -8,8 +8,10 @@
 //! after it ended, when objects still in flight at its end (requests being served, a burst) are
 //! done: its live bytes are then what it really retains. The monitor remembers each cohort's
 //! peak since then (carried over when the sampler merges old cohorts), and the cohorts' live
-//! bytes at recent readings. Over the window (referenced cohorts past warm-up and since the last
-//! report, spanning the required duration):
+//! bytes at recent readings. The window is the referenced cohorts past warm-up and since the
+//! last report, or its more recent part (a leak that starts after a long healthy stretch is
+//! judged on the cohorts since it started, see `rule`), spanning the required duration
+//! (`rule::Requirement`). Over it:
 //! * they retain at least `max(min_growth_bytes / 4, min_growth_ratio * heap)`;
 //! * the older half keeps at least 70 % of its referenced peak (a cache that evicts, or a batch
 //!   whose data a GC caught alive, loses its old cohorts; a leak into an array loses only the
@@ -28,6 +30,7 @@
 //!   table) look retained without the heap growing.
 
 use super::robust::Point;
+use super::rule::Requirement;
 use super::{human_bytes, DetectorConfig, Evidence, LeakVerdict, MemoryKind, Rule, Signal, SurvivalEvidence};
 use crate::survival::{CohortSurvival, SurvivalReading};
 
@@ -159,17 +162,12 @@ impl SurvivalState {
         self.cohorts = cohorts;
     }
 
-    /// Live bytes now of the cohorts allocated between `from_ms` and `to_ms` (by their middle);
+    /// Live bytes now of the allocations made between `from_ms` and `to_ms` (each cohort spread
+    /// evenly over its interval: cohorts the sampler merged since still count their share);
     /// None before any reading.
     pub fn live_between(&self, from_ms: f64, to_ms: f64) -> Option<f64> {
         self.at_ms?;
-        Some(
-            self.cohorts
-                .iter()
-                .filter(|c| (c.start_ms + c.end_ms) / 2.0 >= from_ms && (c.start_ms + c.end_ms) / 2.0 <= to_ms)
-                .map(|c| c.live_bytes)
-                .sum(),
-        )
+        Some(self.cohorts.iter().map(|c| c.live_bytes * overlap(c, from_ms, to_ms)).sum())
     }
 
     /// The sampler is running: its latest reading is recent.
@@ -186,33 +184,57 @@ impl SurvivalState {
     }
 
     /// Judges the heap. `from_ms`: cohorts must lie after this (warm-up, last report);
-    /// `heap`: post-GC heap samples past warm-up, reported with the verdict.
-    pub fn assess(&self, config: &DetectorConfig, required_ms: f64, from_ms: f64, heap: &[Point]) -> Outcome {
-        let Some(at_ms) = self.at_ms else {
-            return Outcome::Nothing;
-        };
+    /// `heap`: post-GC heap samples past warm-up, reported with the verdict. The whole window
+    /// first, then its parts after each eighth of its span.
+    pub fn assess(&self, config: &DetectorConfig, required: Requirement, from_ms: f64, heap: &[Point]) -> Outcome {
         let referenced: Vec<&Cohort> =
             self.cohorts.iter().filter(|c| c.referenced && (c.start_ms + c.end_ms) / 2.0 >= from_ms).collect();
         let Some(newest) = referenced.last() else {
             return Outcome::Nothing;
         };
         let window_end = newest.end_ms;
-        let oldest_kept = window_end - config.max_window_ms.max(required_ms);
+        let oldest_kept = window_end - config.max_window_ms.max(required.ms);
         let window: Vec<&Cohort> =
             referenced.into_iter().filter(|c| c.end_ms <= window_end && c.start_ms >= oldest_kept).collect();
         let Some(first) = window.first() else {
             return Outcome::Nothing;
         };
-        let window_start = first.start_ms;
+        let mut tried = usize::MAX;
+        for from in required.starts(config.rule, first.start_ms, window_end) {
+            let skip = window.partition_point(|c| c.start_ms < from);
+            if std::mem::replace(&mut tried, skip) == skip {
+                continue;
+            }
+            if let Some(verdict) = self.judge(config, required, &window[skip..], heap, skip == 0) {
+                return Outcome::Leak(Box::new(verdict));
+            }
+        }
+        Outcome::Nothing
+    }
+
+    /// The rule on one window of cohorts (oldest first).
+    fn judge(
+        &self,
+        config: &DetectorConfig,
+        required: Requirement,
+        window: &[&Cohort],
+        heap: &[Point],
+        whole: bool,
+    ) -> Option<LeakVerdict> {
+        let at_ms = self.at_ms?;
+        let (window_start, window_end) = (window.first()?.start_ms, window.last()?.end_ms);
         let span = window_end - window_start;
-        if window.len() < 2 || span < required_ms || span <= 0.0 {
-            return Outcome::Nothing;
+        if window.len() < 2 || span < required.base_ms || span <= 0.0 {
+            return None;
         }
         let retained: f64 = window.iter().map(|c| c.live_bytes).sum();
+        if !required.met(span, retained, whole) {
+            return None;
+        }
         let heap_base = heap.first().map_or(0.0, |p| p.value);
         let floor = MIN_GROWTH_SHARE * config.min_growth_bytes;
         if retained < floor.max(config.min_growth_ratio * heap_base) {
-            return Outcome::Nothing;
+            return None;
         }
         let mid = window_start + span / 2.0;
         let older = window.iter().filter(|c| (c.start_ms + c.end_ms) / 2.0 < mid);
@@ -220,19 +242,17 @@ impl SurvivalState {
         // An older half that held nothing: the thirds below decide.
         let old_retention = if old_peak > 0.0 { old_live / old_peak } else { 1.0 };
         if old_retention < MIN_OLD_RETENTION {
-            return Outcome::Nothing;
+            return None;
         }
-        let thirds = thirds(&window, window_start, span);
+        let thirds = thirds(window, window_start, span);
         if thirds.iter().any(|&b| b < MIN_THIRD_SHARE * retained) {
-            return Outcome::Nothing;
+            return None;
         }
         // Growth, not replacement: what older allocations lost meanwhile does not offset it.
-        let Some(older_lost) = self.older_loss(window_start) else {
-            return Outcome::Nothing;
-        };
+        let older_lost = self.older_loss(window_start)?;
         let net = retained - older_lost;
         if net < (MIN_NET_SHARE * retained).max(floor) {
-            return Outcome::Nothing;
+            return None;
         }
         // The post-GC heap's lower envelope near the start and near the end of the window.
         let third = span / 3.0;
@@ -249,7 +269,7 @@ impl SurvivalState {
         // does not grow.
         let heap_agrees = heap_rise.is_some_and(|rise| rise >= floor);
         if !heap_agrees {
-            return Outcome::Nothing;
+            return None;
         }
         let in_window: Vec<&Point> = heap.iter().filter(|p| p.t_ms >= window_start - third).collect();
         let forced_gcs = in_window.iter().filter(|p| p.forced).count();
@@ -290,7 +310,7 @@ impl SurvivalState {
             (true, false) => (base_start, base_start),
             (false, false) => (0.0, 0.0),
         };
-        Outcome::Leak(Box::new(LeakVerdict {
+        Some(LeakVerdict {
             id: 0,
             kind: MemoryKind::Heap,
             start_ms: window_start,
@@ -304,7 +324,17 @@ impl SurvivalState {
             baseline_end,
             evidence: Evidence { rule: Rule::Adaptive, signals, survival: Some(survival) },
             reason,
-        }))
+        })
+    }
+}
+
+/// Share of a cohort's interval inside `[a, b]` (an instant cohort: 1 when inside).
+fn overlap(c: &Cohort, a: f64, b: f64) -> f64 {
+    let width = c.end_ms - c.start_ms;
+    if width > 0.0 {
+        (c.end_ms.min(b) - c.start_ms.max(a)).max(0.0) / width
+    } else {
+        f64::from(u8::from(c.start_ms >= a && c.start_ms <= b))
     }
 }
 
@@ -312,11 +342,11 @@ impl SurvivalState {
 fn thirds(window: &[&Cohort], start: f64, span: f64) -> [f64; 3] {
     let mut out = [0.0; 3];
     for c in window {
-        let width = c.end_ms - c.start_ms;
         for (k, slot) in out.iter_mut().enumerate() {
             let (a, b) = (start + span * k as f64 / 3.0, start + span * (k + 1) as f64 / 3.0);
-            *slot += if width > 0.0 {
-                c.live_bytes * ((c.end_ms.min(b) - c.start_ms.max(a)).max(0.0) / width)
+            // An instant cohort on a boundary counts once: in the later third.
+            *slot += if c.end_ms > c.start_ms {
+                c.live_bytes * overlap(c, a, b)
             } else if c.start_ms >= a && (c.start_ms < b || k == 2) {
                 c.live_bytes
             } else {

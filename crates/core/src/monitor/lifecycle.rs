@@ -14,10 +14,17 @@
 //! than a quarter of what the verdict's rate would have added meanwhile. A leak that continues
 //! keeps both near its rate, so a real leak does not flap.
 //!
+//! A survival verdict whose suspected allocations are mostly freed since (a cache evicting
+//! them, a TTL expiring them: the sampler sees it directly) needs less: the same test over the
+//! shortest window (`min_duration_ms`), since what it rested on is gone. A leak's allocations
+//! stay alive, so this never withdraws one.
+//!
 //! The fill is then learnt: the time from the verdict's evidence start to when the figure
-//! reached its plateau. The next verdict of that kind needs evidence spanning at least 1.5
-//! times that, so the same store refilling (a TTL, a config reload to a new cap) does not
-//! alarm again, while a leak still does, later.
+//! reached its plateau, and how much it grew meanwhile. The next verdict of that kind needs
+//! evidence spanning at least 1.5 times that time, or growth of more than twice that amount,
+//! so the same store refilling (a TTL, a config reload that doubles its cap) does not alarm
+//! again, while a leak still does: later when it is as slow as the fill was, on time when it
+//! soon outgrows what the store held (a leak that starts under a cache's churn).
 
 use super::robust::{bucket_minima, theil_sen_per_sec, Point, Series};
 use super::{human_bytes, DetectorConfig, LeakVerdict, MemoryKind};
@@ -32,14 +39,20 @@ const MIN_SPAN_SHARE: f64 = 0.9;
 /// ...and hold at least this many samples (a big heap has a full GC every few seconds only:
 /// the window then reaches further back).
 const MIN_TRAILING_SAMPLES: usize = 6;
-/// The next verdict of the kind needs evidence this many times the learnt fill.
+/// The next verdict of the kind needs evidence this many times the learnt fill's duration...
 const FILL_MARGIN: f64 = 1.5;
+/// ...or growth this many times what the store grew (a reload that doubles a cap refills as
+/// much as the first fill: twice that is more than the store known to the detector holds).
+const FILL_OUTGROW: f64 = 2.0;
 /// Samples kept per standing verdict.
 const MAX_POINTS: usize = 2048;
 /// The trailing window spans at least this many times the samples' spread over the rate.
 const NOISE_SPANS: f64 = 4.0;
 /// The trailing window's longest (the detector's longest escalated window).
 const MAX_TRAILING_MS: f64 = 10.0 * 60_000.0;
+/// A survival verdict whose suspected allocations lost at least this share since is judged
+/// over the shortest window.
+const FREED_FAST_SHARE: f64 = 0.5;
 
 /// A verdict withdrawn.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +77,43 @@ pub struct LeakResolution {
     /// evidence the next verdict of this kind needs from now on.
     pub fill_ms: f64,
     pub next_required_ms: f64,
+    /// What the figure grew over the fill, and the growth that lets the next verdict of this
+    /// kind come sooner than `next_required_ms` (see `Fill`).
+    pub fill_bytes: f64,
+    pub next_outgrow_bytes: f64,
     pub reason: String,
+}
+
+/// A fill learnt from a withdrawn verdict: how long the store grew, and by how much.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Fill {
+    pub ms: f64,
+    pub bytes: f64,
+}
+
+impl Fill {
+    /// The evidence the next verdict needs: this long...
+    pub fn required_ms(&self, config: &DetectorConfig) -> f64 {
+        if self.ms > 0.0 {
+            (FILL_MARGIN * self.ms).max(config.min_duration_ms)
+        } else {
+            0.0
+        }
+    }
+
+    /// ...unless it grew this much (infinite when nothing was learnt).
+    pub fn outgrow_bytes(&self) -> f64 {
+        if self.bytes > 0.0 {
+            FILL_OUTGROW * self.bytes
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// Both fills' demands: the longer time and the larger amount.
+    pub fn max(self, other: Fill) -> Fill {
+        Fill { ms: self.ms.max(other.ms), bytes: self.bytes.max(other.bytes) }
+    }
 }
 
 /// A verdict that stands.
@@ -78,6 +127,8 @@ struct Standing {
     window_ms: f64,
     /// What the verdict suspected: retained bytes (survival) or the envelope's rise.
     suspected_bytes: f64,
+    /// The figure's lower envelope at the verdict's evidence start.
+    base: f64,
     /// Survival verdicts: the window of the suspected cohorts.
     cohorts: Option<(f64, f64)>,
     /// Post-GC samples of the kind since the raise.
@@ -115,6 +166,7 @@ impl Lifecycle {
             rate: verdict.rate_bytes_per_sec,
             window_ms: verdict.window_ms,
             suspected_bytes: verdict.growth_bytes,
+            base: verdict.baseline_start,
             cohorts,
             points: Series::default(),
             peak: verdict.baseline_end,
@@ -124,11 +176,6 @@ impl Lifecycle {
     /// Ids of the verdicts standing now, by kind.
     pub fn standing(&self) -> impl Iterator<Item = (u64, MemoryKind)> + '_ {
         self.standing.iter().map(|s| (s.id, s.kind))
-    }
-
-    /// The evidence the next verdict needs after a fill of `fill_ms` was learnt.
-    pub fn required_after_fill(fill_ms: f64, config: &DetectorConfig) -> f64 {
-        (FILL_MARGIN * fill_ms).max(config.min_duration_ms)
     }
 
     /// Withdrawals since the last call.
@@ -145,7 +192,7 @@ impl Lifecycle {
         point: Point,
         config: &DetectorConfig,
         live_of: impl Fn(f64, f64) -> Option<f64>,
-    ) -> Option<f64> {
+    ) -> Option<Fill> {
         let at = self.standing.iter().position(|s| s.kind == kind)?;
         let s = &mut self.standing[at];
         if point.t_ms < s.raised_ms || !s.points.push(point) {
@@ -156,10 +203,22 @@ impl Lifecycle {
         s.points.points.drain(..excess);
         let noise_ms =
             if s.rate > 0.0 { NOISE_SPANS * spread(&s.points.points, s.rate) / s.rate * 1000.0 } else { 0.0 };
-        let trailing_ms = s.window_ms.max(config.min_duration_ms).max(noise_ms).min(MAX_TRAILING_MS);
+        let freed = s.suspected_bytes > 0.0
+            && s.cohorts
+                .and_then(|(from, to)| live_of(from, to))
+                .is_some_and(|live| 1.0 - live / s.suspected_bytes >= FREED_FAST_SHARE);
+        let trailing_ms = if freed {
+            config.min_duration_ms
+        } else {
+            s.window_ms.max(config.min_duration_ms).max(noise_ms).min(MAX_TRAILING_MS)
+        };
         let from_ms = point.t_ms - trailing_ms;
         let all = &s.points.points;
-        let first = all.partition_point(|p| p.t_ms < from_ms).min(all.len().saturating_sub(MIN_TRAILING_SAMPLES));
+        // From the last sample at or before the window's start (samples are irregular).
+        let first = all
+            .partition_point(|p| p.t_ms <= from_ms)
+            .saturating_sub(1)
+            .min(all.len().saturating_sub(MIN_TRAILING_SAMPLES));
         let points = &all[first..];
         let span = points.last().map_or(0.0, |l| l.t_ms - points[0].t_ms);
         if points.len() < MIN_TRAILING_SAMPLES.max(config.min_samples) || span < MIN_SPAN_SHARE * trailing_ms {
@@ -177,7 +236,7 @@ impl Lifecycle {
         }
         let s = self.standing.remove(at);
         let resolution = withdraw(&s, point.t_ms, slope, minima[1], span.max(trailing_ms), config, live_of);
-        let fill = resolution.fill_ms;
+        let fill = Fill { ms: resolution.fill_ms, bytes: resolution.fill_bytes };
         self.resolved.push(resolution);
         Some(fill)
     }
@@ -222,7 +281,10 @@ fn withdraw(
         .map_or(s.raised_ms, |p| p.t_ms)
         .max(s.raised_ms);
     let fill_ms = (stopped_ms - s.evidence_start_ms).max(0.0);
-    let next_required_ms = Lifecycle::required_after_fill(fill_ms, config);
+    let fill_bytes = (plateau - s.base).max(s.suspected_bytes).max(0.0);
+    let fill = Fill { ms: fill_ms, bytes: fill_bytes };
+    let next_required_ms = fill.required_ms(config);
+    let next_outgrow_bytes = fill.outgrow_bytes();
     let freed = match s.cohorts.and_then(|(from, to)| live_of(from, to)) {
         Some(live) if s.suspected_bytes > 0.0 => (1.0 - live / s.suspected_bytes).clamp(0.0, 1.0),
         _ if s.suspected_bytes > 0.0 => ((s.peak - plateau) / s.suspected_bytes).clamp(0.0, 1.0),
@@ -238,13 +300,14 @@ fn withdraw(
         String::new()
     };
     let reason = format!(
-        "growth stopped: {noun} levelled off at {} after growing for {:.0}s, and grew {}/s over the last {:.0}s (the verdict's rate was {}/s){freed_text}: a cache or a store that filled? The next verdict on {noun} needs {:.0}s of growth",
+        "growth stopped: {noun} levelled off at {} after growing for {:.0}s, and grew {}/s over the last {:.0}s (the verdict's rate was {}/s){freed_text}: a cache or a store that filled? The next verdict on {noun} needs {:.0}s of growth, or more than {}",
         human_bytes(plateau),
         fill_ms / 1000.0,
         human_bytes(slope.max(0.0)),
         trailing_ms / 1000.0,
         human_bytes(s.rate),
         next_required_ms / 1000.0,
+        human_bytes(next_outgrow_bytes),
     );
     LeakResolution {
         id: s.id,
@@ -258,6 +321,8 @@ fn withdraw(
         trailing_window_ms: trailing_ms,
         fill_ms,
         next_required_ms,
+        fill_bytes,
+        next_outgrow_bytes,
         reason,
     }
 }

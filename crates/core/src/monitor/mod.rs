@@ -140,14 +140,13 @@ impl Monitor {
             }
             let point = Point { t_ms: sample.t_ms, value, forced: sample.forced };
             let survival = &self.survival;
-            if let Some(fill_ms) =
+            if let Some(fill) =
                 self.lifecycle.observe(kind, point, &self.config, |from, to| survival.live_between(from, to))
             {
-                let detector = match kind {
-                    MemoryKind::Heap => &mut self.heap,
-                    MemoryKind::External => &mut self.external,
-                };
-                detector.learned_ms = detector.learned_ms.max(Lifecycle::required_after_fill(fill_ms, &self.config));
+                match kind {
+                    MemoryKind::Heap => self.heap.learn(fill),
+                    MemoryKind::External => self.external.learn(fill),
+                }
             }
         }
     }
@@ -230,9 +229,9 @@ impl Monitor {
     }
 
     fn judge_survival(&mut self) -> Option<LeakVerdict> {
-        let required_ms = self.heap.required_duration_ms(&self.config);
+        let required = self.heap.requirement(&self.config);
         let from_ms = self.warmup_end_ms().max(self.heap.reported_until_ms);
-        match self.survival.assess(&self.config, required_ms, from_ms, &self.heap.evidence.points) {
+        match self.survival.assess(&self.config, required, from_ms, &self.heap.evidence.points) {
             Outcome::Leak(verdict) => {
                 self.heap.reported(verdict.end_ms);
                 Some(*verdict)

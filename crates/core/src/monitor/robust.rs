@@ -52,13 +52,6 @@ impl Series {
     pub fn clear(&mut self) {
         self.points.clear();
     }
-
-    pub fn span_ms(&self) -> f64 {
-        match (self.points.first(), self.points.last()) {
-            (Some(first), Some(last)) => last.t_ms - first.t_ms,
-            _ => 0.0,
-        }
-    }
 }
 
 /// Minimum of each of `N` equal time buckets of the points' span, or None if one is empty.

@@ -26,8 +26,16 @@
 //! wrapper, and V8 collects on external growth by itself).
 //!
 //! After a report the evidence is dropped and the required duration doubles (capped), so a
-//! continuing leak is reported again, but not on every sample.
+//! continuing leak is reported again, but not on every sample. After a withdrawal (the
+//! suspicion resolved itself: `lifecycle`) the doubling starts afresh, and the fill learnt sets
+//! what the next verdict needs instead (`Requirement`).
+//!
+//! The window judged is the evidence since the last report (at most `max_window_ms`), or the
+//! most recent part of it: a leak that starts after a long flat stretch (a service that ran
+//! healthy for an hour) is judged on the samples since it started, as it would be at start-up,
+//! not diluted by the hour before it.
 
+use super::lifecycle::Fill;
 use super::robust::{bucket_minima, steepest_third_share, theil_sen_per_sec, Point, Series};
 use super::{human_bytes, DetectorConfig, Evidence, LeakVerdict, MemoryKind, Rule, Signal};
 
@@ -42,6 +50,45 @@ const MIN_RISE_SHARE_QUARTERS: f64 = 1.0 / 8.0;
 /// the envelope all along, while a step (a cache filling up) or a burst alive at the newest
 /// sample lifts it at once, even when the bucket minima happen to rise.
 const MAX_STEEPEST_THIRD_SHARE: f64 = 0.75;
+/// Recent parts of the evidence judged: starts this far apart (a quarter of the shortest
+/// window: a leak's start is found within a few seconds)...
+const WINDOW_STEP_SHARE: f64 = 0.25;
+/// ...and at most this many (the step widens on a long window): the cost stays bounded.
+const MAX_WINDOW_STARTS: f64 = 48.0;
+
+/// What a verdict's evidence must span: `ms`, or `base_ms` when it grew at least
+/// `outgrow_bytes` (more than a store learnt from a withdrawal ever filled: `Fill`). A window
+/// that is only the recent part of the evidence must, once a fill was learnt, outgrow it: the
+/// same store refilling after a flat stretch looks just like a leak that starts there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Requirement {
+    pub ms: f64,
+    pub base_ms: f64,
+    pub outgrow_bytes: f64,
+}
+
+impl Requirement {
+    /// Whether a window of `span_ms` that grew `growth` bytes is enough; `whole`: the window
+    /// is all the evidence (not its recent part).
+    pub fn met(&self, span_ms: f64, growth: f64, whole: bool) -> bool {
+        let outgrown = span_ms >= self.base_ms && growth >= self.outgrow_bytes;
+        outgrown || (span_ms >= self.ms && (whole || self.ms <= self.base_ms))
+    }
+
+    /// Where the windows to judge start, oldest first, for evidence from `first_ms` to
+    /// `last_ms`: the whole evidence (the legacy rule: only that), then its recent parts that
+    /// still span `base_ms`.
+    pub fn starts(&self, rule: Rule, first_ms: f64, last_ms: f64) -> impl Iterator<Item = f64> {
+        let span = last_ms - first_ms;
+        let step = (WINDOW_STEP_SHARE * self.base_ms).max(span / MAX_WINDOW_STARTS).max(1.0);
+        let parts = match rule {
+            Rule::Legacy => 0,
+            Rule::Adaptive if span.is_finite() && span > self.base_ms => ((span - self.base_ms) / step) as usize,
+            Rule::Adaptive => 0,
+        };
+        (0..=parts).map(move |k| first_ms + step * k as f64)
+    }
+}
 
 /// Watches one memory kind's baselines for sustained growth.
 #[derive(Debug, Clone)]
@@ -54,8 +101,8 @@ pub(super) struct FiguresDetector {
     pub reported_until_ms: f64,
     /// The rule holds, but no forced full GC in the last bucket of the window confirms it.
     pub suspicious: bool,
-    /// Evidence a verdict needs at least, learnt from a withdrawn one (a store's fill).
-    pub learned_ms: f64,
+    /// The fill learnt from withdrawn verdicts (a store's): what the next verdict must outlast.
+    pub learned: Fill,
 }
 
 impl FiguresDetector {
@@ -66,15 +113,32 @@ impl FiguresDetector {
             reports: 0,
             reported_until_ms: f64::NEG_INFINITY,
             suspicious: false,
-            learned_ms: 0.0,
+            learned: Fill::default(),
         }
     }
 
     /// Each report doubles the span needed for the next (capped), so a continuing leak is
     /// reported again but not spammed.
     pub fn required_duration_ms(&self, config: &DetectorConfig) -> f64 {
-        let escalated = config.min_duration_ms * 2f64.powi(self.reports.min(64) as i32);
-        escalated.max(self.learned_ms).min(MAX_REQUIRED_DURATION_MS.max(config.min_duration_ms))
+        self.requirement(config).ms
+    }
+
+    /// What the next verdict's evidence must span (see `Requirement`).
+    pub fn requirement(&self, config: &DetectorConfig) -> Requirement {
+        let cap = MAX_REQUIRED_DURATION_MS.max(config.min_duration_ms);
+        let escalated = (config.min_duration_ms * 2f64.powi(self.reports.min(64) as i32)).min(cap);
+        Requirement {
+            ms: escalated.max(self.learned.required_ms(config)).min(cap),
+            base_ms: escalated,
+            outgrow_bytes: self.learned.outgrow_bytes(),
+        }
+    }
+
+    /// A verdict of this kind was withdrawn after a fill: the next one is a new verdict (the
+    /// doubling starts afresh) that must outlast the fill.
+    pub fn learn(&mut self, fill: Fill) {
+        self.learned = self.learned.max(fill);
+        self.reports = 0;
     }
 
     /// Adds a sample to the evidence (bounded by the window); false if it was rejected.
@@ -102,7 +166,7 @@ impl FiguresDetector {
         if !self.collect(point, config) {
             return None;
         }
-        let verdict = self.assess(config, self.required_duration_ms(config));
+        let verdict = self.assess(config, self.requirement(config));
         // With probing on, the last bucket of the window must hold a forced sample.
         let waived = !confirmable;
         let needs_confirmation =
@@ -125,9 +189,29 @@ impl FiguresDetector {
         points.iter().rev().take_while(|p| p.t_ms >= from_ms).any(|p| p.forced)
     }
 
-    fn assess(&self, config: &DetectorConfig, required_ms: f64) -> Option<LeakVerdict> {
+    /// Judges the whole evidence, then its more recent parts (see the module's doc).
+    fn assess(&self, config: &DetectorConfig, required: Requirement) -> Option<LeakVerdict> {
         let points = &self.evidence.points;
-        if points.len() < config.min_samples || self.evidence.span_ms() < required_ms {
+        let (first, last) = (points.first()?.t_ms, points.last()?.t_ms);
+        let mut tried = usize::MAX;
+        required.starts(config.rule, first, last).find_map(|from| {
+            let skip = points.partition_point(|p| p.t_ms < from);
+            if std::mem::replace(&mut tried, skip) == skip {
+                return None;
+            }
+            self.judge(config, required, &points[skip..], skip == 0)
+        })
+    }
+
+    fn judge(
+        &self,
+        config: &DetectorConfig,
+        required: Requirement,
+        points: &[Point],
+        whole: bool,
+    ) -> Option<LeakVerdict> {
+        let span = points.last()?.t_ms - points.first()?.t_ms;
+        if points.len() < config.min_samples || span < required.ms.min(required.base_ms) {
             return None;
         }
         let (minima, min_share): (Vec<f64>, f64) = match config.rule {
@@ -138,7 +222,7 @@ impl FiguresDetector {
         let growth = end - start;
         let needed = config.min_growth_bytes.max(config.min_growth_ratio * start);
         let climbs = rises_steadily(&minima, min_share) && steepest_third_share(points) <= MAX_STEEPEST_THIRD_SHARE;
-        if !climbs || growth < needed {
+        if !climbs || growth < needed || !required.met(span, growth, whole) {
             return None;
         }
         let rate = theil_sen_per_sec(points);

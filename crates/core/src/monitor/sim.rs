@@ -228,6 +228,8 @@ impl Service {
 pub(super) struct SimRun {
     /// Each verdict with the time it was reported.
     pub verdicts: Vec<(f64, LeakVerdict)>,
+    /// Each withdrawal.
+    pub resolutions: Vec<LeakResolution>,
     pub probes: usize,
     pub readings: usize,
 }
@@ -244,7 +246,7 @@ pub(super) fn retained(t_ms: f64, rate: f64, dies_ms: f64, out: &mut Vec<Piece>)
 /// Runs the service for `until_ms` with the monitor deciding on probes every 100 ms.
 pub(super) fn simulate(service: &Service, config: DetectorConfig, until_ms: f64) -> SimRun {
     let mut monitor = Monitor::new(config, 0.0);
-    let mut run = SimRun { verdicts: Vec::new(), probes: 0, readings: 0 };
+    let mut run = SimRun { verdicts: Vec::new(), resolutions: Vec::new(), probes: 0, readings: 0 };
     let mut last_gc = f64::NEG_INFINITY;
     let mut gcs: Vec<f64> = Vec::new();
     // Cohorts: (start, end, first, peak); live is recomputed at each read.
@@ -319,6 +321,7 @@ pub(super) fn simulate(service: &Service, config: DetectorConfig, until_ms: f64)
                 run.verdicts.extend(monitor.record_full_gc(sample, 10.0).1.into_iter().map(|v| (t_ms, v)));
             }
         }
+        run.resolutions.extend(monitor.take_resolutions());
     }
     run
 }
@@ -465,4 +468,24 @@ pub(super) fn replacing_keeper_service(seed: u64, until_ms: f64, bytes: f64, eve
         t += every_ms;
     }
     service
+}
+
+/// A healthy service with a bounded cache (it inserts `cache_rate` bytes/s, each entry evicted
+/// `cache_life_ms` after its insertion) under request garbage, that starts leaking `rate`
+/// bytes/s at `leak_from_ms`: the leak's cohorts also hold the cache's churn until it is evicted.
+pub(super) fn late_leak_service(
+    seed: u64,
+    until_ms: f64,
+    cache_rate: f64,
+    cache_life_ms: f64,
+    rate: f64,
+    leak_from_ms: f64,
+) -> Service {
+    Service::build(seed, until_ms, 20.0 * MIB, |t, _, out| {
+        garbage(t, 2.0 * MIB, out);
+        retained(t, cache_rate, t + cache_life_ms, out);
+        if t >= leak_from_ms {
+            retained(t, rate, f64::INFINITY, out);
+        }
+    })
 }

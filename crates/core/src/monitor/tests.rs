@@ -711,6 +711,94 @@ fn after_a_withdrawal_the_same_store_refilling_does_not_alarm_again() {
     }
 }
 
+/// The first heap verdict raised after `from_ms` (a suspicion raised before, standing on, is
+/// another's: its re-reports do not count).
+fn heap_verdict_after(run: &SimRun, from_ms: f64) -> Option<&(f64, LeakVerdict)> {
+    let before: Vec<u64> = run.verdicts.iter().filter(|(t, _)| *t < from_ms).map(|(_, v)| v.id).collect();
+    run.verdicts.iter().find(|(t, v)| v.kind == MemoryKind::Heap && *t >= from_ms && !before.contains(&v.id))
+}
+
+#[test]
+fn a_leak_that_starts_under_a_cache_s_churn_is_caught_on_time() {
+    // 30 s healthy (a cache of 20 s entries at 60 KiB/s: its fill is suspected, then withdrawn),
+    // then a leak of 140 KiB/s whose cohorts also hold the cache's churn. With the sampler and
+    // with the figures alone (a `leak` listener without it).
+    let (from, rate) = (30.0 * SEC, 140.0 * KIB);
+    for seed in 1..=10 {
+        for sampler in [true, false] {
+            let service = late_leak_service(seed, 90.0 * SEC, 60.0 * KIB, 20.0 * SEC, rate, from);
+            let service = Service { read_every_ms: sampler.then_some(2.0 * SEC), ..service };
+            let run = simulate(&service, adaptive(), 90.0 * SEC);
+            let (at, verdict) = heap_verdict_after(&run, from)
+                .unwrap_or_else(|| panic!("seed {seed}, sampler {sampler}: not caught: {:?}", run.verdicts));
+            assert!(
+                *at <= from + target_ms(rate),
+                "seed {seed}, sampler {sampler}: at {at}: {verdict:?}\n{:?}\n{:?}",
+                run.verdicts.iter().map(|(t, v)| (t, v.id, v.start_ms, v.end_ms)).collect::<Vec<_>>(),
+                run.resolutions
+            );
+        }
+        // The same service without the leak: its fill may be suspected, never after it filled.
+        let healthy =
+            simulate(&late_leak_service(seed, 90.0 * SEC, 60.0 * KIB, 20.0 * SEC, 0.0, from), adaptive(), 90.0 * SEC);
+        assert!(heap_verdict_after(&healthy, 20.0 * SEC).is_none(), "seed {seed}: {:?}", healthy.verdicts);
+    }
+}
+
+#[test]
+fn after_a_withdrawal_a_leak_that_outgrows_the_store_comes_before_the_learnt_fill() {
+    for seed in SEEDS {
+        // A store fills 2.5 MiB in 25 s, holds, and at 80 s a leak five times its rate starts:
+        // its growth passes twice the store's fill before 1.5 times the fill's duration.
+        let fill_ms = 25.0 * SEC;
+        let baselines = series(seed, 200.0 * SEC, (1.0 * SEC, 3.0 * SEC), |t, rng| {
+            let leak = 5.0 * LEAK_RATE * (t - 80.0 * SEC).max(0.0) / SEC;
+            let heap = 40.0 * MIB + LEAK_RATE * t.min(fill_ms) / SEC + leak + noise(rng, 60.0 * KIB);
+            (heap, MIB + noise(rng, 10.0 * KIB))
+        });
+        let (verdicts, resolved) = lifecycle_run(adaptive_natural(), &baselines);
+        assert_eq!(resolved.len(), 1, "seed {seed}: {resolved:?}");
+        assert!(resolved[0].fill_bytes >= 0.5 * LEAK_RATE * 25.0, "seed {seed}: {:?}", resolved[0]);
+        let leak =
+            verdicts.iter().find(|v| v.start_ms >= 75.0 * SEC).unwrap_or_else(|| panic!("seed {seed}: {verdicts:?}"));
+        assert!(leak.end_ms <= 80.0 * SEC + resolved[0].next_required_ms, "seed {seed}: {leak:?} {:?}", resolved[0]);
+        assert!(leak.end_ms <= 80.0 * SEC + target_ms(5.0 * LEAK_RATE), "seed {seed}: {leak:?}");
+    }
+}
+
+#[test]
+fn survival_verdicts_on_leaks_stand_for_three_minutes_and_a_store_s_is_withdrawn_once_it_evicts() {
+    for seed in 1..=10 {
+        // Leaks, plain and under a cache's churn (from the start and from 30 s): the sampler
+        // merges old cohorts meanwhile; the suspected allocations stay alive.
+        let services = [
+            leaking_service(seed, 180.0 * SEC, 150.0 * KIB, 3.0 * MIB),
+            late_leak_service(seed, 180.0 * SEC, 60.0 * KIB, 20.0 * SEC, 140.0 * KIB, 0.0),
+            late_leak_service(seed, 180.0 * SEC, 60.0 * KIB, 20.0 * SEC, 140.0 * KIB, 30.0 * SEC),
+        ];
+        for (k, service) in services.iter().enumerate() {
+            let run = simulate(service, adaptive(), 180.0 * SEC);
+            let leak = heap_verdict_after(&run, if k == 2 { 30.0 * SEC } else { 0.0 })
+                .unwrap_or_else(|| panic!("service {k}, seed {seed}: {:?}", run.verdicts));
+            let withdrawn: Vec<_> = run.resolutions.iter().filter(|r| r.id == leak.1.id).collect();
+            assert!(withdrawn.is_empty(), "service {k}, seed {seed}: a leak withdrawn: {withdrawn:?}");
+        }
+        // A store of 25 s entries filling at 200 KiB/s: suspected while it fills, withdrawn
+        // within the shortest window (and a few reads) of when it starts evicting.
+        let run = simulate(&cache_service(seed, 90.0 * SEC, 200.0 * KIB, 5.0 * MIB), adaptive(), 90.0 * SEC);
+        let (_, first) = first_heap(&run).unwrap_or_else(|| panic!("seed {seed}: the fill is suspected"));
+        let r = run.resolutions.iter().find(|r| r.id == first.id).unwrap_or_else(|| {
+            panic!(
+                "seed {seed}: not withdrawn: {:?}",
+                run.verdicts.iter().map(|(t, v)| (t, v.id, v.start_ms, v.end_ms, &v.reason)).collect::<Vec<_>>()
+            )
+        });
+        assert!(r.resolved_ms <= 25.0 * SEC + adaptive().min_duration_ms + 6.0 * SEC, "seed {seed}: {r:?}");
+        assert!(r.freed_share >= 0.5, "seed {seed}: {r:?}");
+        assert!(run.verdicts.iter().all(|(_, v)| v.id == first.id), "seed {seed}: alarmed again: {:?}", run.verdicts);
+    }
+}
+
 #[test]
 fn a_leak_keeps_its_verdict_standing_for_three_minutes() {
     for seed in SEEDS {
