@@ -147,7 +147,9 @@ struct Watch {
     saved: libc::sigaction,
 }
 
-// SAFETY: sigaction is plain data (a function pointer, a mask and flags).
+// SAFETY: `Watch` holds only plain data (the signal number and a `sigaction`: a handler
+// address, a mask and flags), no pointer to anything owned by a thread, so moving it to
+// another thread (the `WATCH` mutex) is sound.
 unsafe impl Send for Watch {}
 
 static WATCH: Mutex<Option<Watch>> = Mutex::new(None);
@@ -299,7 +301,8 @@ extern "C" fn never_called(_: *mut std::ffi::c_void, _: std::ffi::c_int) {}
 /// handler is already installed and this changes no action).
 fn keep_handler(signal: i32) -> std::result::Result<(), String> {
     let fail = |code: std::ffi::c_int| {
-        // SAFETY: uv_strerror returns a static NUL-terminated string for any code.
+        // SAFETY: uv_strerror accepts any code and returns a non-null, NUL-terminated string
+        // that lives for the whole process (a static, or a leaked one for unknown codes).
         unsafe { std::ffi::CStr::from_ptr(uv::uv_strerror(code)) }.to_string_lossy().into_owned()
     };
     // Zeroed, 8-byte aligned memory of the sizes libuv reports, never freed.
@@ -325,7 +328,8 @@ fn keep_handler(signal: i32) -> std::result::Result<(), String> {
 }
 
 fn current_action(signal: i32) -> Option<libc::sigaction> {
-    // SAFETY: querying the current action with a null new action changes nothing.
+    // SAFETY: all zero bytes is a valid `sigaction` (plain C data). sigaction with a null
+    // new action only writes the current one into `action`, a valid, writable struct.
     unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
         (libc::sigaction(signal, std::ptr::null(), &mut action) == 0).then_some(action)
@@ -342,7 +346,8 @@ pub fn signal_rearm() -> bool {
     if now.sa_sigaction == watch.saved.sa_sigaction {
         return false;
     }
-    // SAFETY: reinstating the exact action signal-hook installed for this signal.
+    // SAFETY: `watch.saved` is a valid action for this signal (read back with sigaction
+    // after signal-hook installed it); the old action is not asked for (null).
     unsafe { libc::sigaction(watch.signal, &watch.saved, std::ptr::null_mut()) == 0 }
 }
 
@@ -420,7 +425,9 @@ extern "C" fn ignore_signal(_: libc::c_int) {}
 /// handles.
 #[napi(catch_unwind)]
 pub fn signal_ignore(signum: i32) {
-    // SAFETY: installing an async-signal-safe handler that does nothing.
+    // SAFETY: all zero bytes is a valid `sigaction` (plain C data), filled in before use;
+    // the handler installed does nothing (trivially async-signal-safe), and the old action
+    // is not asked for (null).
     unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
         action.sa_sigaction = ignore_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;

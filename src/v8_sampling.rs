@@ -82,14 +82,18 @@ struct Api {
 
 /// The object (executable or library) that holds `address`, by its load address.
 fn object_base(address: usize) -> Option<usize> {
+    // SAFETY: `Dl_info` is a C struct of pointers (and integers): all zero bytes (null
+    // pointers) is a valid value of it.
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    // SAFETY: dladdr only inspects the loader's tables for the address.
+    // SAFETY: dladdr accepts any address (it only looks it up in the loader's tables, it
+    // does not dereference it) and writes into `info`, a valid, writable `Dl_info`.
     let found = unsafe { libc::dladdr(address as *const c_void, &mut info) };
     (found != 0 && !info.dli_fbase.is_null()).then_some(info.dli_fbase as usize)
 }
 
 fn symbol(name: &CStr) -> Outcome<usize> {
-    // SAFETY: dlsym with RTLD_DEFAULT searches the process's global symbols.
+    // SAFETY: `name` is a NUL-terminated C string (a `CStr`) and RTLD_DEFAULT is a valid
+    // pseudo-handle: dlsym only searches the process's global symbols for it.
     let address = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) } as usize;
     if address == 0 {
         return Err(Unusable::new(format!(
@@ -112,8 +116,11 @@ fn api() -> Outcome<&'static Api> {
         if found.iter().any(|&a| object_base(a) != Some(base)) {
             return Err(Unusable::new("V8's entry points come from different objects"));
         }
-        // SAFETY: each address is the named function of the executable's V8, whose C++
-        // signature the type spells (`this` first, as the Itanium ABI passes it).
+        // SAFETY: a function pointer must be non-null and point to a function of the
+        // pointer's type. Each address is non-null (`symbol` refused 0) and is what dlsym
+        // found for the exact Itanium-mangled name of that V8 function, all in the one
+        // object that exports V8 (checked above); the mangled name fixes the C++ signature,
+        // which each type spells as the Itanium ABI passes it (`this` first).
         unsafe {
             Ok(Api {
                 get_current: std::mem::transmute::<usize, GetCurrent>(found[0]),
@@ -130,12 +137,15 @@ fn api() -> Outcome<&'static Api> {
 }
 
 fn heap_profiler(api: &Api) -> Outcome<*mut c_void> {
-    // SAFETY: called on a thread that runs JS (the main thread), whose isolate is current.
+    // SAFETY: `get_current` is `v8::Isolate::GetCurrent` (see `api`), which takes no argument
+    // and only reads a thread-local: callable on any thread (null where no isolate is
+    // entered). Called here on the main thread, whose isolate is current.
     let isolate = unsafe { (api.get_current)() };
     if isolate.is_null() {
         return Err(Unusable::new("no V8 isolate on this thread"));
     }
-    // SAFETY: a live isolate.
+    // SAFETY: `Isolate::GetHeapProfiler` needs a live isolate as `this`: the non-null
+    // isolate current on this thread, which lives at least as long as this call from JS.
     let profiler = unsafe { (api.get_heap_profiler)(isolate) };
     if profiler.is_null() {
         return Err(Unusable::new("V8 has no heap profiler"));
@@ -240,7 +250,11 @@ fn check_node(node: *const RawNode) -> Outcome<&'static RawNode> {
     if node.is_null() || !(node as usize).is_multiple_of(8) {
         return Err(Unusable::new("a profile node pointer is not a pointer"));
     }
-    // SAFETY: a node of the profile tree (aligned, non-null), alive until the profile is deleted.
+    // SAFETY: `node` is non-null and 8-byte aligned (checked above) and points to a node of
+    // the profile tree: the root V8's `GetRootNode` gave, or a child pointer read from a
+    // checked children vector, in a profile whose virtual table (and so layout) was
+    // verified. The tree lives until the profile is deleted (`OwnedProfile`'s drop), after
+    // the callers (`read_tree`) are done with the nodes.
     let n = unsafe { &*node };
     let sane = n.script_id >= 0
         && n.start_position >= -1
@@ -360,24 +374,30 @@ impl OwnedProfile {
     const DELETE: usize = 3;
 
     fn slot(&self, index: usize) -> usize {
-        // SAFETY: the table has at least four slots (checked against V8's by `verify_vtable`).
+        // SAFETY: `index` is one of the slot constants (at most `DELETE` = 3) and the table
+        // has at least four slots: it is the table `verify_vtable` read slots 0..=3 of (or
+        // the same table, found equal to the verified one by `take_profile`).
         unsafe { *self.vtable.add(index) }
     }
 
     fn root(&self) -> *const RawNode {
-        // SAFETY: GetRootNode of the profile object, `this` first.
+        // SAFETY: slot 0 of the verified table is `AllocationProfile::GetRootNode`, a
+        // function of the `GetRoot` type (`this` first); `self.object` is the live profile.
         unsafe { std::mem::transmute::<usize, GetRoot>(self.slot(Self::GET_ROOT))(self.object) }
     }
 
     fn samples(&self) -> *const RawVec {
-        // SAFETY: GetSamples of the profile object.
+        // SAFETY: slot 1 of the verified table is `AllocationProfile::GetSamples`, a
+        // function of the `GetSamples` type (`this` first); `self.object` is the live profile.
         unsafe { std::mem::transmute::<usize, GetSamples>(self.slot(Self::GET_SAMPLES))(self.object) }
     }
 }
 
 impl Drop for OwnedProfile {
     fn drop(&mut self) {
-        // SAFETY: the deleting destructor of the object V8 allocated for us; called once.
+        // SAFETY: slot 3 of the verified table is the deleting destructor, of the `Delete`
+        // type; `self.object` is the profile V8 allocated and handed over to us, and this
+        // drop is the only place that deletes it (once: `OwnedProfile` is not `Clone`).
         unsafe { std::mem::transmute::<usize, Delete>(self.slot(Self::DELETE))(self.object) }
     }
 }
@@ -386,8 +406,9 @@ impl Drop for OwnedProfile {
 /// virtual table must be `expected` (the verified one), or, during the check, point into
 /// the executable that exports V8.
 fn take_profile(api: &Api, profiler: *mut c_void, expected: Option<usize>) -> Outcome<Option<OwnedProfile>> {
-    // SAFETY: the isolate's heap profiler; GetAllocationProfile allocates the result and
-    // does not collect (the profiler was started without kSamplingForceGC).
+    // SAFETY: `profiler` is the live heap profiler of the current isolate (`heap_profiler`),
+    // the `this` GetAllocationProfile needs. It allocates the result (null when no sampler
+    // runs) and does not collect (the profiler was started without kSamplingForceGC).
     let object = unsafe { (api.get_profile)(profiler) };
     if object.is_null() {
         return Ok(None);
@@ -395,7 +416,9 @@ fn take_profile(api: &Api, profiler: *mut c_void, expected: Option<usize>) -> Ou
     if !(object as usize).is_multiple_of(8) {
         return Err(Unusable::new("GetAllocationProfile returned a misaligned object"));
     }
-    // SAFETY: a C++ object with virtual functions starts with its virtual table pointer.
+    // SAFETY: `object` is non-null and 8-byte aligned (checked above) and is a live
+    // `AllocationProfile` (a C++ object with virtual functions): its first word, readable,
+    // is its virtual table pointer.
     let vtable = unsafe { *(object as *const usize) };
     let known = match expected {
         Some(v) => vtable == v,
@@ -414,8 +437,9 @@ fn verify_vtable(api: &Api, vtable: usize) -> bool {
         return false;
     }
     (0..=OwnedProfile::DELETE).all(|i| {
-        // SAFETY: the table lies in the executable's mapped image (checked above); its slots
-        // are within the same object.
+        // SAFETY: `vtable` is non-null, 8-byte aligned and inside the mapped image of the
+        // object that exports V8 (checked above), where the profile's virtual table lives;
+        // `i <= DELETE` (3), within the table's first four slots, all in that image.
         let slot = unsafe { *(vtable as *const usize).add(i) };
         slot != 0 && object_base(slot) == Some(api.base)
     })
@@ -459,7 +483,8 @@ fn read_node(
     let mut self_size = 0.0;
     let mut allocations = 0u64;
     for i in 0..n {
-        // SAFETY: within the checked allocations vector.
+        // SAFETY: `items` checked the vector: `first` is non-null and 8-byte aligned and
+        // `n` records of `size_of::<RawAllocation>()` bytes end at its `end`; `i < n`.
         let a = unsafe { &*((first + i * std::mem::size_of::<RawAllocation>()) as *const RawAllocation) };
         if a.size > MAX_SIZE {
             return Err(Unusable::new("an allocation size is out of range"));
@@ -478,7 +503,8 @@ fn read_node(
     });
     let mut kids = Vec::with_capacity(children);
     for i in 0..children {
-        // SAFETY: within the checked children vector of node pointers.
+        // SAFETY: `items` checked the vector: `children_at` is non-null and 8-byte aligned
+        // and `children` pointers of 8 bytes end at its `end`; `i < children`.
         let child = unsafe { *((children_at + i * 8) as *const *const RawNode) };
         kids.push(read_node(env, child, names, visit, depth + 1, count)?);
     }
@@ -508,12 +534,14 @@ fn read_samples(samples: &RawVec, stride: usize, nodes: &HashSet<u64>) -> Outcom
     let mut unknown = 0;
     for i in 0..n {
         let at = first + i * stride;
-        // SAFETY: within the checked samples vector.
+        // SAFETY: `items` checked the vector: `first` is non-null and 8-byte aligned and `n`
+        // records of `stride` (32 or 40) bytes end at its `end`; `i < n`, and a `RawSample`
+        // (32 bytes, 8-aligned) fits in each record.
         let s = unsafe { &*(at as *const RawSample) };
         if s.size == 0 || s.size > MAX_SIZE || s.count == 0 {
             return Err(bad());
         }
-        // SAFETY: byte 32 of a 40-byte record.
+        // SAFETY: with a 40-byte stride, byte 32 of record `i` is inside it (see above).
         if stride == 40 && unsafe { *((at + 32) as *const u8) } != 1 {
             return Err(bad());
         }
@@ -561,7 +589,8 @@ pub fn check_begin() -> Outcome<bool> {
         return Ok(true);
     }
     let profiler = heap_profiler(api)?;
-    // SAFETY: the isolate's heap profiler; false when a sampler already runs.
+    // SAFETY: `profiler` is the live heap profiler of the current isolate (`heap_profiler`),
+    // the `this` StartSamplingHeapProfiler needs; it returns false when a sampler already runs.
     let started = unsafe { (api.start)(profiler, CHECK_INTERVAL, CHECK_DEPTH, NO_FLAGS) };
     state.running = started;
     state.profiler = Some(profiler as usize);
@@ -582,7 +611,8 @@ pub fn check_end(env: sys::napi_env, name: &str, file: &str, line: i64) -> Outco
     }
     let profiler = heap_profiler(api)?;
     let result = verify(env, api, profiler, name, file, line, &mut state.names);
-    // SAFETY: stops the profiler the check started.
+    // SAFETY: `profiler` is the live heap profiler of the current isolate (`heap_profiler`);
+    // this stops the sampler the check started.
     unsafe { (api.stop)(profiler) };
     state.running = false;
     state.names = NameCache::default();
@@ -626,7 +656,8 @@ fn verify(
         return Err(Unusable::new("the probe function has no allocations in the profile"));
     }
     let probe_ids: HashSet<u64> = probes.iter().map(|p| p.node_id).collect();
-    // SAFETY: GetSamples returns a reference to the profile's vector, alive with it.
+    // SAFETY: GetSamples returns a reference (non-null, aligned) to the profile's own
+    // vector, which lives as long as `profile`, which outlives `raw_samples` here.
     let raw_samples = unsafe { &*profile.samples() };
     let fits: Vec<(usize, Vec<Sample>)> = SAMPLE_STRIDES
         .iter()
@@ -657,7 +688,8 @@ pub fn start(interval: u64, stack_depth: u32) -> Outcome<bool> {
     }
     let profiler = heap_profiler(api)?;
     let depth = stack_depth.clamp(1, 128) as c_int;
-    // SAFETY: the isolate's heap profiler.
+    // SAFETY: `profiler` is the live heap profiler of the current isolate (`heap_profiler`),
+    // the `this` StartSamplingHeapProfiler needs.
     let started = unsafe { (api.start)(profiler, interval.max(1), depth, NO_FLAGS) };
     state.running = started;
     state.profiler = Some(profiler as usize);
@@ -673,7 +705,9 @@ pub fn stop_at_teardown() {
     let Ok(api) = api() else { return };
     let mut state = state();
     if let (true, Some(profiler)) = (state.running, state.profiler) {
-        // SAFETY: the heap profiler of the isolate this environment belongs to, still alive.
+        // SAFETY: the remembered pointer is the heap profiler of this environment's isolate
+        // (set by `start` or `check_begin` on the main thread); this runs from the
+        // environment's cleanup hook, before the isolate is disposed, so it is still alive.
         unsafe { (api.stop)(profiler as *mut c_void) };
         state.running = false;
     }
@@ -683,7 +717,8 @@ pub fn stop_at_teardown() {
 pub fn stop() -> Outcome<()> {
     let api = api()?;
     let profiler = heap_profiler(api)?;
-    // SAFETY: stopping when none runs is a no-op in V8.
+    // SAFETY: `profiler` is the live heap profiler of the current isolate (`heap_profiler`);
+    // stopping when no sampler runs is a no-op in V8.
     unsafe { (api.stop)(profiler) };
     state().running = false;
     Ok(())
@@ -705,7 +740,8 @@ pub fn read(env: sys::napi_env) -> Outcome<Option<HeapProfile>> {
     let head = read_tree(env, profile.root(), &mut state.names, &mut |v: Visit| {
         nodes.insert(v.node_id);
     })?;
-    // SAFETY: GetSamples returns a reference to the profile's vector, alive with it.
+    // SAFETY: GetSamples returns a reference (non-null, aligned) to the profile's own
+    // vector, which lives as long as `profile`, alive until the end of this function.
     let (samples, unknown) = read_samples(unsafe { &*profile.samples() }, layout.sample_stride, &nodes)?;
     if !few_unknown(samples.len(), unknown) {
         return Err(Unusable::new(format!("{unknown} of the profile's samples name no node of its tree")));

@@ -7,7 +7,7 @@ mod common;
 
 use common::{cuts_random, sample, Rng};
 use leakwatch_core::snapshot::meta::Meta;
-use leakwatch_core::snapshot::scanner::{Kernel, Parser, ReadPlan, SnapshotSink};
+use leakwatch_core::snapshot::scanner::{classify_with, Kernel, Parser, ReadPlan, SnapshotSink};
 
 /// Keeps every record as it arrives, unchecked.
 #[derive(Default, Debug, PartialEq)]
@@ -98,6 +98,62 @@ fn every_kernel_reads_back_the_numbers_written() {
             assert_eq!(read(&input, kernel, &[]), expected, "{kernel:?}, round {round}, whole");
             assert_eq!(read(&input, kernel, &cuts), expected, "{kernel:?}, round {round}, chunked");
         }
+    }
+}
+
+/// Windows at the edges of a buffer: edge arrays (lengths that are no multiple of 64 or
+/// 32, some shorter than a window) that start at every offset of the first window of
+/// their buffer (before, at and after the 16 bytes the AVX2 kernel reads back), read
+/// whole, cut right at the array's end or just after its `]`, and fed in chunks shorter
+/// than a window, of one, and just over one: every kernel reads back exactly the numbers.
+#[test]
+fn every_kernel_reads_windows_at_the_edges_of_a_buffer() {
+    let header = sample(true).header();
+    let mut rng = Rng::new(0x0065_6467_6573);
+    for pad in 0..80 {
+        let (long, records) = ((pad * 3) % 17, rng.range(0, 40));
+        let (edges, edge_values) = numbers(&mut rng, 3 * records, long, 0);
+        let prefix = format!("{{\"snapshot\":{header},\"nodes\":[],{}\"edges\":[", " ".repeat(pad));
+        let input = format!("{prefix}{edges}],\"strings\":[\"a\"]}}").into_bytes();
+        let expected = Records { nodes: Vec::new(), edges: edge_values };
+        let (start, end) = (prefix.len(), prefix.len() + edges.len());
+        for kernel in Kernel::ALL {
+            let what = |how: &str| format!("{kernel:?}, pad {pad}, {} bytes, {how}", edges.len());
+            assert_eq!(read(&input, kernel, &[]), expected, "{}", what("whole"));
+            assert_eq!(read(&input, kernel, &[end]), expected, "{}", what("cut at the end"));
+            assert_eq!(read(&input, kernel, &[end + 1]), expected, "{}", what("cut after ']'"));
+            for lead in [0, 15, 16, 17] {
+                for chunk in [1, 16, 31, 32, 33, 63, 64, 65, 72, 73] {
+                    let cuts: Vec<usize> = (start - lead..end).step_by(chunk).chain([end]).collect();
+                    assert_eq!(
+                        read(&input, kernel, &cuts),
+                        expected,
+                        "{}",
+                        what(&format!("chunks of {chunk} from {lead} before"))
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A window is only classified where its 64 bytes exist: no kernel classifies past the
+/// end of a buffer, or a buffer shorter than one window.
+#[test]
+fn no_kernel_classifies_past_the_end() {
+    let digits = [b'7'; 130];
+    for kernel in Kernel::ALL {
+        for len in 0..digits.len() {
+            for at in 0..=len {
+                let masks = classify_with(kernel, &digits[..len], at);
+                match kernel {
+                    Kernel::Scalar => assert_eq!(masks, None),
+                    _ if at + 64 <= len => assert_eq!(masks.map(|m| m.digit), Some(u64::MAX), "{kernel:?} {at} {len}"),
+                    _ => assert_eq!(masks, None, "{kernel:?} at {at} of {len}"),
+                }
+            }
+        }
+        assert_eq!(classify_with(kernel, &digits, usize::MAX), None);
     }
 }
 

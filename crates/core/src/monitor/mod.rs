@@ -32,7 +32,8 @@ mod sim;
 mod tests;
 
 pub use lifecycle::LeakResolution;
-pub use stats::memwatch_rule_first_fire;
+#[cfg(test)]
+use stats::memwatch_rule_first_fire;
 pub use types::{
     DetectorConfig, Evidence, GcKind, HeapSample, LeakVerdict, MemoryKind, Rule, Signal, Stats, SurvivalEvidence,
 };
@@ -85,12 +86,10 @@ impl Monitor {
         self.config = config.sanitized();
     }
 
-    pub fn config(&self) -> &DetectorConfig {
-        &self.config
-    }
-
-    /// Count a GC of any kind. A bad duration still counts the GC, with no time.
-    pub fn record_gc(&mut self, kind: GcKind, duration_ms: f64) {
+    /// Count a GC of any kind. A bad duration still counts the GC, with no time. (Tests
+    /// only: JS batches GCs, see `record_gcs`.)
+    #[cfg(test)]
+    pub(crate) fn record_gc(&mut self, kind: GcKind, duration_ms: f64) {
         self.gcs.tally_mut(kind).add(duration_ms);
     }
 

@@ -1,21 +1,24 @@
 //! memwatch's statistics: GC counters per kind and the post-full-GC heap baseline behind
 //! `usage_trend`, `estimated_base`, `current_base`, `min` and `max`; and memwatch's own leak
-//! rule, replayed for comparison.
+//! rule, replayed for comparison in the tests.
 
 use super::robust::{theil_sen_per_sec, Point, Series};
-use super::{duration_or_zero, is_amount, GcKind};
+use super::{is_amount, GcKind};
 
 /// Smoothing for `estimated_base`. memwatch used 1/10, tuned for many full GCs a minute; small
 /// services see a handful, so 1/4 follows a new base within ~4 GCs yet damps a single odd sample.
 const BASE_EMA_ALPHA: f64 = 0.25;
 /// memwatch reports on this many consecutive growing full GCs.
+#[cfg(test)]
 const MEMWATCH_GROWTH_STREAK: usize = 5;
 
 /// memwatch's published rule, for comparison: each post-full-GC heap is compared with the
 /// previous one and a leak is reported on the 5th growth in a row. As in memwatch the previous
 /// base starts at 0, so the very first sample counts as growth. Returns the index of the sample
 /// at which the rule first fires (memwatch then re-arms; only the first firing matters here).
-pub fn memwatch_rule_first_fire(baselines: &[f64]) -> Option<usize> {
+/// Tests only (the detector's tests compare their verdicts with it).
+#[cfg(test)]
+pub(super) fn memwatch_rule_first_fire(baselines: &[f64]) -> Option<usize> {
     let mut last_base = 0.0;
     let mut streak = 0;
     for (index, &base) in baselines.iter().enumerate() {
@@ -36,9 +39,10 @@ pub(super) struct GcTally {
 }
 
 impl GcTally {
+    #[cfg(test)]
     pub fn add(&mut self, duration_ms: f64) {
         self.count = self.count.saturating_add(1);
-        self.time_ms += duration_or_zero(duration_ms);
+        self.time_ms += super::duration_or_zero(duration_ms);
     }
 }
 

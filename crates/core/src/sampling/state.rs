@@ -165,10 +165,6 @@ impl SamplerState {
         }
     }
 
-    pub fn config(&self) -> &SamplerConfig {
-        &self.config
-    }
-
     /// Forget everything: the profiler was restarted, so ordinals start again.
     pub fn reset(&mut self, at_ms: f64) {
         *self = SamplerState::new(self.config.clone(), at_ms);

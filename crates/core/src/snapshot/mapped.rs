@@ -42,8 +42,11 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 pub fn enable() -> bool {
     static INSTALLED: OnceLock<bool> = OnceLock::new();
     let installed = *INSTALLED.get_or_init(|| {
-        // SAFETY: querying the current action, then installing a handler that only
-        // calls async-signal-safe functions (mmap, sigaction) and reads atomics.
+        // SAFETY: all zero bytes is a valid `sigaction` (plain C data), and both structs
+        // are filled in before use. The first call only queries the current action into
+        // `previous` (null new action); the second installs `on_sigbus`, an SA_SIGINFO
+        // handler of the matching signature that only calls async-signal-safe functions
+        // (mmap, sigaction, raise) and reads atomics and the `PREVIOUS` set before it.
         unsafe {
             let mut previous: libc::sigaction = std::mem::zeroed();
             if libc::sigaction(libc::SIGBUS, std::ptr::null(), &mut previous) != 0 {
@@ -70,7 +73,8 @@ pub fn enabled() -> bool {
 }
 
 extern "C" fn on_sigbus(signum: libc::c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
-    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    // SAFETY: the handler is installed with SA_SIGINFO, so the kernel passes a valid,
+    // readable siginfo; for SIGBUS it carries the faulting address.
     let address = unsafe { (*info).si_addr() } as usize;
     let page = page_size();
     for slot in &LIVE {
@@ -80,8 +84,11 @@ extern "C" fn on_sigbus(signum: libc::c_int, info: *mut libc::siginfo_t, context
             continue;
         }
         let from = address & !(page - 1);
-        // SAFETY: replaces pages of this module's own read-only mapping (from the fault
-        // to its end) with zero pages; nothing else lives in that range.
+        // SAFETY: `from..end` is page-aligned and lies inside a live mapping of this module
+        // (a registered slot: `start <= address < end`, `end` page-rounded), which nothing
+        // else owns; MAP_FIXED replaces those pages of it with zero pages, so the faulting
+        // read is retried on zeros. The slot is freed (under `REGISTRY`) before memmap2
+        // unmaps the range, so a live slot's range is still this mapping.
         let zeros = unsafe {
             libc::mmap(
                 from as *mut c_void,
@@ -103,7 +110,9 @@ extern "C" fn on_sigbus(signum: libc::c_int, info: *mut libc::siginfo_t, context
     if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
         // Put the old action back. A fault: return, the access runs again and gets it.
         // A signal sent by a process (kill -BUS; si_code <= 0): send it again.
-        // SAFETY: reinstating the action that was there before; raise is async-signal-safe.
+        // SAFETY: `previous` is the valid action sigaction returned before `enable`
+        // installed ours; the old action is not asked for (null). `info` is valid (as
+        // above); sigaction and raise are async-signal-safe.
         unsafe {
             libc::sigaction(signum, previous, std::ptr::null_mut());
             if (*info).si_code <= 0 {
@@ -111,12 +120,16 @@ extern "C" fn on_sigbus(signum: libc::c_int, info: *mut libc::siginfo_t, context
             }
         }
     } else if previous.sa_flags & libc::SA_SIGINFO != 0 {
-        // SAFETY: calling the previous SA_SIGINFO handler as the kernel would have.
+        // SAFETY: the previous action is neither SIG_DFL nor SIG_IGN and has SA_SIGINFO, so
+        // its `sa_sigaction` is the address of a handler of exactly this signature; it is
+        // called with the arguments the kernel gave us, as the kernel would have.
         let chained: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void) =
             unsafe { std::mem::transmute(handler) };
         chained(signum, info, context);
     } else {
-        // SAFETY: calling the previous plain handler as the kernel would have.
+        // SAFETY: the previous action is neither SIG_DFL nor SIG_IGN and has no SA_SIGINFO,
+        // so its `sa_sigaction` is the address of a plain `fn(c_int)` handler; it is called
+        // with the signal number, as the kernel would have.
         let chained: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(handler) };
         chained(signum);
     }
@@ -126,7 +139,8 @@ fn page_size() -> usize {
     static PAGE: AtomicUsize = AtomicUsize::new(0);
     match PAGE.load(Ordering::Relaxed) {
         0 => {
-            // SAFETY: sysconf has no preconditions.
+            // SAFETY: sysconf takes any name and only returns a value (-1 for an unknown
+            // one, which `try_from` turns into the 4096 fallback).
             let size = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096).max(4096);
             PAGE.store(size, Ordering::Relaxed);
             size
@@ -150,8 +164,14 @@ impl Mapping {
             return None;
         }
         let len = usize::try_from(len).ok()?;
-        // SAFETY: the mapping is read-only and private; a truncation under it is caught
-        // by the SIGBUS handler, which puts zero pages in place of the lost ones.
+        // SAFETY: memmap2's precondition is that the file is not changed while mapped. A
+        // truncation, which would raise SIGBUS, is caught: the mapping is registered below
+        // before any byte is read, and `enable` installed the handler that puts zero pages
+        // in place of the lost ones. A concurrent write could change bytes under the slice,
+        // which Rust's rules do not allow; that risk is accepted, as by any mapped reader
+        // (and only in the `leakwatch` command): the mapping is read-only and private, and
+        // the parser treats every byte as untrusted input, as for a file changed between
+        // two `read()`s.
         let map = unsafe { memmap2::MmapOptions::new().len(len).map(file) }.ok()?;
         let _ = map.advise(memmap2::Advice::Sequential);
         let _guard = REGISTRY.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -176,8 +196,10 @@ impl Mapping {
         let start = range.start.next_multiple_of(page);
         let end = range.end.min(self.map.len()) & !(page - 1);
         if end > start {
-            // SAFETY: DONTNEED on a private read-only file mapping only drops page table
-            // entries; the bytes read later are the file's (or zeros past a truncation).
+            // SAFETY: DONTNEED is unchecked because it discards private changes to the
+            // pages; this mapping is read-only, so it has none: it only drops page table
+            // entries, and bytes read later are the file's again (zeros past a truncation).
+            // `start..end` is page-aligned and inside the mapping (`end <= len`).
             let _ = unsafe { self.map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
         }
     }
