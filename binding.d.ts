@@ -585,6 +585,15 @@ export declare function renderChart(input: ChartInput, format: string, width?: n
  */
 export declare function renderMetrics(groups: Array<MetricsGroup>): string
 
+export declare function samplerDefaults(): SamplerDefaults
+
+/** The sampler's defaults (`SamplerConfig::default`, the one place they are set). */
+export interface SamplerDefaults {
+  interval: number
+  stackDepth: number
+  windowReads: number
+}
+
 export interface SamplerOptions {
   /** The samplingInterval asked of V8, bytes. */
   interval?: number

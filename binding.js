@@ -867,6 +867,7 @@ module.exports.nextDumpSequence = nativeBinding.nextDumpSequence
 module.exports.profileSites = nativeBinding.profileSites
 module.exports.renderChart = nativeBinding.renderChart
 module.exports.renderMetrics = nativeBinding.renderMetrics
+module.exports.samplerDefaults = nativeBinding.samplerDefaults
 module.exports.signalIgnore = nativeBinding.signalIgnore
 module.exports.signalRearm = nativeBinding.signalRearm
 module.exports.signalWatch = nativeBinding.signalWatch

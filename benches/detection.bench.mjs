@@ -80,8 +80,12 @@ const verdict = (testCase, r) => {
   // verdict is read a little after its evidence: the sampler reads every 2 s).
   const evidenceEnd = (id) => Math.min(...r.leaks.filter((l) => l.id === id).map((l) => Date.parse(l.end) - r.spawnedAt));
   const lateRaise = [...ids].filter((id) => evidenceEnd(id) > stops);
-  // One window after growth stopped (or after the raise, if later), plus a gap between samples.
-  const slow = r.resolved.filter((x) => x.atMs - Math.max(stops, raisedAt(x.id)) > (x.evidence?.trailingWindowMs ?? 0) + 3000);
+  // One detector window after growth stopped (or after the raise, if later), plus a gap
+  // between samples: the window the withdrawal was judged over, or the verdict's own evidence
+  // window if longer (a suspicion whose allocations are freed is judged over the shortest
+  // window, but only once the store evicts them).
+  const window = (x) => Math.max(x.evidence?.trailingWindowMs ?? 0, ...r.leaks.filter((l) => l.id === x.id).map((l) => l.windowMs ?? 0));
+  const slow = r.resolved.filter((x) => x.atMs - Math.max(stops, raisedAt(x.id)) > window(x) + 3000);
   const ok = standing.length === 0 && lateRaise.length === 0 && slow.length === 0;
   const why = [standing.length && 'still standing', lateRaise.length && `raised after growth stopped (${secs(stops)})`, slow.length && 'withdrawn late'].filter(Boolean).join(', ');
   return { text: `suspected ${life.length ? `and withdrawn ${life.join(', ')}` : ''}${standing.length ? ` standing #${standing.join(', #')}` : ''} ${ok ? '✓' : `✗ ${why}`}`, ok, first };

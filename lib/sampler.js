@@ -44,11 +44,12 @@ const nativeSampling = require('./native-sampling');
 // 100x the last read's pause, see READ_BACKOFF): the leak detector's survival rule needs a
 // few cohorts within its ~10 s window, and was tuned on the corpus at this cadence
 // (benches/detection.bench.mjs); the cost is in benches/sampling.bench.mjs.
+// interval (bytes between samples, on average), stackDepth (frames per site: the allocating
+// function and its callers) and windowReads (reads in the window growth is judged over) are
+// the core's (SamplerConfig::default).
 const DEFAULTS = Object.freeze({
-  interval: 32 * 1024, // bytes between samples, on average
-  stackDepth: 8, // frames per site: the allocating function and its callers
+  ...native.samplerDefaults(),
   readPeriodMs: 2000, // between profile reads (at least; see READ_BACKOFF)
-  windowReads: 6, // reads in the window growth is judged over
   // 'auto': native unless its self-check fails, then the inspector; 'native': native or no
   // sampling (never a forced GC); 'inspector': always the inspector (forces a GC per read).
   route: 'auto',

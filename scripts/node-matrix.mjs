@@ -22,8 +22,10 @@ import { fileURLToPath } from 'node:url';
 // Files whose outcome does not depend on the Node that runs them (npm test runs them once):
 // types (tsc), the real Prometheus server and the real browser (what they check is the
 // exposition and the page; metrics.test.mjs and run.test.mjs cover the agent and the CLI on
-// every line), and the three-minute lifecycle run (the Rust core's logic).
-const VERSION_INDEPENDENT = new Set(['types.test.mjs', 'prometheus.test.mjs', 'report.test.mjs', 'leak-lifecycle-long.test.mjs']);
+// every line), and the verdict lifecycle runs, short and three-minute (the Rust core's logic
+// and the events' plumbing in JS; the sampler and the detector on each Node line are
+// leak-detection.test.mjs's and native-sampling.test.mjs's).
+const VERSION_INDEPENDENT = new Set(['types.test.mjs', 'prometheus.test.mjs', 'report.test.mjs', 'leak-lifecycle.test.mjs', 'leak-lifecycle-long.test.mjs']);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values, positionals } = parseArgs({
   options: { versions: { type: 'string', default: '22,24,26' }, concurrency: { type: 'string', default: '2' } },

@@ -31,6 +31,24 @@ pub struct SamplerOptions {
     pub max_sites: Option<u32>,
 }
 
+/// The sampler's defaults (`SamplerConfig::default`, the one place they are set).
+#[napi(object)]
+pub struct SamplerDefaults {
+    pub interval: f64,
+    pub stack_depth: u32,
+    pub window_reads: u32,
+}
+
+#[napi]
+pub fn sampler_defaults() -> SamplerDefaults {
+    let d = SamplerConfig::default();
+    SamplerDefaults {
+        interval: d.interval,
+        stack_depth: u32::try_from(d.stack_depth).unwrap_or(u32::MAX),
+        window_reads: u32::try_from(d.window_reads).unwrap_or(u32::MAX),
+    }
+}
+
 fn to_config(options: &SamplerOptions) -> SamplerConfig {
     let d = SamplerConfig::default();
     SamplerConfig {

@@ -176,10 +176,22 @@ impl SurvivalState {
     }
 
     /// What the allocations from before `window_start` lost since the first reading that saw all
-    /// of them referenced; None when no reading remembered is that old.
-    fn older_loss(&self, window_start: f64) -> Option<f64> {
-        let then = self.history.iter().find(|r| r.at_ms >= window_start + SETTLE_MS)?;
+    /// of them referenced, when that reading came in the window's first half (it then saw what
+    /// they lost over most of the window); else since the last reading before it (objects of
+    /// theirs still in flight then count as lost: the safe side). None when there is no such
+    /// reading older than the current one: a large heap read only at its rare natural full GCs
+    /// may have none, and replacement must not pass for growth for want of a baseline.
+    fn older_loss(&self, window_start: f64, window_end: f64) -> Option<f64> {
         let now = self.history.back()?;
+        let settled = window_start + SETTLE_MS;
+        let early_enough = settled + (window_end - window_start) / 2.0;
+        let then = match self.history.iter().find(|r| r.at_ms >= settled) {
+            Some(first) if first.at_ms <= early_enough => first,
+            _ => self.history.iter().rev().find(|r| r.at_ms < settled)?,
+        };
+        if then.at_ms >= now.at_ms {
+            return None;
+        }
         Some((then.live_until(window_start) - now.live_until(window_start)).max(0.0))
     }
 
@@ -228,9 +240,6 @@ impl SurvivalState {
             return None;
         }
         let retained: f64 = window.iter().map(|c| c.live_bytes).sum();
-        if !required.met(span, retained, whole) {
-            return None;
-        }
         let heap_base = heap.first().map_or(0.0, |p| p.value);
         let floor = MIN_GROWTH_SHARE * config.min_growth_bytes;
         if retained < floor.max(config.min_growth_ratio * heap_base) {
@@ -249,9 +258,15 @@ impl SurvivalState {
             return None;
         }
         // Growth, not replacement: what older allocations lost meanwhile does not offset it.
-        let older_lost = self.older_loss(window_start)?;
+        let older_lost = self.older_loss(window_start, window_end)?;
         let net = retained - older_lost;
         if net < (MIN_NET_SHARE * retained).max(floor) {
+            return None;
+        }
+        // Outgrowing a learnt fill is judged on the net growth: a store whose eviction pauses
+        // while it refills (a reload that raises its cap) keeps its older entries alive too,
+        // so its cohorts retain twice what it grows.
+        if !required.met(span, net, whole) {
             return None;
         }
         // The post-GC heap's lower envelope near the start and near the end of the window.

@@ -39,6 +39,10 @@ const MIN_SPAN_SHARE: f64 = 0.9;
 /// ...and hold at least this many samples (a big heap has a full GC every few seconds only:
 /// the window then reaches further back).
 const MIN_TRAILING_SAMPLES: usize = 6;
+/// ...or this many when the suspected allocations are mostly freed (the sampler's evidence is
+/// direct; a heap over ~10 MB has a natural full GC every few seconds only, and six of them
+/// would reach back into the fill).
+const MIN_FREED_SAMPLES: usize = 4;
 /// The next verdict of the kind needs evidence this many times the learnt fill's duration...
 const FILL_MARGIN: f64 = 1.5;
 /// ...or growth this many times what the store grew (a reload that doubles a cap refills as
@@ -207,6 +211,7 @@ impl Lifecycle {
             && s.cohorts
                 .and_then(|(from, to)| live_of(from, to))
                 .is_some_and(|live| 1.0 - live / s.suspected_bytes >= FREED_FAST_SHARE);
+        let min_samples = if freed { MIN_FREED_SAMPLES } else { MIN_TRAILING_SAMPLES }.max(config.min_samples);
         let trailing_ms = if freed {
             config.min_duration_ms
         } else {
@@ -215,13 +220,11 @@ impl Lifecycle {
         let from_ms = point.t_ms - trailing_ms;
         let all = &s.points.points;
         // From the last sample at or before the window's start (samples are irregular).
-        let first = all
-            .partition_point(|p| p.t_ms <= from_ms)
-            .saturating_sub(1)
-            .min(all.len().saturating_sub(MIN_TRAILING_SAMPLES));
+        let first =
+            all.partition_point(|p| p.t_ms <= from_ms).saturating_sub(1).min(all.len().saturating_sub(min_samples));
         let points = &all[first..];
         let span = points.last().map_or(0.0, |l| l.t_ms - points[0].t_ms);
-        if points.len() < MIN_TRAILING_SAMPLES.max(config.min_samples) || span < MIN_SPAN_SHARE * trailing_ms {
+        if points.len() < min_samples || span < MIN_SPAN_SHARE * trailing_ms {
             return None;
         }
         // Halves, not quarters: sparse samples leave no half empty.

@@ -489,3 +489,15 @@ pub(super) fn late_leak_service(
         }
     })
 }
+
+/// A FIFO store of `cap` bytes filling at `rate` bytes/s (each entry evicted `cap / rate` after
+/// its insertion) whose cap doubles at `reload_ms` (a configuration reload): nothing is evicted
+/// while it fills again, then entries live twice as long.
+pub(super) fn reloaded_store_service(seed: u64, until_ms: f64, rate: f64, cap: f64, reload_ms: f64) -> Service {
+    let life_ms = cap / rate * SEC;
+    Service::build(seed, until_ms, 20.0 * MIB, |t, _, out| {
+        garbage(t, 2.0 * MIB, out);
+        let dies = if t + life_ms < reload_ms { t + life_ms } else { t + 2.0 * life_ms };
+        retained(t, rate, dies, out);
+    })
+}

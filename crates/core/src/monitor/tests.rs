@@ -800,6 +800,54 @@ fn survival_verdicts_on_leaks_stand_for_three_minutes_and_a_store_s_is_withdrawn
 }
 
 #[test]
+fn a_store_whose_cap_doubles_is_at_most_suspected_while_it_fills_and_withdrawn_in_time() {
+    for seed in 1..=10 {
+        // 12 MiB filled at 1 MiB/s, then at 30 s a reload doubles the cap: nothing is evicted
+        // until 42 s; every allocation of 18-42 s stays alive meanwhile (24 MiB of cohorts for
+        // 12 MiB of growth).
+        let run =
+            simulate(&reloaded_store_service(seed, 120.0 * SEC, MIB, 12.0 * MIB, 30.0 * SEC), adaptive(), 120.0 * SEC);
+        let late: Vec<_> = run.verdicts.iter().filter(|(_, v)| v.end_ms > 43.0 * SEC).collect();
+        assert!(late.is_empty(), "seed {seed}: raised after growth stopped: {late:?}");
+        // Once its first fill was suspected and withdrawn, the refill does not alarm again.
+        assert!(run.verdicts.iter().all(|(_, v)| v.id == 1), "seed {seed}: {:?}", run.verdicts);
+        let ids: std::collections::BTreeSet<u64> = run.verdicts.iter().map(|(_, v)| v.id).collect();
+        for id in ids {
+            let raised = run.verdicts.iter().find(|(_, v)| v.id == id).map(|(t, _)| *t).unwrap_or(0.0);
+            let r = run
+                .resolutions
+                .iter()
+                .find(|r| r.id == id)
+                .unwrap_or_else(|| panic!("seed {seed}: #{id} standing: {:?} {:?}", run.verdicts, run.resolutions));
+            assert!(
+                r.resolved_ms - raised.max(42.0 * SEC) <= r.trailing_window_ms + 3.0 * SEC,
+                "seed {seed}: withdrawn late: {r:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_large_stable_heap_read_at_sparse_full_gcs_is_not_a_leak() {
+    // 250 MiB replaced at 1 MiB/s, read only at natural full GCs every 8-14 s (a large heap:
+    // no forced collection): the first reading that sees a window's older allocations settled
+    // may be the current one, which cannot tell what they lost.
+    for seed in 1..=10 {
+        let mut service = churn_with_traffic_service(seed, 90.0 * SEC, 250.0 * MIB, MIB, 4.0 * MIB);
+        service.read_every_ms = Some((8.0 + seed as f64 * 0.6) * SEC);
+        let run = simulate(&service, adaptive(), 90.0 * SEC);
+        assert!(run.verdicts.is_empty(), "seed {seed}: {:?}", run.verdicts);
+        // A leak on the same heap is still caught at that pace.
+        let mut leak = churn_service(seed, 120.0 * SEC, 250.0 * MIB, MIB);
+        leak.read_every_ms = Some((8.0 + seed as f64 * 0.6) * SEC);
+        let extra = Service::build(seed, 120.0 * SEC, 0.0, |t, _, out| retained(t, 300.0 * KIB, f64::INFINITY, out));
+        leak.pieces.extend(extra.pieces);
+        let run = simulate(&leak, adaptive(), 120.0 * SEC);
+        assert!(first_heap(&run).is_some(), "seed {seed}: the leak");
+    }
+}
+
+#[test]
 fn a_leak_keeps_its_verdict_standing_for_three_minutes() {
     for seed in SEEDS {
         let (verdicts, resolved) = lifecycle_run(adaptive_natural(), &steady_leak(seed, 180.0 * SEC));

@@ -43,8 +43,10 @@ pub struct SamplerConfig {
 }
 
 impl Default for SamplerConfig {
+    /// The one place of the sampler's defaults (the JS options take theirs from here): V8's
+    /// and DevTools' own sampling interval (32 KiB), 8 frames per site, a window of 6 reads.
     fn default() -> Self {
-        SamplerConfig { interval: 128.0 * 1024.0, stack_depth: 8, window_reads: 6, max_cohorts: 32, max_sites: 512 }
+        SamplerConfig { interval: 32.0 * 1024.0, stack_depth: 8, window_reads: 6, max_cohorts: 32, max_sites: 512 }
     }
 }
 
