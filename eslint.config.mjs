@@ -11,8 +11,8 @@ export default [
     languageOptions: { sourceType: 'commonjs', ecmaVersion: 2023, globals: { ...globals.node } },
   },
   {
-    // report.html's script: runs in the browser, inlined into the page (lib/html-report.js).
-    files: ['lib/report-page/**/*.js'],
+    // report.html's script: runs in the browser, inlined into the page (lib/cli/html-report.js).
+    files: ['lib/cli/report-page/**/*.js'],
     languageOptions: { sourceType: 'script', ecmaVersion: 2020, globals: { ...globals.browser } },
   },
   {

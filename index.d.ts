@@ -16,7 +16,7 @@ import type {
 
 export type { Analysis, AnalyzeOptions, HeapDiffResult, HeapDiffDetail, NodeRef, PathStep, Summary, SuspectGroup, ClassStat, PressureLevel, PressureOptions };
 
-/** The `code` of every error leakwatch raises or reports (lib/errors.js; README "Error codes"). */
+/** The `code` of every error leakwatch raises or reports (lib/shared/errors.js; README "Error codes"). */
 export type LeakwatchErrorCode =
   | 'ERR_LEAKWATCH_NOT_FOUND'
   | 'ERR_LEAKWATCH_NOT_A_FILE'

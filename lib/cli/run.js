@@ -1,6 +1,6 @@
 'use strict';
 // `leakwatch run`: start an app with leakwatch preloaded, follow what it records
-// (stats, leak, snapshot events as JSON lines, lib/records.js), ask it for snapshots on a
+// (stats, leak, snapshot events as JSON lines, lib/shared/records.js), ask it for snapshots on a
 // schedule with its dump signal, analyse them, and chart the run. The app's stdio, exit
 // code and signals pass through unchanged; leakwatch talks on stderr.
 //
@@ -12,15 +12,15 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const native = require('./native');
-const config = require('./config');
-const { leakwatchError } = require('./errors');
+const native = require('../shared/native');
+const config = require('../agent/config');
+const { leakwatchError } = require('../shared/errors');
 const { plot, scanProcesses } = require('./chart');
-const { createRecordFile, RecordTail } = require('./records');
+const { createRecordFile, RecordTail } = require('../shared/records');
 const { formatAnalysis } = require('./report');
-const secureFs = require('./secure-fs');
+const secureFs = require('../shared/secure-fs');
 
-const REGISTER = path.join(__dirname, '..', 'register.js');
+const REGISTER = path.join(__dirname, '..', '..', 'register.js');
 const POLL_MS = 200;
 /** While a snapshot waits for the heap's low point: the signal follows that GC this closely. */
 const DUE_POLL_MS = 50;
@@ -62,7 +62,7 @@ const MAX_VERDICTS = 32;
 const MAX_PROCESSES = 256;
 /** Per-process charts besides memory.svg. */
 const MAX_CHARTS = 8;
-const { runSiteLines, describeSite } = require('./sites-report');
+const { runSiteLines, describeSite } = require('../shared/sites-report');
 
 function nodeOptionsWithRegister(existing) {
   const quoted = /\s/.test(REGISTER) ? `"${REGISTER}"` : REGISTER;
@@ -71,7 +71,7 @@ function nodeOptionsWithRegister(existing) {
 
 /**
  * The dump signal the app's leakwatch will handle, decided by the app's own parser
- * (lib/config.js) on the environment the app gets: a signal name, or null when that
+ * (lib/agent/config.js) on the environment the app gets: a signal name, or null when that
  * environment turns the signal off (LEAKWATCH_SIGNAL=off, NODE_HEAPDUMP_OPTIONS=nosignal).
  * Settings the app would reject are an ERR_LEAKWATCH_INVALID_OPTION here, before it starts.
  */
@@ -564,7 +564,7 @@ function runWatched({
       if (!found.notLoaded) drawCharts(list);
       const targets = list.filter((p) => p.target);
       const main = targets.find((p) => p.analysis) || targets[0] || null;
-      // report.html, the whole investigation on one page (lib/html-report.js); one log line names it.
+      // report.html, the whole investigation on one page (lib/cli/html-report.js); one log line names it.
       if (!found.notLoaded) found.report = await require('./html-report').writeRunReport({ outDir, main, command: [command, ...args], log });
       resolve({
         ...found,

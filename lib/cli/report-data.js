@@ -1,23 +1,23 @@
 'use strict';
-// What report.html shows, as data (the page embeds it as JSON, and lib/html-report.js
+// What report.html shows, as data (the page embeds it as JSON, and lib/cli/html-report.js
 // renders it): one process's memory timeline, verdicts, snapshot analysis and allocation
 // sites, gathered from the files a run leaves (the stats file, snapshots, .heapprofile
-// files). The stats file is streamed twice, as `plot` does (lib/chart.js), so a month of
+// files). The stats file is streamed twice, as `plot` does (lib/cli/chart.js), so a month of
 // records is read in bounded memory; the timeline keeps every sample up to MAX_POINTS and
 // beyond that the lowest and highest value of each series per 1/BUCKETS of the run.
 //
 // Everything taken from a heap (class names, property names, string values) stays data
-// here: lib/html-report.js escapes it. String values are shortened, or hidden (`redact`).
+// here: lib/cli/html-report.js escapes it. String values are shortened, or hidden (`redact`).
 
 const fs = require('node:fs');
 const path = require('node:path');
-const native = require('./native');
-const { readRecords } = require('./records');
+const native = require('../shared/native');
+const { readRecords } = require('../shared/records');
 const { scanProcesses, mainPid } = require('./chart');
-const { leakwatchError } = require('./errors');
+const { leakwatchError } = require('../shared/errors');
 const { clip } = require('./table');
 
-const VERSION = require('../package.json').version;
+const VERSION = require('../../package.json').version;
 /** The shape of the embedded JSON: bumped when a field changes meaning or goes away. */
 const FORMAT_VERSION = 1;
 

@@ -1,16 +1,16 @@
 'use strict';
 // `leakwatch plot`: the JSON-lines record of a run -> a chart (drawn in Rust by plotters).
-// The stats file is streamed twice (lib/records.js): once to find each process's samples
+// The stats file is streamed twice (lib/shared/records.js): once to find each process's samples
 // and time span, once to gather what to draw. A long run is downsampled to the chart's
 // pixel columns (the lowest and highest heap sample of each column), so memory stays
 // bounded whatever the file's size; leak and snapshot marks are never dropped (marks that
 // share a pixel column are drawn as one line labelled with all of them).
 
 const path = require('node:path');
-const native = require('./native');
-const { readRecords } = require('./records');
-const { leakwatchError } = require('./errors');
-const { writeFileAtomic } = require('./secure-fs');
+const native = require('../shared/native');
+const { readRecords } = require('../shared/records');
+const { leakwatchError } = require('../shared/errors');
+const { writeFileAtomic } = require('../shared/secure-fs');
 
 const DEFAULT_WIDTH = 1000;
 /** Processes tracked per file (a file of garbage could name any number of pids). */
