@@ -340,8 +340,10 @@ export interface StatsFileRecordBase {
 
 /**
  * One line of the stats file (JSON lines, written with the statsFile option or
- * LEAKWATCH_STATS_FILE, read by `leakwatch run` and `leakwatch plot`). Dates are ISO strings.
+ * LEAKWATCH_STATS_FILE, read by `leakwatch run`, `plot` and `report`). Dates are ISO strings.
  * When the file would exceed statsFileMaxBytes it is renamed to `<file>.1` (one kept).
+ * The fields of each kind, in the order they are written, are listed once, in
+ * lib/shared/records.js (SCHEMA).
  */
 export type StatsFileRecord =
   | (StatsFileRecordBase & {

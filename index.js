@@ -8,7 +8,7 @@ const v8 = require('node:v8');
 const native = require('./lib/shared/native');
 const analysis = require('./lib/shared/analysis');
 const config = require('./lib/agent/config');
-const { RecordWriter } = require('./lib/shared/records');
+const records = require('./lib/shared/records');
 const { GcMonitor } = require('./lib/agent/monitor');
 const { Snapshots } = require('./lib/agent/snapshots');
 const { HeapDiff } = require('./lib/agent/heapdiff');
@@ -18,8 +18,6 @@ const { PressureGuard, containerLimit } = require('./lib/agent/pressure');
 const { MetricsExporter, parseEndpoint } = require('./lib/agent/metrics');
 
 const MONITOR_EVENTS = new Set(['stats', 'leak', 'leakResolved']);
-// What goes into the statsFile (JSON lines, lib/shared/records.js), for `leakwatch run` and `leakwatch plot`.
-const RECORDED_EVENTS = new Set(['start', 'stats', 'leak', 'leakResolved', 'snapshot', 'growth', 'error', 'memoryPressure']);
 // Leak events kept for the memory-pressure report.
 const RECENT_LEAKS = 5;
 // The methods that need the instance; the analyses are re-exported from lib/shared/analysis as
@@ -215,17 +213,9 @@ class Leakwatch extends EventEmitter {
     this.stats = null;
     if (!this.options.statsFile) return;
     try {
-      this.stats = new RecordWriter(this.options.statsFile, { maxBytes: this.options.statsFileMaxBytes });
+      this.stats = new records.RecordWriter(this.options.statsFile, { maxBytes: this.options.statsFileMaxBytes });
       // What report.html's environment section shows: the flags, the versions, the container's limit.
-      this.record('start', {
-        argv: process.argv.slice(1),
-        node: process.version,
-        ppid: process.ppid,
-        execArgv: process.execArgv,
-        nodeOptions: process.env.NODE_OPTIONS || '',
-        leakwatch: require('./package.json').version,
-        memoryLimit: containerLimit(),
-      });
+      this.record('start', { leakwatch: require('./package.json').version, memoryLimit: containerLimit() });
     } catch (error) {
       this.report(error);
     }
@@ -255,11 +245,15 @@ class Leakwatch extends EventEmitter {
     }
   }
 
+  /**
+   * Append the record of `event` to the statsFile (JSON lines; lib/shared/records.js builds
+   * it, for `leakwatch run`, `plot` and `report`); events it keeps no record of are skipped.
+   */
   record(event, payload) {
-    if (!RECORDED_EVENTS.has(event)) return;
-    const fields = event === 'growth' ? { file: payload.file, previous: payload.previous, topBySize: payload.topBySize } : payload;
+    const record = records.create(event, payload);
+    if (record === null) return;
     try {
-      this.stats.append({ event, t: Date.now(), pid: process.pid, ...fields });
+      this.stats.append(record);
       this.statsFailing = false;
     } catch (error) {
       // The writer starts again at the next record: recording never stops for good. One
@@ -272,7 +266,7 @@ class Leakwatch extends EventEmitter {
 
   /** Failures go to 'error' listeners if there are any, else become a process warning. */
   report(error) {
-    if (this.stats !== null) this.record('error', { message: error && error.message ? error.message : String(error), code: error && error.code });
+    if (this.stats !== null) this.record('error', error);
     if (this.listenerCount('error') > 0) {
       try {
         this.emit('error', error);

@@ -126,7 +126,6 @@ class Sampler {
     this.warned = new Set();
     // reads: all; settledReads: those right after a full GC (the ones the detector judges).
     this.stats = { route: null, reads: 0, settledReads: 0, lastReadMs: 0, maxReadMs: 0, totalReadMs: 0, restarts: 0, lastReadAt: -Infinity, lastSettledAt: -Infinity };
-    this.lastReading = null;
   }
 
   get running() {
@@ -395,7 +394,6 @@ class Sampler {
       lastReadAt: performance.now(),
       lastSamples: samples,
     });
-    this.lastReading = reading;
     if (typeof this.onRead === 'function') {
       try {
         this.onRead(ms);

@@ -1,12 +1,256 @@
 'use strict';
-// The stats file: JSON lines, one record per line ({event, t, pid, …}; the record union is
-// typed in index.d.ts as StatsFileRecord). This module is its one owner: the agent appends
-// through a RecordWriter (rotating by size, keeping one rotated file `<file>.1`), `leakwatch
-// run` follows it with a RecordTail, and `leakwatch plot` and run's summary read it with
-// readRecords, streaming line by line, so a file of any size is read in bounded memory.
+// The stats file: JSON lines, one record per line ({event, t, pid, …}), appended by the agent
+// (the statsFile option, LEAKWATCH_STATS_FILE) and read by the CLI (`leakwatch run`, `plot`,
+// `report`). This module is its one owner, the format as well as the file:
+// - SCHEMA: every kind of record, its fields in the order they are written, and the type
+//   each is read as. Which fields a line has, and under which names, is decided here only:
+//   the agent hands its events to the constructors below, which take the listed fields, and
+//   the CLI reads lines through read(), never by the names in the file.
+// - Constructors, one per kind (start, stats, leak, leakResolved, snapshot, growth,
+//   memoryPressure, error; create(kind, payload) picks one by name): the header {event, t,
+//   pid}, then the kind's fields taken from the event in schema order. A field the event has
+//   and the schema does not is not written.
+// - read(record or line): the typed view the CLI uses: the header, then each field of the
+//   kind under its camelCase name (used_heap_size -> usedHeapSize), as its type or null
+//   (a number is finite, an integer whole, …), typed when it is read. Lines that are not
+//   records read as null.
+// - The file: the agent appends through a RecordWriter (rotating by size, keeping one
+//   rotated file `<file>.1`), `leakwatch run` follows it with a RecordTail, and `plot`,
+//   `report` and run's summary stream it with readRecords, line by line, so a file of any
+//   size is read in bounded memory. Both deliver records as parsed (read() types them).
+// index.d.ts types the lines as StatsFileRecord; __test__/records.test.mjs checks that each
+// event's fields all reach its record, in the order they were always written.
 
 const fs = require('node:fs');
 const { leakwatchError } = require('./errors');
+
+// ---- the schema ---------------------------------------------------------------------
+
+/** How a field is read: its value when it has the type, else null. */
+const TYPES = Object.freeze({
+  number: (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null),
+  integer: (v) => (Number.isInteger(v) ? v : null),
+  string: (v) => (typeof v === 'string' ? v : null),
+  // Written as a Date, which JSON turns into its ISO string; read as that string.
+  date: (v) => (typeof v === 'string' ? v : null),
+  boolean: (v) => (typeof v === 'boolean' ? v : null),
+  array: (v) => (Array.isArray(v) ? v : null),
+  object: (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? v : null),
+});
+
+/** Every record starts with these: the kind, when it was written (ms since the epoch), by which process. */
+const HEADER = Object.freeze({ event: 'string', t: 'number', pid: 'integer' });
+const HEADER_FIELDS = Object.entries(HEADER);
+
+/**
+ * Each kind of record and its fields, in the order they are written. The events behind them
+ * are typed in index.d.ts (StatsEvent, LeakEvent, …); where their fields come from is noted.
+ */
+const SCHEMA = deepFreeze({
+  // Once per process, when it opens the stats file (what report.html's environment shows).
+  start: { argv: 'array', node: 'string', ppid: 'integer', execArgv: 'array', nodeOptions: 'string', leakwatch: 'string', memoryLimit: 'number' },
+  // After each full GC (lib/agent/monitor.js).
+  stats: {
+    // Computed by the core's monitor (src/monitor.rs MonitorStats; memwatch's names).
+    num_full_gc: 'number',
+    num_inc_gc: 'number',
+    heap_compactions: 'number',
+    usage_trend: 'number',
+    estimated_base: 'number',
+    current_base: 'number',
+    min: 'number',
+    max: 'number',
+    gcScavengeCount: 'number',
+    gcScavengeTime: 'number',
+    gcMarkSweepCompactCount: 'number',
+    gcMarkSweepCompactTime: 'number',
+    gcIncrementalMarkingCount: 'number',
+    gcIncrementalMarkingTime: 'number',
+    gcProcessWeakCallbacksCount: 'number',
+    gcProcessWeakCallbacksTime: 'number',
+    gc_time: 'number',
+    // v8.getHeapStatistics() (V8's names).
+    total_heap_size: 'number',
+    total_heap_size_executable: 'number',
+    total_physical_size: 'number',
+    total_available_size: 'number',
+    used_heap_size: 'number',
+    heap_size_limit: 'number',
+    malloced_memory: 'number',
+    peak_malloced_memory: 'number',
+    // process.memoryUsage(), and the GC itself.
+    external: 'number',
+    array_buffers: 'number',
+    rss: 'number',
+    forced: 'boolean',
+    gc_ts: 'number',
+    timestamp: 'date',
+  },
+  // A leak verdict (lib/agent/monitor.js toLeakEvent; `sites` added by index.js).
+  leak: {
+    id: 'integer',
+    start: 'date',
+    end: 'date',
+    growth: 'number',
+    reason: 'string',
+    kind: 'string',
+    rate: 'number',
+    windowMs: 'number',
+    samples: 'integer',
+    forcedGcs: 'integer',
+    baselineStart: 'number',
+    baselineEnd: 'number',
+    evidence: 'object',
+    sites: 'array',
+  },
+  // A verdict withdrawn (lib/agent/monitor.js toResolvedEvent).
+  leakResolved: { id: 'integer', kind: 'string', start: 'date', end: 'date', reason: 'string', evidence: 'object' },
+  // A snapshot written (lib/agent/snapshots.js; pauseMs and viaInspector when the watchdog
+  // wrote it, profile and sites when the sampler runs: index.js).
+  snapshot: {
+    file: 'string',
+    bytes: 'number',
+    durationMs: 'number',
+    pauseMs: 'number',
+    trigger: 'string',
+    viaInspector: 'boolean',
+    completedAt: 'date',
+    profile: 'string',
+    sites: 'array',
+  },
+  // The growth report against the previous snapshot (lib/agent/snapshots.js), without its full diff.
+  growth: { file: 'string', previous: 'string', topBySize: 'array' },
+  // Memory pressure (lib/agent/pressure.js): the level reached (src/pressure.rs
+  // PressureLevel), then what the guard wrote.
+  memoryPressure: {
+    resource: 'string',
+    level: 'integer',
+    threshold: 'number',
+    ratio: 'number',
+    used: 'number',
+    limit: 'number',
+    rate: 'number',
+    tMs: 'number',
+    reason: 'string',
+    // Optional in the binding, which sets it after the others when there is one.
+    timeToLimitMs: 'number',
+    heapLimit: 'number',
+    memoryLimit: 'number',
+    at: 'date',
+    sites: 'array',
+    leaks: 'integer',
+    files: 'object',
+    snapshot: 'string',
+    snapshotSkipped: 'string',
+  },
+  // A failure the agent reported ('error' event or warning).
+  error: { message: 'string', code: 'string' },
+});
+
+const KINDS = Object.freeze(Object.keys(SCHEMA));
+
+function deepFreeze(object) {
+  for (const value of Object.values(object)) if (value !== null && typeof value === 'object') deepFreeze(value);
+  return Object.freeze(object);
+}
+
+/** `used_heap_size` -> `usedHeapSize`: a field's name in the typed view. */
+const viewName = (field) => field.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+
+/** kind -> [[field, view name, type reader]], in schema order. */
+const FIELDS = new Map(KINDS.map((kind) => [kind, Object.entries(SCHEMA[kind]).map(([field, type]) => [field, viewName(field), TYPES[type]])]));
+
+// ---- constructors (the agent) -------------------------------------------------------
+
+/**
+ * A record of `kind`: the header, then the kind's fields from `payload` in schema order (a
+ * field the payload lacks is left out of the line). `header` overrides the time and pid.
+ */
+function build(kind, payload, { t = Date.now(), pid = process.pid } = {}) {
+  const record = { event: kind, t, pid };
+  for (const [field] of FIELDS.get(kind)) record[field] = payload[field];
+  return record;
+}
+
+/** This process's start: its command line, Node, and `info` ({leakwatch: version, memoryLimit}). */
+const start = (info = {}, header) =>
+  build(
+    'start',
+    { argv: process.argv.slice(1), node: process.version, ppid: process.ppid, execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS || '', ...info },
+    header,
+  );
+const stats = (event, header) => build('stats', event, header);
+const leak = (event, header) => build('leak', event, header);
+const leakResolved = (event, header) => build('leakResolved', event, header);
+const snapshot = (event, header) => build('snapshot', event, header);
+const growth = (event, header) => build('growth', event, header);
+const memoryPressure = (event, header) => build('memoryPressure', event, header);
+/** A reported failure: its message and code. */
+const error = (failure, header) => build('error', { message: failure && failure.message ? failure.message : String(failure), code: failure && failure.code }, header);
+
+const CONSTRUCTORS = new Map(Object.entries({ start, stats, leak, leakResolved, snapshot, growth, memoryPressure, error }));
+
+/** The record of an agent event of that name (its payload as emitted), or null: not a kind the stats file keeps. */
+function create(kind, payload, header) {
+  const make = CONSTRUCTORS.get(kind);
+  return make === undefined ? null : make(payload, header);
+}
+
+// ---- the typed reader (the CLI) -----------------------------------------------------
+
+const RAW = Symbol('leakwatch.record');
+
+/**
+ * A record as the CLI reads it: the header as fields, each field of its kind as a getter
+ * (on the kind's prototype, below) that types the value when it is read, so reading a
+ * record costs nothing for the fields nobody asks for (a month of stats records is read
+ * twice by `plot` and `report`).
+ */
+class RecordView {
+  constructor(parsed) {
+    for (const [field, type] of HEADER_FIELDS) this[field] = TYPES[type](parsed[field]);
+    this[RAW] = parsed;
+  }
+
+  /** Every field, typed, as a plain object (JSON.stringify, inspection). */
+  toJSON() {
+    const out = {};
+    for (const field of Object.keys(HEADER)) out[field] = this[field];
+    for (const [, name] of FIELDS.get(this.event) ?? []) out[name] = this[name];
+    return out;
+  }
+}
+
+/** kind -> its view class: a getter per field, under its view name. */
+const VIEWS = new Map(
+  KINDS.map((kind) => {
+    const View = class extends RecordView {};
+    for (const [field, name, as] of FIELDS.get(kind)) {
+      Object.defineProperty(View.prototype, name, {
+        get() {
+          return as(this[RAW][field]);
+        },
+        enumerable: true,
+      });
+    }
+    return [kind, View];
+  }),
+);
+
+/**
+ * The typed view of a record (as parsed, or a line of the file): {event, t, pid} (t a finite
+ * number, pid a whole number, or null), then every field of its kind under its view name,
+ * as its type or null. A kind this version does not know has the header only. Null when it
+ * is not a record at all.
+ */
+function read(record) {
+  const parsed = typeof record === 'string' ? parseRecord(record) : record;
+  if (parsed === null || typeof parsed !== 'object' || typeof parsed.event !== 'string') return null;
+  const View = VIEWS.get(parsed.event) ?? RecordView;
+  return new View(parsed);
+}
+
+// ---- the file -----------------------------------------------------------------------
 
 /** Rotate when the file would grow past this (statsFileMaxBytes); one rotated file is kept. */
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
@@ -318,4 +562,30 @@ class RecordTail {
   }
 }
 
-module.exports = { DEFAULT_MAX_BYTES, MAX_LINE_BYTES, rotatedName, openRecordFile, createRecordFile, RecordWriter, RecordTail, readRecords, parseRecord };
+module.exports = {
+  // the schema, its constructors and its reader
+  HEADER,
+  SCHEMA,
+  KINDS,
+  viewName,
+  create,
+  start,
+  stats,
+  leak,
+  leakResolved,
+  snapshot,
+  growth,
+  memoryPressure,
+  error,
+  read,
+  // the file
+  DEFAULT_MAX_BYTES,
+  MAX_LINE_BYTES,
+  rotatedName,
+  openRecordFile,
+  createRecordFile,
+  RecordWriter,
+  RecordTail,
+  readRecords,
+  parseRecord,
+};
