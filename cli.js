@@ -5,7 +5,7 @@
 // (with --fail-on-leak), 130 interrupted.
 
 const { parseArgs } = require('node:util');
-const { leakwatchError } = require('./lib/errors');
+const { leakwatchError } = require('./lib/shared/errors');
 
 const usage = (message) => leakwatchError('ERR_LEAKWATCH_USAGE', message);
 
@@ -41,11 +41,11 @@ function main(argv) {
   }
   // Loaded here, not at the top: help and version need no native addon, and a missing
   // addon is reported by fail() like any other error.
-  const commands = require('./lib/commands');
+  const commands = require('./lib/cli/commands');
   // This process is leakwatch's own: on Linux, snapshots are read through memory mappings
   // (no copy out of the page cache; a file truncated meanwhile is still
   // ERR_LEAKWATCH_TRUNCATED). Elsewhere this does nothing and read() stays.
-  require('./lib/native.js').enableMappedReads();
+  require('./lib/shared/native.js').enableMappedReads();
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) throw usage(`unknown command '${name}'`);
   let parsed;

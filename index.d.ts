@@ -16,7 +16,7 @@ import type {
 
 export type { Analysis, AnalyzeOptions, HeapDiffResult, HeapDiffDetail, NodeRef, PathStep, Summary, SuspectGroup, ClassStat, PressureLevel, PressureOptions };
 
-/** The `code` of every error leakwatch raises or reports (lib/errors.js; README "Error codes"). */
+/** The `code` of every error leakwatch raises or reports (lib/shared/errors.js; README "Error codes"). */
 export type LeakwatchErrorCode =
   | 'ERR_LEAKWATCH_NOT_FOUND'
   | 'ERR_LEAKWATCH_NOT_A_FILE'
@@ -340,8 +340,10 @@ export interface StatsFileRecordBase {
 
 /**
  * One line of the stats file (JSON lines, written with the statsFile option or
- * LEAKWATCH_STATS_FILE, read by `leakwatch run` and `leakwatch plot`). Dates are ISO strings.
+ * LEAKWATCH_STATS_FILE, read by `leakwatch run`, `plot` and `report`). Dates are ISO strings.
  * When the file would exceed statsFileMaxBytes it is renamed to `<file>.1` (one kept).
+ * The fields of each kind, in the order they are written, are listed once, in
+ * lib/shared/records.js (SCHEMA).
  */
 export type StatsFileRecord =
   | (StatsFileRecordBase & {

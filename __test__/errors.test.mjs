@@ -1,5 +1,5 @@
 // Error codes: one test per code through the public interface (the JS `code` property;
-// the CLI's exit status and one-line message), and one list of codes: lib/errors.js,
+// the CLI's exit status and one-line message), and one list of codes: lib/shared/errors.js,
 // src/error.rs, index.d.ts and the README must name the same codes. Tests assert codes,
 // never wording.
 import { test, before, after } from 'node:test';
@@ -13,7 +13,7 @@ import { cli, root } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const leakwatch = require('leakwatch');
-const { CODES, leakwatchError } = require('../lib/errors.js');
+const { CODES, leakwatchError } = require('../lib/shared/errors.js');
 const native = require('../binding.js');
 
 let dir;
@@ -315,14 +315,14 @@ const read = (file) => fs.readFileSync(path.join(root, file), 'utf8');
 const codesIn = (text) => new Set(text.match(/ERR_LEAKWATCH_[A-Z_]+/g) || []);
 const sorted = (set) => [...set].sort();
 
-test('src/error.rs, lib/errors.js, index.d.ts and the README list the same codes', async () => {
+test('src/error.rs, lib/shared/errors.js, index.d.ts and the README list the same codes', async () => {
   // Loaded here, not at the top: the compiler in this process's heap would make the
   // snapshots other tests of this file take (HeapDiff) many times slower.
   const { default: ts } = await import('typescript');
   const registry = new Set(Object.keys(CODES));
   const rust = codesIn(read('src/error.rs'));
   assert.ok(rust.size >= 10, 'src/error.rs maps the core errors');
-  for (const code of rust) assert.ok(registry.has(code), `${code} (src/error.rs) is missing from lib/errors.js`);
+  for (const code of rust) assert.ok(registry.has(code), `${code} (src/error.rs) is missing from lib/shared/errors.js`);
 
   const dts = ts.createSourceFile('index.d.ts', read('index.d.ts'), ts.ScriptTarget.ES2022, true);
   const union = dts.statements.find((s) => ts.isTypeAliasDeclaration(s) && s.name.text === 'LeakwatchErrorCode');
@@ -340,6 +340,6 @@ test('every code leakwatch raises is registered', () => {
   const registry = new Set(Object.keys(CODES));
   const files = ['index.js', 'cli.js', ...fs.readdirSync(path.join(root, 'lib'), { recursive: true }).filter((f) => f.endsWith('.js')).map((f) => path.join('lib', f))];
   for (const file of files) {
-    for (const code of codesIn(read(file))) assert.ok(registry.has(code), `${file} uses ${code}, which lib/errors.js does not list`);
+    for (const code of codesIn(read(file))) assert.ok(registry.has(code), `${file} uses ${code}, which lib/shared/errors.js does not list`);
   }
 });

@@ -12,7 +12,7 @@ import { CLI, root, sleep, until } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const LEAKWATCH = path.join(root, 'index.js');
-const analysis = require(path.join(root, 'lib', 'analysis.js'));
+const analysis = require(path.join(root, 'lib', 'shared', 'analysis.js'));
 
 // The Node binaries users run (the addon is one N-API 9 binary for all); missing ones are skipped.
 const NODES = [

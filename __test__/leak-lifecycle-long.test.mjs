@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { root, spawnNode } from './helpers.mjs';
 
-const { readRecords } = createRequire(import.meta.url)('../lib/records.js');
+const { readRecords } = createRequire(import.meta.url)('../lib/shared/records.js');
 const LEAKS = path.join(root, '__test__', 'fixtures', 'leaks');
 const LISTENER = path.join(LEAKS, '_listener.js');
 

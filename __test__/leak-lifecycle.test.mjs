@@ -11,7 +11,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { root, sleep, start, freePort, spawnNode, parseExposition } from './helpers.mjs';
 
-const { readRecords } = createRequire(import.meta.url)('../lib/records.js');
+const { readRecords } = createRequire(import.meta.url)('../lib/shared/records.js');
 const LEAKS = path.join(root, '__test__', 'fixtures', 'leaks');
 const REGISTER = path.join(root, 'register.js');
 const LISTENER = path.join(LEAKS, '_listener.js');

@@ -160,7 +160,7 @@ describe('metrics', { concurrency: true }, () => {
     for (const name of ['app_requests_total', 'nodejs_heap_size_used_bytes', 'process_resident_memory_bytes', 'leakwatch_heap_used_after_gc_bytes', 'leakwatch_leaks_active', 'leakwatch_snapshot_duration_seconds']) {
       assert.ok(types.includes(name), `${name} on the page`);
     }
-    assert.ok(names.every((n) => n.startsWith('leakwatch_')) && names.length === require('../lib/native').metricDefinitions().length);
+    assert.ok(names.every((n) => n.startsWith('leakwatch_')) && names.length === require('../lib/shared/native').metricDefinitions().length);
     const values = parseExposition(page);
     assert.equal(values.get('app_requests_total'), 3);
     assert.ok(values.get('leakwatch_heap_used_after_gc_bytes') > 0, 'the forced GC was observed');

@@ -1,4 +1,4 @@
-// The native sampler (src/v8_sampling.rs, lib/native-sampling.js): V8's sampling heap
+// The native sampler (src/v8_sampling.rs, lib/agent/native-sampling.js): V8's sampling heap
 // profiler read without a forced GC, on the real V8 of the Node that runs the test (the
 // matrix runs it on 22, 24 and 26 too). The self-check passes here; reads find a known
 // function at the same location as the inspector does; no read collects; a bare 'leak'
@@ -32,7 +32,7 @@ function run(code, { timeoutMs = 90000, args = [] } = {}) {
 test('the self-check passes on this Node and reads never collect', async () => {
   const [r] = await run(`
     const { PerformanceObserver, constants } = require('node:perf_hooks');
-    const { Sampler } = require('./lib/sampler.js');
+    const { Sampler } = require('./lib/agent/sampler.js');
     let majors = 0;
     const obs = new PerformanceObserver((l) => { for (const e of l.getEntries()) if (e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors++; });
     obs.observe({ entryTypes: ['gc'] });
@@ -66,7 +66,7 @@ test('the self-check passes on this Node and reads never collect', async () => {
 
 test('native and inspector reads name the same function at the same location', async () => {
   const lines = await run(`
-    const { Sampler } = require('./lib/sampler.js');
+    const { Sampler } = require('./lib/agent/sampler.js');
     const kept = [];
     function allocateHere(n) { for (let i = 0; i < n; i++) kept.push({ i, text: 'x' + i }); }
     for (const route of ['inspector', 'auto']) {
@@ -185,7 +185,7 @@ test('a process that exits with the native sampler still running exits cleanly (
 });
 
 test('the native route can be refused: route inspector is honoured, and bad routes are rejected', () => {
-  const { validateOptions } = require('../lib/sampler.js');
+  const { validateOptions } = require('../lib/agent/sampler.js');
   assert.equal(validateOptions({ route: 'native' }).route, 'native');
   assert.throws(() => validateOptions({ route: 'fast' }), /route must be one of 'auto', 'native', 'inspector'/);
 });

@@ -132,7 +132,7 @@ test('one npm/<platform> package per napi target, as the loader expects them', (
 test('the main package has no install script and no binary', { skip }, () => {
   const files = JSON.parse(fs.readFileSync(path.join(dir, 'main-files.json'), 'utf8'));
   assert.deepEqual(files.filter((f) => f.endsWith('.node')), []);
-  for (const f of ['binding.js', 'index.js', 'cli.js', 'lib/native.js', 'examples/leaky-app.js']) assert.ok(files.includes(f), f);
+  for (const f of ['binding.js', 'index.js', 'cli.js', 'lib/shared/native.js', 'examples/leaky-app.js']) assert.ok(files.includes(f), f);
   const installed = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', pkg.name, 'package.json'), 'utf8'));
   assert.deepEqual(installed.optionalDependencies, OPTIONAL);
   for (const hook of ['preinstall', 'install', 'postinstall']) assert.equal(installed.scripts?.[hook], undefined, hook);

@@ -156,8 +156,8 @@ test('sites() rejects with a code when sampling is off', async () => {
 test('each settled read (right after a full GC) hands the detector a survival reading through onSurvival; others do not', async () => {
   const { createRequire } = await import('node:module');
   const require = createRequire(import.meta.url);
-  const { Sampler } = require('../lib/sampler.js');
-  const { forceGc } = require('../lib/gc.js');
+  const { Sampler } = require('../lib/agent/sampler.js');
+  const { forceGc } = require('../lib/agent/gc.js');
   const readings = [];
   const sampler = new Sampler({ onSurvival: (r) => readings.push(r), options: { interval: 16384, readPeriodMs: 3600000 } });
   sampler.start();
@@ -189,7 +189,7 @@ test('each settled read (right after a full GC) hands the detector a survival re
 test("another session's sampling: leakwatch waits while it runs, and restarts after someone stops its own", async () => {
   const { createRequire } = await import('node:module');
   const require = createRequire(import.meta.url);
-  const { Sampler } = require('../lib/sampler.js');
+  const { Sampler } = require('../lib/agent/sampler.js');
   const inspector = require('node:inspector');
   const user = new inspector.Session();
   globalThis.keepUserSession = user; // never disconnected: that would renumber object ids

@@ -25,7 +25,7 @@ function child(script, env = {}, execArgv = []) {
 }
 
 const RENDER = `
-  const native = require(process.env.ROOT + '/lib/native');
+  const native = require(process.env.ROOT + '/lib/shared/native');
   const client = require('prom-client');
   const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
   const m = new native.Metrics(77);
@@ -80,7 +80,7 @@ const END_TO_END = `
 `;
 
 const STATE = `
-  const { MetricsExporter } = require(process.env.ROOT + '/lib/metrics');
+  const { MetricsExporter } = require(process.env.ROOT + '/lib/agent/metrics');
   const sampler = { running: true, topSites: (n) => Array.from({ length: Math.min(n, 20) }, (_, j) => ({ functionName: 'f' + globalThis.round + '-' + j, location: 'a.js:' + j, liveBytes: j })) };
   const exporter = new MetricsExporter({ report: (e) => { throw e; }, sampler });
   exporter.setMaxSites(10);

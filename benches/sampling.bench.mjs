@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const workload = path.join(here, 'lib', 'sampling-workload.cjs');
-const { DEFAULTS } = createRequire(import.meta.url)('../lib/sampler.js');
+const { DEFAULTS } = createRequire(import.meta.url)('../lib/agent/sampler.js');
 const ROUNDS = Math.max(3, Number(process.env.LEAKWATCH_BENCH_ROUNDS) || 5);
 const INTERVALS = (process.env.LEAKWATCH_BENCH_INTERVALS || `32768,${DEFAULTS.interval},262144`).split(',').map(Number);
 const READ_MS = Number(process.env.LEAKWATCH_BENCH_READ_MS) || DEFAULTS.readPeriodMs;

@@ -1,5 +1,5 @@
 //! The one conversion of core errors into JS errors. Each kind of failure gets one stable
-//! `code` here (listed again, for JS, in `lib/errors.js`: `__test__/errors.test.mjs`
+//! `code` here (listed again, for JS, in `lib/shared/errors.js`: `__test__/errors.test.mjs`
 //! checks that the two lists agree), plus `file` and `offset` where they apply; the
 //! message stays human. Add a kind: one variant, one arm in `code`.
 

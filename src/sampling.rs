@@ -274,7 +274,7 @@ pub fn native_sampling_write_profile(env: Env, fd: i32) -> Result<bool> {
     let Some(profile) = v8_sampling::read(env.raw()).map_err(|e| unusable(&env, e))? else {
         return Ok(false);
     };
-    // SAFETY: `fd` is an open descriptor its caller owns for the whole call (lib/pressure.js
+    // SAFETY: `fd` is an open descriptor its caller owns for the whole call (lib/agent/pressure.js
     // passes the partial file it opened, and closes or renames it only after this returns).
     // The `File` only borrows it: `ManuallyDrop` never drops it, so it is not closed here.
     let file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });

@@ -6,7 +6,7 @@
 //! `kSamplingForceGC` (about a second on a 750 MB heap). Started here without that flag,
 //! `HeapProfiler::GetAllocationProfile()` builds the profile without collecting: what
 //! Datadog's and Google Cloud's profilers do. Reads are then taken right after the natural
-//! full GCs the monitor observes (lib/sampler.js), when the profile is as exact as after a
+//! full GCs the monitor observes (lib/agent/sampler.js), when the profile is as exact as after a
 //! forced one.
 //!
 //! The entry points are the C++ functions the `node` executable exports to addons

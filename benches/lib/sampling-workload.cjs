@@ -82,7 +82,7 @@ async function pause() {
   const keep = [];
   for (let i = 0; i < 600000; i++) keep.push({ i, s: `item-${i}-${'v'.repeat(i % 64)}`, a: [i, i * 2] });
   globalThis.keep = keep;
-  const { forceGc } = require('../../lib/gc');
+  const { forceGc } = require('../../lib/agent/gc');
   const reads = [];
   const gcs = [];
   for (let r = 0; r < 10; r++) {

@@ -1,5 +1,5 @@
 //! leakwatch's id sentinel: one object per isolate, kept alive from load time
-//! (lib/dump.js), whose id must be the same in every snapshot of the process. Its class
+//! (lib/agent/dump.js), whose id must be the same in every snapshot of the process. Its class
 //! name carries a token made at random when leakwatch loads, so an app's own classes
 //! cannot pass for it and snapshots of two processes are told apart.
 

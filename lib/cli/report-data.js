@@ -1,23 +1,23 @@
 'use strict';
-// What report.html shows, as data (the page embeds it as JSON, and lib/html-report.js
+// What report.html shows, as data (the page embeds it as JSON, and lib/cli/html-report.js
 // renders it): one process's memory timeline, verdicts, snapshot analysis and allocation
 // sites, gathered from the files a run leaves (the stats file, snapshots, .heapprofile
-// files). The stats file is streamed twice, as `plot` does (lib/chart.js), so a month of
+// files). The stats file is streamed twice, as `plot` does (lib/cli/chart.js), so a month of
 // records is read in bounded memory; the timeline keeps every sample up to MAX_POINTS and
 // beyond that the lowest and highest value of each series per 1/BUCKETS of the run.
 //
 // Everything taken from a heap (class names, property names, string values) stays data
-// here: lib/html-report.js escapes it. String values are shortened, or hidden (`redact`).
+// here: lib/cli/html-report.js escapes it. String values are shortened, or hidden (`redact`).
 
 const fs = require('node:fs');
 const path = require('node:path');
-const native = require('./native');
-const { readRecords } = require('./records');
+const native = require('../shared/native');
+const { readRecords, read } = require('../shared/records');
 const { scanProcesses, mainPid } = require('./chart');
-const { leakwatchError } = require('./errors');
+const { leakwatchError } = require('../shared/errors');
 const { clip } = require('./table');
 
-const VERSION = require('../package.json').version;
+const VERSION = require('../../package.json').version;
 /** The shape of the embedded JSON: bumped when a field changes meaning or goes away. */
 const FORMAT_VERSION = 1;
 
@@ -40,12 +40,12 @@ const FLAME_MIN_SHARE = 0.001;
 const FLAME_MAX_NODES = 3000;
 /** Node types whose `name` is a value from the program (not a class or function name). */
 const VALUE_TYPES = new Set(['string', 'concatenated string', 'sliced string', 'regexp']);
-/** The series of the timeline: the key in the page and the stats record field. */
+/** The series of the timeline: the key in the page and the stats record's field (its typed view: lib/shared/records.js). */
 const SERIES = [
-  ['heap', 'used_heap_size'],
-  ['baseline', 'estimated_base'],
+  ['heap', 'usedHeapSize'],
+  ['baseline', 'estimatedBase'],
   ['external', 'external'],
-  ['arrayBuffers', 'array_buffers'],
+  ['arrayBuffers', 'arrayBuffers'],
   ['rss', 'rss'],
 ];
 
@@ -144,12 +144,13 @@ class Timeline {
     this.heapLimit = null;
   }
 
+  /** A stats record (typed: lib/shared/records.js read()). */
   add(record) {
     this.count += 1;
     if (record.forced) this.forced += 1;
-    const limit = finite(record.heap_size_limit);
+    const limit = record.heapSizeLimit;
     if (limit) this.heapLimit = limit;
-    const values = SERIES.map(([, field]) => finite(record[field]));
+    const values = SERIES.map(([, field]) => record[field]);
     if (!this.downsampled) {
       this.points.push({ t: record.t, values });
       return;
@@ -245,8 +246,9 @@ function readStats(statsFile, { pid, hint } = {}) {
   const pressure = [];
   let latestSites = null;
   let containerLimit = null;
-  readRecords(statsFile, (r) => {
-    if (r.pid !== chosen || !Number.isFinite(r.t)) return;
+  readRecords(statsFile, (raw) => {
+    const r = read(raw);
+    if (r.pid !== chosen || r.t === null) return;
     switch (r.event) {
       case 'stats':
         timeline.add(r);
@@ -256,57 +258,57 @@ function readStats(statsFile, { pid, hint } = {}) {
         break;
       case 'leak':
         if (leaks.length < MAX_EVENTS) leaks.push(r);
-        if (Array.isArray(r.sites) && r.sites.length) latestSites = { event: 'leak', t: r.t, sites: r.sites.slice(0, SITE_ROWS) };
+        if (r.sites !== null && r.sites.length) latestSites = { event: 'leak', t: r.t, sites: r.sites.slice(0, SITE_ROWS) };
         break;
       case 'leakResolved':
-        if (Number.isInteger(r.id) && !resolved.has(r.id) && resolved.size < MAX_EVENTS) resolved.set(r.id, r);
+        if (r.id !== null && !resolved.has(r.id) && resolved.size < MAX_EVENTS) resolved.set(r.id, r);
         break;
       case 'snapshot':
         if (snapshots.length < MAX_EVENTS) snapshots.push(r);
-        if (Array.isArray(r.sites) && r.sites.length) latestSites = { event: 'snapshot', t: r.t, sites: r.sites.slice(0, SITE_ROWS) };
+        if (r.sites !== null && r.sites.length) latestSites = { event: 'snapshot', t: r.t, sites: r.sites.slice(0, SITE_ROWS) };
         break;
       case 'memoryPressure':
         if (pressure.length < MAX_EVENTS) pressure.push(r);
-        if (finite(r.memoryLimit) > 0) containerLimit = r.memoryLimit;
+        if (r.memoryLimit > 0) containerLimit = r.memoryLimit;
         break;
       default:
     }
   });
   const t0 = start ? start.t : proc.first;
-  if (start && finite(start.memoryLimit) > 0) containerLimit = start.memoryLimit;
+  if (start && start.memoryLimit > 0) containerLimit = start.memoryLimit;
   const at = (t) => t - t0;
 
   const leakList = leaks.map((r, index) => {
-    const done = Number.isInteger(r.id) ? resolved.get(r.id) : undefined;
+    const done = r.id !== null ? resolved.get(r.id) : undefined;
     return {
-      id: Number.isInteger(r.id) ? r.id : null,
+      id: r.id,
       number: index + 1,
-      kind: String(r.kind ?? 'heap'),
+      kind: r.kind ?? 'heap',
       tMs: at(r.t),
-      start: typeof r.start === 'string' ? r.start : null,
-      end: typeof r.end === 'string' ? r.end : null,
-      growth: finite(r.growth),
-      rate: finite(r.rate),
-      reason: String(r.reason ?? ''),
+      start: r.start,
+      end: r.end,
+      growth: r.growth,
+      rate: r.rate,
+      reason: r.reason ?? '',
       signals: r.evidence && Array.isArray(r.evidence.signals) ? r.evidence.signals.map(String) : [],
-      sites: Array.isArray(r.sites) ? r.sites.slice(0, 3).map(recordSite).filter(Boolean) : [],
-      withdrawn: done ? { tMs: at(done.t), reason: String(done.reason ?? ''), start: done.start ?? null, end: done.end ?? null } : null,
+      sites: r.sites !== null ? r.sites.slice(0, 3).map(recordSite).filter(Boolean) : [],
+      withdrawn: done ? { tMs: at(done.t), reason: done.reason ?? '', start: done.start, end: done.end } : null,
     };
   });
   const snapshotList = snapshots.map((r, i) => ({
     label: `S${i + 1}`,
     tMs: at(r.t),
-    file: typeof r.file === 'string' ? r.file : null,
-    profile: typeof r.profile === 'string' ? r.profile : null,
-    bytes: finite(r.bytes),
-    durationMs: finite(r.durationMs),
-    trigger: typeof r.trigger === 'string' ? r.trigger : null,
+    file: r.file,
+    profile: r.profile,
+    bytes: r.bytes,
+    durationMs: r.durationMs,
+    trigger: r.trigger,
   }));
   const marks = [
     ...snapshotList.map((s) => ({ kind: 'snapshot', tMs: s.tMs, label: s.label })),
     ...leakList.map((l) => ({ kind: 'leak', tMs: l.tMs, label: `leak ${l.id ?? l.number} (${l.kind})` })),
     ...leakList.filter((l) => l.withdrawn).map((l) => ({ kind: 'withdrawn', tMs: l.withdrawn.tMs, label: `withdrawn ${l.id ?? l.number}` })),
-    ...pressure.map((r) => ({ kind: 'pressure', tMs: at(r.t), label: `${r.resource === 'memory' ? 'memory' : 'heap'} ${Math.round((finite(r.ratio) ?? 0) * 100)} %` })),
+    ...pressure.map((r) => ({ kind: 'pressure', tMs: at(r.t), label: `${r.resource === 'memory' ? 'memory' : 'heap'} ${Math.round((r.ratio ?? 0) * 100)} %` })),
   ].sort((a, b) => a.tMs - b.tMs);
 
   const columns = timeline.result(t0);
@@ -317,13 +319,13 @@ function readStats(statsFile, { pid, hint } = {}) {
     t0,
     process: {
       pid: chosen,
-      ppid: start && Number.isInteger(start.ppid) ? start.ppid : null,
+      ppid: start ? start.ppid : null,
       startedAt: iso(t0),
-      argv: start && Array.isArray(start.argv) ? start.argv.map(String) : proc.argv ? proc.argv.map(String) : null,
-      node: start && typeof start.node === 'string' ? start.node : null,
-      execArgv: start && Array.isArray(start.execArgv) ? start.execArgv.map(String) : null,
-      nodeOptions: start && typeof start.nodeOptions === 'string' ? start.nodeOptions : null,
-      leakwatch: start && typeof start.leakwatch === 'string' ? start.leakwatch : null,
+      argv: start && start.argv !== null ? start.argv.map(String) : proc.argv ? proc.argv.map(String) : null,
+      node: start ? start.node : null,
+      execArgv: start && start.execArgv !== null ? start.execArgv.map(String) : null,
+      nodeOptions: start ? start.nodeOptions : null,
+      leakwatch: start ? start.leakwatch : null,
       heapLimit: timeline.heapLimit,
       containerLimit,
     },

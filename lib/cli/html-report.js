@@ -1,6 +1,6 @@
 'use strict';
 // report.html: one self-contained page with the whole investigation of one process (the
-// data of lib/report-data.js). Tables, paths and text are rendered here, every value
+// data of lib/cli/report-data.js). Tables, paths and text are rendered here, every value
 // escaped (html`` escapes whatever it interpolates unless it is markup this module
 // made); the chart and the flame graph are drawn in the browser by report-page/page.js
 // from the same data, embedded as JSON with every '<' written \u003c so that no string
@@ -11,9 +11,9 @@
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const native = require('./native');
-const { leakwatchError } = require('./errors');
-const { writeFileAtomic } = require('./secure-fs');
+const native = require('../shared/native');
+const { leakwatchError } = require('../shared/errors');
+const { writeFileAtomic } = require('../shared/secure-fs');
 const { gather, inputsOfDir, duration } = require('./report-data');
 
 const ASSETS = path.join(__dirname, 'report-page');

@@ -14,11 +14,11 @@ const path = require('node:path');
 const v8 = require('node:v8');
 const { performance } = require('node:perf_hooks');
 const { isMainThread, threadId } = require('node:worker_threads');
-const native = require('./native');
+const native = require('../shared/native');
 const dump = require('./dump');
-const secureFs = require('./secure-fs');
-const { formatSites } = require('./sites-report');
-const { leakwatchError } = require('./errors');
+const secureFs = require('../shared/secure-fs');
+const { formatSites } = require('../shared/sites-report');
+const { leakwatchError } = require('../shared/errors');
 
 // Resident memory against the container's limit between full GCs: RSS grows with Buffers
 // and native memory too, with no GC to tell. A read of RSS costs microseconds.
@@ -67,7 +67,7 @@ class PressureGuard {
    * `emit(event, payload)`; `report(error)`; `config()` the options in force; `sampler` the
    * allocation sampler (its profile and sites); `context()` what else the report shows:
    * {stats, leaks} (the last 'stats' event and the recent 'leak' events); `snapshot(file)`
-   * writes a heap snapshot through the one-dump lock (lib/snapshots.js).
+   * writes a heap snapshot through the one-dump lock (lib/agent/snapshots.js).
    */
   constructor({ emit, report, config, sampler, context, snapshot }) {
     this.emit = emit;

@@ -5,10 +5,10 @@
 const inspector = require('node:inspector');
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
-const native = require('./native');
+const native = require('../shared/native');
 const dump = require('./dump');
 const { watchSignal } = require('./signals');
-const { leakwatchError } = require('./errors');
+const { leakwatchError } = require('../shared/errors');
 
 // Watchdog dumps kept for reporting while the main thread is stuck (each is a file on
 // disk; the count of any beyond this is reported).

@@ -5,8 +5,8 @@
 // Route (Node 20 to 26): through an inspector session connected to the main thread,
 // Debugger.pause stops the main thread at its next JS statement, even inside a busy loop;
 // while it is paused, Runtime.evaluate runs the dump function leakwatch installed on the
-// main thread at load time (lib/snapshots.js), which writes the file with the same code as
-// every other dump (lib/dump.js); then Debugger.resume and Debugger.disable restore the
+// main thread at load time (lib/agent/snapshots.js), which writes the file with the same code as
+// every other dump (lib/agent/dump.js); then Debugger.resume and Debugger.disable restore the
 // debugger's state. HeapProfiler.takeHeapSnapshot over this session is not used: newer V8
 // (Node 22+) defers it until the main thread is idle, i.e. until the loop ends.
 //
@@ -19,10 +19,10 @@
 const fs = require('node:fs');
 const inspector = require('node:inspector');
 const { parentPort, workerData } = require('node:worker_threads');
-const native = require('./native');
+const native = require('../shared/native');
 const dump = require('./dump');
 const { WATCHDOG_DUMP_KEY, WATCHDOG_STATE } = require('./dump');
-const { leakwatchError } = require('./errors');
+const { leakwatchError } = require('../shared/errors');
 
 // Where and how to dump; the main thread sends updates when its options change.
 const settings = { dir: workerData.dir, checkResources: workerData.checkResources };

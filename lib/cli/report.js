@@ -1,7 +1,7 @@
 'use strict';
 // Text renderings shared by the CLI commands and `leakwatch run`.
 
-const native = require('./native');
+const native = require('../shared/native');
 const { table, clip } = require('./table');
 
 /**

@@ -7,9 +7,9 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const native = require('./native');
+const native = require('../shared/native');
 const { writeSnapshotFile } = require('./dump');
-const { leakwatchError } = require('./errors');
+const { leakwatchError } = require('../shared/errors');
 
 const pending = new Set();
 let exitHookInstalled = false;

@@ -1,16 +1,17 @@
 'use strict';
 // `leakwatch plot`: the JSON-lines record of a run -> a chart (drawn in Rust by plotters).
-// The stats file is streamed twice (lib/records.js): once to find each process's samples
-// and time span, once to gather what to draw. A long run is downsampled to the chart's
-// pixel columns (the lowest and highest heap sample of each column), so memory stays
-// bounded whatever the file's size; leak and snapshot marks are never dropped (marks that
-// share a pixel column are drawn as one line labelled with all of them).
+// The stats file is streamed twice (lib/shared/records.js, whose typed reader gives each
+// record's fields): once to find each process's samples and time span, once to gather what
+// to draw. A long run is downsampled to the chart's pixel columns (the lowest and highest
+// heap sample of each column), so memory stays bounded whatever the file's size; leak and
+// snapshot marks are never dropped (marks that share a pixel column are drawn as one line
+// labelled with all of them).
 
 const path = require('node:path');
-const native = require('./native');
-const { readRecords } = require('./records');
-const { leakwatchError } = require('./errors');
-const { writeFileAtomic } = require('./secure-fs');
+const native = require('../shared/native');
+const { readRecords, read } = require('../shared/records');
+const { leakwatchError } = require('../shared/errors');
+const { writeFileAtomic } = require('../shared/secure-fs');
 
 const DEFAULT_WIDTH = 1000;
 /** Processes tracked per file (a file of garbage could name any number of pids). */
@@ -22,8 +23,9 @@ const MAX_PROCESSES = 4096;
  */
 function scanProcesses(statsFile) {
   const processes = new Map();
-  const totals = readRecords(statsFile, (r) => {
-    if (!Number.isFinite(r.t)) return;
+  const totals = readRecords(statsFile, (raw) => {
+    const r = read(raw);
+    if (r.t === null) return;
     let p = processes.get(r.pid);
     if (!p) {
       if (processes.size >= MAX_PROCESSES) return;
@@ -37,7 +39,7 @@ function scanProcesses(statsFile) {
       if (r.forced) p.forced += 1;
     } else if (r.event === 'leak') p.leaks += 1;
     else if (r.event === 'snapshot') p.snapshots += 1;
-    else if (r.event === 'start' && Array.isArray(r.argv)) p.argv = r.argv;
+    else if (r.event === 'start' && r.argv !== null) p.argv = r.argv;
   });
   return { processes, records: totals.records, skipped: totals.skipped };
 }
@@ -49,16 +51,13 @@ function mainPid(processes) {
   return best && best.pid;
 }
 
-const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
-
 /**
  * Keeps at most two samples per pixel column (its lowest and highest heap value, in time
  * order) and one mark per column and kind, so the chart of a months-long run costs the
  * same as a minute's. Below two samples per column nothing is dropped.
  */
 class Downsampler {
-  constructor({ t0, span, columns, keepAll }) {
-    this.t0 = t0;
+  constructor({ span, columns, keepAll }) {
     this.span = span;
     this.columns = columns;
     this.keepAll = keepAll;
@@ -117,15 +116,16 @@ function chartInput(statsFile, scan, { title, pid = mainPid(scan.processes), wid
   }
   const t0 = proc ? proc.first : 0;
   const columns = Math.max(1, Math.round(width));
-  const sampler = new Downsampler({ t0, span: proc ? proc.last - proc.first : 0, columns, keepAll: !proc || proc.samples <= 2 * columns });
+  const sampler = new Downsampler({ span: proc ? proc.last - proc.first : 0, columns, keepAll: !proc || proc.samples <= 2 * columns });
   let snapshot = 0;
-  readRecords(statsFile, (r) => {
-    if (r.pid !== pid || !Number.isFinite(r.t)) return;
+  readRecords(statsFile, (raw) => {
+    const r = read(raw);
+    if (r.pid !== pid || r.t === null) return;
     const tMs = r.t - t0;
     if (r.event === 'stats') {
-      sampler.addPoint({ tMs, usedHeapSize: num(r.used_heap_size), external: num(r.external), baseline: Number.isFinite(r.estimated_base) ? r.estimated_base : undefined, forced: Boolean(r.forced) });
+      sampler.addPoint({ tMs, usedHeapSize: r.usedHeapSize ?? NaN, external: r.external ?? NaN, baseline: r.estimatedBase ?? undefined, forced: Boolean(r.forced) });
     } else if (r.event === 'leak') {
-      sampler.addMark('leaks', tMs, `leak (${r.kind}): +${native.humanSize(Number.isFinite(r.growth) ? r.growth : 0)}`);
+      sampler.addMark('leaks', tMs, `leak (${r.kind}): +${native.humanSize(r.growth ?? 0)}`);
     } else if (r.event === 'snapshot') {
       sampler.addMark('snapshots', tMs, `S${++snapshot}`);
     }

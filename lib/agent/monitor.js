@@ -9,7 +9,7 @@
 
 const v8 = require('node:v8');
 const { PerformanceObserver, constants, performance } = require('node:perf_hooks');
-const native = require('./native');
+const native = require('../shared/native');
 const { forceGc } = require('./gc');
 
 // perf_hooks kinds -> the GcKind names the native monitor takes.
@@ -29,7 +29,7 @@ class GcMonitor {
   /**
    * `emit(event, payload)` delivers 'stats' and 'leak'; `report(error)` failures;
    * `afterFullGc()` runs right after each full GC's figures are recorded (the allocation
-   * sampler reads then: see lib/sampler.js).
+   * sampler reads then: see lib/agent/sampler.js).
    */
   constructor({ emit, report, afterFullGc, options }) {
     this.emit = emit;

@@ -1,10 +1,10 @@
 'use strict';
 const path = require('node:path');
 const { runWatched, formatSummary } = require('../run');
-const { makeTempDir } = require('../secure-fs');
-const { describeSite } = require('../sites-report');
+const { makeTempDir } = require('../../shared/secure-fs');
+const { describeSite } = require('../../shared/sites-report');
 
-const APP = path.join(__dirname, '..', '..', 'examples', 'leaky-app.js');
+const APP = path.join(__dirname, '..', '..', '..', 'examples', 'leaky-app.js');
 
 module.exports = {
   help: `Usage: leakwatch demo [--out DIR]

@@ -1,6 +1,6 @@
 'use strict';
 // `leakwatch run`: start an app with leakwatch preloaded, follow what it records
-// (stats, leak, snapshot events as JSON lines, lib/records.js), ask it for snapshots on a
+// (stats, leak, snapshot events as JSON lines, lib/shared/records.js), ask it for snapshots on a
 // schedule with its dump signal, analyse them, and chart the run. The app's stdio, exit
 // code and signals pass through unchanged; leakwatch talks on stderr.
 //
@@ -12,15 +12,15 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const native = require('./native');
-const config = require('./config');
-const { leakwatchError } = require('./errors');
+const native = require('../shared/native');
+const config = require('../agent/config');
+const { leakwatchError } = require('../shared/errors');
 const { plot, scanProcesses } = require('./chart');
-const { createRecordFile, RecordTail } = require('./records');
+const { createRecordFile, RecordTail, read } = require('../shared/records');
 const { formatAnalysis } = require('./report');
-const secureFs = require('./secure-fs');
+const secureFs = require('../shared/secure-fs');
 
-const REGISTER = path.join(__dirname, '..', 'register.js');
+const REGISTER = path.join(__dirname, '..', '..', 'register.js');
 const POLL_MS = 200;
 /** While a snapshot waits for the heap's low point: the signal follows that GC this closely. */
 const DUE_POLL_MS = 50;
@@ -62,7 +62,7 @@ const MAX_VERDICTS = 32;
 const MAX_PROCESSES = 256;
 /** Per-process charts besides memory.svg. */
 const MAX_CHARTS = 8;
-const { runSiteLines, describeSite } = require('./sites-report');
+const { runSiteLines, describeSite } = require('../shared/sites-report');
 
 function nodeOptionsWithRegister(existing) {
   const quoted = /\s/.test(REGISTER) ? `"${REGISTER}"` : REGISTER;
@@ -71,7 +71,7 @@ function nodeOptionsWithRegister(existing) {
 
 /**
  * The dump signal the app's leakwatch will handle, decided by the app's own parser
- * (lib/config.js) on the environment the app gets: a signal name, or null when that
+ * (lib/agent/config.js) on the environment the app gets: a signal name, or null when that
  * environment turns the signal off (LEAKWATCH_SIGNAL=off, NODE_HEAPDUMP_OPTIONS=nosignal).
  * Settings the app would reject are an ERR_LEAKWATCH_INVALID_OPTION here, before it starts.
  */
@@ -145,15 +145,19 @@ function isDescendant(pid, ancestor) {
   return false;
 }
 
-/** What one process that loaded leakwatch recorded, kept small whatever the run's length. */
+/**
+ * What one process that loaded leakwatch recorded, kept small whatever the run's length.
+ * Records arrive typed (lib/shared/records.js read()): a field is its type or null.
+ */
 class WatchedProcess {
+  /** `record`: the process's start record. */
   constructor(record) {
     this.pid = record.pid;
-    this.startT = Number.isFinite(record.t) ? record.t : Date.now();
-    this.ppid = Number.isInteger(record.ppid) ? record.ppid : undefined;
+    this.startT = record.t ?? Date.now();
+    this.ppid = record.ppid ?? undefined;
     // Read while it is known to be the app's: the pid is signalled later only if it is still this process.
     this.startTime = procStat(this.pid)?.startTime;
-    this.argv = Array.isArray(record.argv) ? record.argv.filter((a) => typeof a === 'string').slice(0, 8) : [];
+    this.argv = record.argv !== null ? record.argv.filter((a) => typeof a === 'string').slice(0, 8) : [];
     this.samples = 0;
     this.firstLevel = []; // heap after GC, first samples
     this.recent = []; // heap after GC, last samples
@@ -161,7 +165,6 @@ class WatchedProcess {
     this.window = []; // heap after GC, last LOW_WINDOW samples
     this.due = null; // {at, why, low}: a scheduled snapshot waiting for the heap's low point
     this.leaks = 0; // leak events
-    this.firstLeak = null;
     // id -> {id, kind, reason, raisedT, withdrawnT, withdrawnReason}: each verdict, standing
     // until a leakResolved record withdraws it (leak records without an id count as standing).
     this.verdicts = new Map();
@@ -183,8 +186,8 @@ class WatchedProcess {
 
   addSample(record) {
     this.samples += 1;
-    const heap = record.used_heap_size;
-    if (typeof heap !== 'number' || !Number.isFinite(heap)) return;
+    const heap = record.usedHeapSize;
+    if (heap === null) return;
     if (this.firstLevel.length < LEVEL_SAMPLES) this.firstLevel.push(heap);
     this.recent.push(heap);
     if (this.recent.length > LEVEL_SAMPLES) this.recent.shift();
@@ -223,7 +226,7 @@ class WatchedProcess {
 
   /** A leak record: a new verdict, or the continuation of one standing. True when new. */
   raise(record) {
-    const id = Number.isInteger(record.id) ? record.id : `event-${this.leaks}`;
+    const id = record.id ?? `event-${this.leaks}`;
     if (this.verdicts.has(id)) return false;
     this.verdicts.set(id, { id, kind: String(record.kind), reason: String(record.reason), raisedT: record.t, withdrawnT: null, withdrawnReason: null });
     if (this.verdicts.size > MAX_VERDICTS) {
@@ -396,9 +399,10 @@ function runWatched({
     });
   };
 
-  const onRecord = (record) => {
+  const onRecord = (raw) => {
+    const record = read(raw);
     const pid = record.pid;
-    if (!Number.isInteger(pid) || pid <= 0) return; // never signal what a garbage line names
+    if (pid === null || pid <= 0) return; // never signal what a garbage line names
     if (record.event === 'start') {
       // Only the app's own processes (a stray line naming another pid is not followed).
       if (!processes.has(pid) && processes.size < MAX_PROCESSES && isDescendant(pid, child.pid)) {
@@ -409,7 +413,7 @@ function runWatched({
     }
     const p = processes.get(pid);
     if (!p) return;
-    if ((record.event === 'leak' || record.event === 'snapshot') && Array.isArray(record.sites) && record.sites.length) {
+    if ((record.event === 'leak' || record.event === 'snapshot') && record.sites !== null && record.sites.length) {
       p.latestSites = { event: record.event, sites: record.sites.slice(0, 10) };
     }
     if (record.event === 'stats') {
@@ -418,10 +422,9 @@ function runWatched({
         p.ranSinceRequest = true;
         p.ranSeenAt = Date.now();
       }
-      if (p.due && Number.isFinite(record.used_heap_size)) takeDue(p, record.used_heap_size);
+      if (p.due && record.usedHeapSize !== null) takeDue(p, record.usedHeapSize);
     } else if (record.event === 'leak') {
       p.leaks += 1;
-      if (!p.firstLeak) p.firstLeak = { kind: record.kind, reason: String(record.reason) };
       const fresh = p.raise(record);
       log(`${fresh ? 'leak detected' : `leak #${record.id} continues`}${who(p)} (${record.kind}): ${record.reason}`);
       if (snapshotOnLeak && (chosenPid === undefined || chosenPid === pid)) requestSnapshot(p, 'leak event');
@@ -439,9 +442,9 @@ function runWatched({
       if (p.requested > p.snapshots.length) p.requested -= 1;
     } else if (record.event === 'snapshot' && p.target && p.snapshots.length < snapshots) {
       p.snapshots.push(record);
-      if (Number.isFinite(record.durationMs)) p.lastDumpMs = record.durationMs;
-      const bytes = Number.isFinite(record.bytes) ? native.humanSize(record.bytes) : '?';
-      const seconds = Number.isFinite(record.durationMs) ? (record.durationMs / 1000).toFixed(1) : '?';
+      if (record.durationMs !== null) p.lastDumpMs = record.durationMs;
+      const bytes = record.bytes !== null ? native.humanSize(record.bytes) : '?';
+      const seconds = record.durationMs !== null ? (record.durationMs / 1000).toFixed(1) : '?';
       log(`snapshot ${p.snapshots.length} written${who(p)}: ${record.file} (${bytes} in ${seconds} s)`);
       if (record.durationMs > everyMs) {
         log(`snapshot ${p.snapshots.length}${who(p)} took ${seconds} s, longer than the interval between snapshots (--every ${(everyMs / 1000).toFixed(1)} s): the next one is asked for once it is due and this one is done, not piled up`);
@@ -564,7 +567,7 @@ function runWatched({
       if (!found.notLoaded) drawCharts(list);
       const targets = list.filter((p) => p.target);
       const main = targets.find((p) => p.analysis) || targets[0] || null;
-      // report.html, the whole investigation on one page (lib/html-report.js); one log line names it.
+      // report.html, the whole investigation on one page (lib/cli/html-report.js); one log line names it.
       if (!found.notLoaded) found.report = await require('./html-report').writeRunReport({ outDir, main, command: [command, ...args], log });
       resolve({
         ...found,
@@ -693,8 +696,8 @@ function pressureSection(result) {
   const files = [first.files && first.files.report, first.files && first.files.profile, first.snapshot].filter(Boolean);
   lines.push(`  at ${Math.round(first.ratio * 100)} % of its ${first.resource === 'heap' ? 'heap' : "container's memory"} limit leakwatch wrote ${files.length ? files.join(', ') : 'nothing (see its errors above)'}`);
   if (first.snapshotSkipped && first.snapshotSkipped !== 'snapshotOnPressure is off') lines.push(`  no heap snapshot: ${first.snapshotSkipped}`);
-  const sites = Array.isArray(last.sites) ? last.sites : [];
-  const rate = Number.isFinite(last.rate) && last.rate > 0 ? ` (the ${last.resource} grew ${size(last.rate)}/s)` : '';
+  const sites = last.sites ?? [];
+  const rate = last.rate > 0 ? ` (the ${last.resource} grew ${size(last.rate)}/s)` : '';
   if (sites.length) {
     lines.push(`  where it was allocated${rate}:`);
     for (const site of sites.slice(0, 3)) lines.push(`    ${describeSite(site)} held ${size(site.liveBytes)}`);

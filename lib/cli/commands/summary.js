@@ -1,5 +1,5 @@
 'use strict';
-const leakwatch = require('../analysis');
+const leakwatch = require('../../shared/analysis');
 const { table } = require('../table');
 const { positiveInt } = require('./options');
 

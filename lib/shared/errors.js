@@ -44,14 +44,14 @@ const CODES = Object.freeze({
   ERR_LEAKWATCH_CANNOT_START: Error,
   // Loading leakwatch: no native addon for this platform (or it would not load).
   ERR_LEAKWATCH_NO_BINARY: Error,
-  // Allocation sampling (lib/sampler.js).
+  // Allocation sampling (lib/agent/sampler.js).
   ERR_LEAKWATCH_SAMPLING_OFF: Error,
   ERR_LEAKWATCH_SAMPLING_UNAVAILABLE: Error,
   ERR_LEAKWATCH_SAMPLING_FOREIGN: Error,
   ERR_LEAKWATCH_SAMPLING_RESTARTED: Error,
   ERR_LEAKWATCH_SAMPLING_FAILED: Error,
   ERR_LEAKWATCH_SAMPLING_FALLBACK: Error,
-  // Metrics (lib/metrics.js): the /metrics endpoint could not listen; an optional peer
+  // Metrics (lib/agent/metrics.js): the /metrics endpoint could not listen; an optional peer
   // (prom-client, @opentelemetry/api) is not installed.
   ERR_LEAKWATCH_METRICS_LISTEN: Error,
   ERR_LEAKWATCH_PEER_MISSING: Error,

@@ -3,7 +3,7 @@
 // drives the profiler and keeps time; grouping, cohorts and site ranking happen in Rust
 // (binding Sampler, crates/core/src/sampling).
 //
-// - The native route (default; lib/native-sampling.js, src/v8_sampling.rs): V8's sampler
+// - The native route (default; lib/agent/native-sampling.js, src/v8_sampling.rs): V8's sampler
 //   started without kSamplingForceGC and read with GetAllocationProfile(), which does not
 //   collect (~0.1-5 ms a read, whatever the heap size). Samples of dead objects stay in
 //   the profile until a GC frees them, so the reads the leak detector judges ("settled") are
@@ -35,9 +35,9 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { profileNameFor } = require('./dump');
 const { isMainThread } = require('node:worker_threads');
-const native = require('./native');
+const native = require('../shared/native');
 const dump = require('./dump');
-const { leakwatchError } = require('./errors');
+const { leakwatchError } = require('../shared/errors');
 const nativeSampling = require('./native-sampling');
 
 // Defaults: V8's and DevTools' own sampling interval, and reads every 2 s (stretched to
@@ -127,7 +127,6 @@ class Sampler {
     this.warned = new Set();
     // reads: all; settledReads: those right after a full GC (the ones the detector judges).
     this.stats = { route: null, reads: 0, settledReads: 0, lastReadMs: 0, maxReadMs: 0, totalReadMs: 0, restarts: 0, lastReadAt: -Infinity, lastSettledAt: -Infinity };
-    this.lastReading = null;
   }
 
   get running() {
@@ -396,7 +395,6 @@ class Sampler {
       lastReadAt: performance.now(),
       lastSamples: samples,
     });
-    this.lastReading = reading;
     if (typeof this.onRead === 'function') {
       try {
         this.onRead(ms);

@@ -1,4 +1,4 @@
-/* report.html's script, inlined into the page by lib/html-report.js (allowed by hash in
+/* report.html's script, inlined into the page by lib/cli/html-report.js (allowed by hash in
  * its Content-Security-Policy). It draws the memory timeline and the flame graph from the
  * JSON the page embeds. Every text from the data goes in through textContent or an
  * attribute value set with setAttribute, never as markup. */

@@ -9,9 +9,9 @@ const inspector = require('node:inspector');
 const os = require('node:os');
 const path = require('node:path');
 const v8 = require('node:v8');
-const native = require('./native');
-const secureFs = require('./secure-fs');
-const { leakwatchError } = require('./errors');
+const native = require('../shared/native');
+const secureFs = require('../shared/secure-fs');
+const { leakwatchError } = require('../shared/errors');
 
 const FILE_MODE = 0o600;
 // leakwatch's own default names.
@@ -332,7 +332,7 @@ function installIdSentinel() {
   Object.defineProperty(globalThis, key, { value: Object.freeze(sentinel), configurable: true });
 }
 
-/** `<name>.heapprofile` next to a snapshot file (its leak sites, lib/sampler.js). */
+/** `<name>.heapprofile` next to a snapshot file (its leak sites, lib/agent/sampler.js). */
 function profileNameFor(snapshotFile) {
   return snapshotFile.replace(/\.heapsnapshot$/, '') + '.heapprofile';
 }

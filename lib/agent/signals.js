@@ -4,8 +4,8 @@
 
 const { isMainThread } = require('node:worker_threads');
 const os = require('node:os');
-const native = require('./native');
-const { leakwatchError } = require('./errors');
+const native = require('../shared/native');
+const { leakwatchError } = require('../shared/errors');
 
 // Two copies of leakwatch in one process must not both answer the signal.
 const OWNER = Symbol.for('leakwatch.signal-owner');

@@ -2,7 +2,7 @@
 // `leakwatch report`: report.html from a run's output directory, or from files.
 const fs = require('node:fs');
 const path = require('node:path');
-const native = require('../native');
+const native = require('../../shared/native');
 const { writeReport } = require('../html-report');
 const { inputsOfDir } = require('../report-data');
 const { positiveInt } = require('./options');

@@ -31,14 +31,14 @@ function loadFailure(error, packageName) {
 }
 
 function noBinaryError(cause) {
-  const pkg = require('../package.json');
+  const pkg = require('../../package.json');
   // The published package lists one optional dependency per platform (`napi pre-publish`
   // adds them at release); a source checkout has the packages' folders under npm/.
   let supported = [];
   try {
     supported = pkg.optionalDependencies
       ? Object.keys(pkg.optionalDependencies).map((name) => name.slice(`${pkg.name}-`.length))
-      : fs.readdirSync(path.join(__dirname, '..', 'npm')).sort();
+      : fs.readdirSync(path.join(__dirname, '..', '..', 'npm')).sort();
   } catch {
     // neither: a damaged install; the message still names this platform
   }
@@ -73,7 +73,7 @@ function noBinaryError(cause) {
 
 let binding;
 try {
-  binding = require('../binding.js');
+  binding = require('../../binding.js');
 } catch (cause) {
   throw noBinaryError(cause);
 }

@@ -10,8 +10,8 @@
 const http = require('node:http');
 const cluster = require('node:cluster');
 const { isMainThread } = require('node:worker_threads');
-const native = require('./native');
-const { leakwatchError } = require('./errors');
+const native = require('../shared/native');
+const { leakwatchError } = require('../shared/errors');
 const { containerLimit } = require('./pressure');
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

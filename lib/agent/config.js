@@ -1,8 +1,8 @@
 'use strict';
 // Options: defaults, environment variables, and validation with clear messages.
 
-const { DEFAULT_MAX_BYTES } = require('./records');
-const { leakwatchError } = require('./errors');
+const { DEFAULT_MAX_BYTES } = require('../shared/records');
+const { leakwatchError } = require('../shared/errors');
 
 const invalid = (message) => leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', message);
 
@@ -31,13 +31,13 @@ const DEFAULTS = Object.freeze({
   probeIntervalMs: undefined,
   maxProbePauseMs: undefined, // force a confirming GC only while it would pause the app <= this (default 10 ms)
   // Allocation sampling (leak sites): on with leakDetection unless false; true or
-  // {interval, stackDepth, readPeriodMs, windowReads} turns it on (see lib/sampler.js).
+  // {interval, stackDepth, readPeriodMs, windowReads} turns it on (see lib/agent/sampler.js).
   sampling: undefined,
-  // Memory pressure (lib/pressure.js): on with leak detection or sampling unless false;
+  // Memory pressure (lib/agent/pressure.js): on with leak detection or sampling unless false;
   // {heap: [r1, r2], memory: [r1, r2], rearmMargin, cooldownMs} sets the thresholds.
   memoryPressure: undefined,
   snapshotOnPressure: false, // also a full heap snapshot on pressure, when there is room
-  // Metrics (lib/metrics.js): serve Prometheus' /metrics at 'host:port' (loopback unless a
+  // Metrics (lib/agent/metrics.js): serve Prometheus' /metrics at 'host:port' (loopback unless a
   // host is given), a port, true (127.0.0.1:9464) or {host, port, maxSites}; false: none.
   metrics: undefined,
 });

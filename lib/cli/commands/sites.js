@@ -1,8 +1,8 @@
 'use strict';
 // `leakwatch sites`: allocation sites from saved sampling heap profiles (.heapprofile).
-const native = require('../native');
+const native = require('../../shared/native');
 const { positiveInt } = require('./options');
-const { formatSites } = require('../sites-report');
+const { formatSites } = require('../../shared/sites-report');
 
 module.exports = {
   help: `Usage: leakwatch sites <file.heapprofile> [--top N] [--depth N] [--json]

@@ -8,7 +8,7 @@
 // V8, another runtime), `check()` says why and the caller keeps the inspector route.
 
 const fs = require('node:fs');
-const native = require('./native');
+const native = require('../shared/native');
 
 const PROBE_NAME = 'leakwatchNativeSamplingProbe';
 
