@@ -22,7 +22,8 @@
 //!   window lost meanwhile are at least a quarter of the retained bytes (and a quarter of
 //!   `min_growth_bytes`). A large stable heap that replaces old entries with new ones keeps new
 //!   cohorts alive while old ones die, and does not grow;
-//! * the post-GC heap's lower envelope rose by a quarter of `min_growth_bytes` from the start of
+//! * the post-GC heap's lower envelope rose by a quarter of `min_growth_bytes` (on a heap over
+//!   ~50 MB, half the share `min_growth_ratio` asks of the retained bytes) from the start of
 //!   the window to its end: a fixed amount, beyond the noise of its samples, and not a share of
 //!   the retained bytes, since the heap includes the working set in flight, whose size follows
 //!   the host's load (a leak under a shrinking working set barely lifts it), while objects that
@@ -47,6 +48,8 @@ const MIN_GROWTH_SHARE: f64 = 0.25;
 /// What the sampled heap gained over the window, net of what older allocations lost meanwhile,
 /// must be at least this share of the retained bytes (replacement is not growth).
 const MIN_NET_SHARE: f64 = 0.25;
+/// The heap's rise must reach this share of what `min_growth_ratio` asks of the retained bytes.
+const MIN_RISE_SHARE_OF_RATIO: f64 = 0.5;
 /// A reading is current for this long, or 2.5 read intervals if longer.
 const STALE_AFTER_MS: f64 = 30_000.0;
 /// Objects of a cohort still in use at its end (requests in flight) are done this much later.
@@ -281,8 +284,13 @@ impl SurvivalState {
         // flight varies with the load, so a share of the retained bytes could be out of reach
         // for as long as the working set shrinks; objects that replace others allocated before
         // the sampler started (V8's code and feedback, a small table) look retained, but the heap
-        // does not grow.
-        let heap_agrees = heap_rise.is_some_and(|rise| rise >= floor);
+        // does not grow. On a large heap, at least half the share of it the retained bytes must
+        // reach (`min_growth_ratio`): its post-GC figure wanders by more than a fixed amount
+        // (a 250 MB index replaced at 1 MB/s, sampled at a few natural GCs a minute, rose 300 KB
+        // by chance), and a leak's allocations, which stay alive, lift its lower envelope by
+        // about two thirds of what they retain.
+        let rise_needed = floor.max(MIN_RISE_SHARE_OF_RATIO * config.min_growth_ratio * heap_base);
+        let heap_agrees = heap_rise.is_some_and(|rise| rise >= rise_needed);
         if !heap_agrees {
             return None;
         }
