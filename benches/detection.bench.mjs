@@ -14,6 +14,8 @@
 // Prints a Markdown table and saves it to benches/results/detection.md.
 //   LEAKWATCH_BENCH_DETECTORS=register,listener,fallback,legacy  which columns to run
 //   LEAKWATCH_BENCH_CASES=a,b                                  only these cases
+//   LEAKWATCH_BENCH_TRACES=<dir>   record each run's detector inputs there (<case>-<usage>.jsonl),
+//                                  to replay with crates/core/examples/replay.rs
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +35,14 @@ const cases = CASES.filter((c) => !onlyCases || onlyCases.includes(c.name));
 const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 const jobs = [];
-for (const testCase of cases) for (const d of wanted) jobs.push({ testCase, detector: d, ...DETECTORS[d].options, env: { LEAKWATCH_FIXTURE_FULL_RUN: '1' } });
+const traces = process.env.LEAKWATCH_BENCH_TRACES;
+if (traces) fs.mkdirSync(traces, { recursive: true });
+for (const testCase of cases) {
+  for (const d of wanted) {
+    const trace = traces ? path.resolve(traces, `${testCase.name}-${d}.jsonl`) : undefined;
+    jobs.push({ testCase, detector: d, ...DETECTORS[d].options, trace, env: { LEAKWATCH_FIXTURE_FULL_RUN: '1' } });
+  }
+}
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const loadBefore = load();
 process.stderr.write(`[detection] ${jobs.length} runs, two at a time; loadavg ${loadBefore}\n`);
@@ -110,6 +119,12 @@ for (const testCase of cases) {
     } else if (!v.ok) s.falseAlarms++;
     else if (v.first) s.withdrawn++;
     cells.push(`${v.text}${v.first ? ` (${signals(v.first)})` : ''}`);
+    // A wrong verdict keeps its whole record stream, to be looked at afterwards.
+    if (!v.ok || (testCase.truth === 'leak' && !v.inTime)) {
+      const kept = path.join(os.tmpdir(), `leakwatch-detection-${testCase.name}-${d}-${process.pid}.jsonl`);
+      fs.writeFileSync(kept, r.records.map((x) => JSON.stringify(x)).join('\n') + '\n');
+      process.stderr.write(`[detection] ${testCase.name} (${d}): records kept in ${kept}\n`);
+    }
   }
   let mw = '';
   if (legacyRun) {

@@ -29,6 +29,8 @@ pub struct SamplerOptions {
     pub window_reads: Option<u32>,
     pub max_cohorts: Option<u32>,
     pub max_sites: Option<u32>,
+    /// Where leakwatch's own code lives (path and URL prefixes): its allocations are left out.
+    pub own_code: Option<Vec<String>>,
 }
 
 /// The sampler's defaults (`SamplerConfig::default`, the one place they are set).
@@ -57,6 +59,7 @@ fn to_config(options: &SamplerOptions) -> SamplerConfig {
         window_reads: options.window_reads.map_or(d.window_reads, |n| n as usize),
         max_cohorts: options.max_cohorts.map_or(d.max_cohorts, |n| n as usize),
         max_sites: options.max_sites.map_or(d.max_sites, |n| n as usize),
+        own_code: options.own_code.clone().unwrap_or_default(),
     }
 }
 

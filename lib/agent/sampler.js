@@ -33,6 +33,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
+const { pathToFileURL } = require('node:url');
 const { profileNameFor } = require('./dump');
 const { isMainThread } = require('node:worker_threads');
 const native = require('../shared/native');
@@ -57,6 +58,12 @@ const DEFAULTS = Object.freeze({
 const ROUTES = ['auto', 'native', 'inspector'];
 // A fresh read for sites() only when the last one is older than this.
 const FRESH_MS = 1000;
+// leakwatch's own code (the agent's files of this package, not its tests or examples), as
+// script paths (CommonJS on the native route) and URLs: what it allocates (its bounded state,
+// the figures it reads, code compiled on first use) is neither an app's leak site nor evidence
+// of a leak (SamplerConfig::own_code).
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+const OWN_CODE = [path.join(PACKAGE_ROOT, 'lib') + path.sep, ...['index.js', 'index.mjs', 'register.js'].map((f) => path.join(PACKAGE_ROOT, f))].flatMap((p) => [p, pathToFileURL(p).href]);
 // V8's inspector forces a full GC inside every getSamplingProfile (its agent always
 // passes kSamplingForceGC), so a read pauses the main thread for about one full GC of
 // the heap. The next read waits at least this many times the last pause: reads take at
@@ -156,7 +163,7 @@ class Sampler {
   start() {
     if (this.running) return;
     if (!isMainThread) return;
-    this.state = new native.Sampler({ interval: this.options.interval, stackDepth: this.options.stackDepth, windowReads: this.options.windowReads }, performance.now());
+    this.state = new native.Sampler({ interval: this.options.interval, stackDepth: this.options.stackDepth, windowReads: this.options.windowReads, ownCode: OWN_CODE }, performance.now());
     this.route = null;
     this.timer = this.schedule();
     this.ensureSampling();

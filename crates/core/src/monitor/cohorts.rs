@@ -12,7 +12,8 @@
 //! last report, or its more recent part (a leak that starts after a long healthy stretch is
 //! judged on the cohorts since it started, see `rule`), spanning the required duration
 //! (`rule::Requirement`). Over it:
-//! * they retain at least `max(min_growth_bytes / 4, min_growth_ratio * heap)`;
+//! * they retain at least `max(min_growth_bytes / 2, min_growth_ratio * heap)` (16 samples at V8's
+//!   default interval: a healthy process keeps a few KB/s of code and tables for minutes);
 //! * the older half keeps at least 70 % of its referenced peak (a cache that evicts, or a batch
 //!   whose data a GC caught alive, loses its old cohorts; a leak into an array loses only the
 //!   backing stores its growth replaced);
@@ -42,9 +43,16 @@ use crate::survival::{CohortSurvival, SurvivalReading};
 pub(super) const MIN_OLD_RETENTION: f64 = 0.7;
 /// Each third of the window must hold at least this share of what the window retains.
 const MIN_THIRD_SHARE: f64 = 1.0 / 6.0;
-/// Survival is strong evidence: it needs this share of `min_growth_bytes` (slow leaks of a few
-/// KB/s are reported within minutes), the post-GC heap's agreement guarding against noise.
+/// Survival is strong evidence: growth (net of older losses, and the post-GC heap's rise)
+/// needs this share of `min_growth_bytes` (slow leaks of a few KB/s are reported within
+/// minutes), the post-GC heap's agreement guarding against noise...
 const MIN_GROWTH_SHARE: f64 = 0.25;
+/// ...and what the window's allocations retain, this share: 16 samples at V8's default
+/// interval. A healthy process keeps a few KB/s for its first minutes (code compiled on first
+/// use, its runtime's tables): over a long window that adds up to a few samples, which chance
+/// can spread over the thirds as a leak would (a service with 25 MB bursts, whose post-GC
+/// heap swings by as much, was suspected on 8).
+const MIN_RETAINED_SHARE: f64 = 0.5;
 /// What the sampled heap gained over the window, net of what older allocations lost meanwhile,
 /// must be at least this share of the retained bytes (replacement is not growth).
 const MIN_NET_SHARE: f64 = 0.25;
@@ -173,6 +181,15 @@ impl SurvivalState {
         Some(self.cohorts.iter().map(|c| c.live_bytes * overlap(c, from_ms, to_ms)).sum())
     }
 
+    /// What the allocations of the last `window_ms` before the latest reading hold, up to
+    /// `SETTLE_MS` before it (objects in flight at the read are not counted as kept):
+    /// `(live bytes, start of that window)`. None before a reading.
+    pub fn retained_recently(&self, window_ms: f64) -> Option<(f64, f64)> {
+        let end = self.at_ms? - SETTLE_MS;
+        let from = end - window_ms;
+        Some((self.live_between(from, end).unwrap_or(0.0), from))
+    }
+
     /// The sampler is running: its latest reading is recent.
     pub fn is_current(&self, now_ms: f64) -> bool {
         self.at_ms.is_some_and(|at| now_ms - at <= STALE_AFTER_MS.max(2.5 * self.interval_ms))
@@ -199,9 +216,17 @@ impl SurvivalState {
     }
 
     /// Judges the heap. `from_ms`: cohorts must lie after this (warm-up, last report);
-    /// `heap`: post-GC heap samples past warm-up, reported with the verdict. The whole window
-    /// first, then its parts after each eighth of its span.
-    pub fn assess(&self, config: &DetectorConfig, required: Requirement, from_ms: f64, heap: &[Point]) -> Outcome {
+    /// `heap`: post-GC heap samples since warm-up or the last report, reported with the
+    /// verdict; `before`: the latest one before them (a window's start figure when none of
+    /// `heap` is near it). The whole window first, then its recent parts.
+    pub fn assess(
+        &self,
+        config: &DetectorConfig,
+        required: Requirement,
+        from_ms: f64,
+        heap: &[Point],
+        before: Option<Point>,
+    ) -> Outcome {
         let referenced: Vec<&Cohort> =
             self.cohorts.iter().filter(|c| c.referenced && (c.start_ms + c.end_ms) / 2.0 >= from_ms).collect();
         let Some(newest) = referenced.last() else {
@@ -220,7 +245,7 @@ impl SurvivalState {
             if std::mem::replace(&mut tried, skip) == skip {
                 continue;
             }
-            if let Some(verdict) = self.judge(config, required, &window[skip..], heap, skip == 0) {
+            if let Some(verdict) = self.judge(config, required, &window[skip..], heap, before, skip == 0) {
                 return Outcome::Leak(Box::new(verdict));
             }
         }
@@ -234,6 +259,7 @@ impl SurvivalState {
         required: Requirement,
         window: &[&Cohort],
         heap: &[Point],
+        before: Option<Point>,
         whole: bool,
     ) -> Option<LeakVerdict> {
         let at_ms = self.at_ms?;
@@ -245,7 +271,7 @@ impl SurvivalState {
         let retained: f64 = window.iter().map(|c| c.live_bytes).sum();
         let heap_base = heap.first().map_or(0.0, |p| p.value);
         let floor = MIN_GROWTH_SHARE * config.min_growth_bytes;
-        if retained < floor.max(config.min_growth_ratio * heap_base) {
+        if retained < (MIN_RETAINED_SHARE * config.min_growth_bytes).max(config.min_growth_ratio * heap_base) {
             return None;
         }
         let mid = window_start + span / 2.0;
@@ -278,7 +304,12 @@ impl SurvivalState {
             heap.iter().filter(|p| p.t_ms >= from && p.t_ms <= to).map(|p| p.value).fold(f64::INFINITY, f64::min)
         };
         let base_end = low(window_end - third, f64::INFINITY);
-        let base_start = low(window_start - third, window_start + third);
+        // None near the start (sparse full GCs): the latest sample before the evidence, if it
+        // is not after that range either.
+        let base_start = Some(low(window_start - third, window_start + third))
+            .filter(|b| b.is_finite())
+            .or_else(|| before.filter(|p| p.t_ms <= window_start + third).map(|p| p.value))
+            .unwrap_or(f64::INFINITY);
         let heap_rise = (base_start.is_finite() && base_end.is_finite()).then_some(base_end - base_start);
         // The post-GC heap must rise beyond its noise too, by a fixed amount: what it holds in
         // flight varies with the load, so a share of the retained bytes could be out of reach

@@ -26,6 +26,7 @@
 //! again, while a leak still does: later when it is as slow as the fill was, on time when it
 //! soon outgrows what the store held (a leak that starts under a cache's churn).
 
+use super::cohorts::SurvivalState;
 use super::robust::{bucket_minima, theil_sen_per_sec, Point, Series};
 use super::{human_bytes, DetectorConfig, LeakVerdict, MemoryKind};
 
@@ -57,6 +58,11 @@ const MAX_TRAILING_MS: f64 = 10.0 * 60_000.0;
 /// A survival verdict whose suspected allocations lost at least this share since is judged
 /// over the shortest window.
 const FREED_FAST_SHARE: f64 = 0.5;
+
+/// A survival verdict is withdrawn when the allocations of a recent window keep less than
+/// `STOPPED_RISE_SHARE` of what its rate would add, over a window long enough for its rate to
+/// add this share of `min_growth_bytes` (16 samples at the default interval and threshold).
+const QUIET_EXPECTED_SHARE: f64 = 0.5;
 
 /// A verdict withdrawn.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,16 +193,17 @@ impl Lifecycle {
         std::mem::take(&mut self.resolved)
     }
 
-    /// A post-GC sample of `kind`: judges the standing verdict of that kind. `live_of` gives
-    /// the live bytes the sampler sees now in a time range of allocations (survival verdicts'
-    /// freed share). Returns the fill learnt when the verdict was withdrawn.
+    /// A post-GC sample of `kind`: judges the standing verdict of that kind. `survival`: what
+    /// the sampler sees now (survival verdicts' freed share, and what allocations since the
+    /// verdict keep). Returns the fill learnt when the verdict was withdrawn.
     pub fn observe(
         &mut self,
         kind: MemoryKind,
         point: Point,
         config: &DetectorConfig,
-        live_of: impl Fn(f64, f64) -> Option<f64>,
+        survival: &SurvivalState,
     ) -> Option<Fill> {
+        let live_of = |from: f64, to: f64| survival.live_between(from, to);
         let at = self.standing.iter().position(|s| s.kind == kind)?;
         let s = &mut self.standing[at];
         if point.t_ms < s.raised_ms || !s.points.push(point) {
@@ -224,21 +231,47 @@ impl Lifecycle {
             all.partition_point(|p| p.t_ms <= from_ms).saturating_sub(1).min(all.len().saturating_sub(min_samples));
         let points = &all[first..];
         let span = points.last().map_or(0.0, |l| l.t_ms - points[0].t_ms);
-        if points.len() < min_samples || span < MIN_SPAN_SHARE * trailing_ms {
-            return None;
-        }
-        // Halves, not quarters: sparse samples leave no half empty.
-        let minima = bucket_minima::<2>(points)?;
-        s.peak = s.peak.max(minima[1]);
-        let slope = theil_sen_per_sec(points);
-        let rise = minima[1] - minima[0];
-        let expected = s.rate * span / 1000.0;
-        let stopped = slope < STOPPED_SLOPE_SHARE * s.rate && rise < STOPPED_RISE_SHARE * expected;
-        if !stopped {
-            return None;
-        }
+        // The sampler's direct view (survival verdicts): what the most recent allocations keep,
+        // over a window in which the verdict's rate adds at least `QUIET_EXPECTED_SHARE` of
+        // `min_growth_bytes` (enough samples that chance cannot empty it) and at least
+        // `min_duration_ms`. A leak keeps adding at its rate; a store that stopped growing adds
+        // (nearly) nothing, however noisy the post-GC figures (a service whose bursts a GC
+        // catches in flight or not would need minutes of them to show a plateau).
+        let quiet_ms = if s.rate > 0.0 {
+            config.min_duration_ms.max(QUIET_EXPECTED_SHARE * config.min_growth_bytes / s.rate * 1000.0)
+        } else {
+            f64::INFINITY
+        };
+        // Only once the window lies after the verdict's evidence began (what it suspected is
+        // judged on allocations made since).
+        let quiet = s.cohorts.and_then(|_| survival.retained_recently(quiet_ms)).filter(|&(live, from)| {
+            from >= s.evidence_start_ms && live < STOPPED_RISE_SHARE * s.rate * quiet_ms / 1000.0
+        });
+        let (slope, plateau, trailing) = if quiet.is_some() {
+            // Withdrawn on the sampler's evidence: the figure's plateau is its lowest since the
+            // raise (a GC may catch work in flight), its slope over those samples.
+            let since: Vec<Point> = all.iter().copied().filter(|p| p.t_ms >= s.raised_ms).collect();
+            let low = since.iter().map(|p| p.value).fold(f64::INFINITY, f64::min);
+            let slope = if since.len() >= 2 { theil_sen_per_sec(&since) } else { 0.0 };
+            (slope, if low.is_finite() { low } else { point.value }, quiet_ms)
+        } else {
+            if points.len() < min_samples || span < MIN_SPAN_SHARE * trailing_ms {
+                return None;
+            }
+            // Halves, not quarters: sparse samples leave no half empty.
+            let minima = bucket_minima::<2>(points)?;
+            s.peak = s.peak.max(minima[1]);
+            let slope = theil_sen_per_sec(points);
+            let rise = minima[1] - minima[0];
+            let expected = s.rate * span / 1000.0;
+            let stopped = slope < STOPPED_SLOPE_SHARE * s.rate && rise < STOPPED_RISE_SHARE * expected;
+            if !stopped {
+                return None;
+            }
+            (slope, minima[1], span.max(trailing_ms))
+        };
         let s = self.standing.remove(at);
-        let resolution = withdraw(&s, point.t_ms, slope, minima[1], span.max(trailing_ms), config, live_of);
+        let resolution = withdraw(&s, point.t_ms, slope, plateau, trailing, config, live_of);
         let fill = Fill { ms: resolution.fill_ms, bytes: resolution.fill_bytes };
         self.resolved.push(resolution);
         Some(fill)

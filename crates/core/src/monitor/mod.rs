@@ -12,7 +12,8 @@
 //! * [`stats`]: memwatch's statistics (and memwatch's own leak rule, for comparison);
 //! * [`rule`]: the leak rule on post-GC figures (legacy, and the adaptive fallback);
 //! * [`cohorts`]: the survival rule on the sampler's cohorts;
-//! * [`robust`]: robust statistics (lower envelope, bucket minima, Theil–Sen).
+//! * [`robust`]: robust statistics (lower envelope, bucket minima, Theil–Sen);
+//! * [`trace`]: replaying a process's recorded calls (tuning and regression tests on real inputs).
 //!
 //! With the adaptive rule (default) the heap is judged on survival while the sampler's
 //! readings are current, and on the phase-robust figures rule otherwise; external memory,
@@ -24,6 +25,7 @@ mod probe;
 pub(crate) mod robust;
 mod rule;
 mod stats;
+pub mod trace;
 mod types;
 
 #[cfg(test)]
@@ -139,9 +141,7 @@ impl Monitor {
             }
             let point = Point { t_ms: sample.t_ms, value, forced: sample.forced };
             let survival = &self.survival;
-            if let Some(fill) =
-                self.lifecycle.observe(kind, point, &self.config, |from, to| survival.live_between(from, to))
-            {
+            if let Some(fill) = self.lifecycle.observe(kind, point, &self.config, survival) {
                 match kind {
                     MemoryKind::Heap => self.heap.learn(fill),
                     MemoryKind::External => self.external.learn(fill),
@@ -205,6 +205,10 @@ impl Monitor {
 
     fn detect(&mut self, sample: &HeapSample) -> Vec<LeakVerdict> {
         if !self.past_warmup(sample.t_ms) {
+            if is_amount(sample.used_heap_size) {
+                self.heap.before =
+                    Some(Point { t_ms: sample.t_ms, value: sample.used_heap_size, forced: sample.forced });
+            }
             return Vec::new();
         }
         if is_amount(sample.used_heap_size) {
@@ -230,7 +234,7 @@ impl Monitor {
     fn judge_survival(&mut self) -> Option<LeakVerdict> {
         let required = self.heap.requirement(&self.config);
         let from_ms = self.warmup_end_ms().max(self.heap.reported_until_ms);
-        match self.survival.assess(&self.config, required, from_ms, &self.heap.evidence.points) {
+        match self.survival.assess(&self.config, required, from_ms, &self.heap.evidence.points, self.heap.before) {
             Outcome::Leak(verdict) => {
                 self.heap.reported(verdict.end_ms);
                 Some(*verdict)

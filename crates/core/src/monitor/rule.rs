@@ -103,6 +103,10 @@ pub(super) struct FiguresDetector {
     pub suspicious: bool,
     /// The fill learnt from withdrawn verdicts (a store's): what the next verdict must outlast.
     pub learned: Fill,
+    /// The latest sample not in the evidence (taken during warm-up, or before the last
+    /// report): the survival rule's figure at the start of a window that no sample of the
+    /// evidence is near (full GCs are sparse: a few in the first 15 s).
+    pub before: Option<Point>,
 }
 
 impl FiguresDetector {
@@ -114,6 +118,7 @@ impl FiguresDetector {
             reported_until_ms: f64::NEG_INFINITY,
             suspicious: false,
             learned: Fill::default(),
+            before: None,
         }
     }
 
@@ -154,6 +159,7 @@ impl FiguresDetector {
 
     /// A report was made (by this rule or another on this memory kind): start afresh.
     pub fn reported(&mut self, end_ms: f64) {
+        self.before = self.evidence.points.last().copied().or(self.before);
         self.evidence.clear();
         self.reports = self.reports.saturating_add(1);
         self.reported_until_ms = end_ms;

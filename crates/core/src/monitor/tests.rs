@@ -921,3 +921,38 @@ fn sparse_full_gcs_still_withdraw_a_filled_store() {
     }
     assert!(suspected >= 10, "the store is suspected in most seeds ({suspected}/20): the test tests something");
 }
+
+/// `batch_service`'s bursts (20 MiB built over 1 s every 5 s, natural full GCs mid-batch, so
+/// the post-GC heap swings by megabytes) with `rate` bytes/s kept from the start until
+/// `stops_ms`.
+fn bursty_service(seed: u64, until_ms: f64, rate: f64, stops_ms: f64) -> Service {
+    let mut service = batch_service(seed, until_ms, 20.0 * MIB, 5.0 * SEC, SEC);
+    let mut t = 0.0;
+    while t < until_ms.min(stops_ms) {
+        retained(t, rate, f64::INFINITY, &mut service.pieces);
+        t += SLICE_MS;
+    }
+    service
+}
+
+#[test]
+fn under_bursts_a_store_that_stopped_growing_is_withdrawn_on_the_sampler_s_evidence_and_a_leak_stands() {
+    for seed in 1..=10 {
+        // A store that fills at 200 KiB/s for 20 s and keeps what it holds (no eviction: only
+        // the post-GC figures could tell it stopped, and they swing with the bursts).
+        let run = simulate(&bursty_service(seed, 90.0 * SEC, 200.0 * KIB, 20.0 * SEC), adaptive(), 90.0 * SEC);
+        let (_, first) = first_heap(&run).unwrap_or_else(|| panic!("seed {seed}: the fill is suspected"));
+        let r = run.resolutions.iter().find(|r| r.id == first.id).unwrap_or_else(|| {
+            panic!(
+                "seed {seed}: not withdrawn: {:?}",
+                run.verdicts.iter().map(|(t, v)| (t, v.id, &v.reason)).collect::<Vec<_>>()
+            )
+        });
+        assert!(r.resolved_ms <= 20.0 * SEC + adaptive().min_duration_ms + 8.0 * SEC, "seed {seed}: {r:?}");
+        // A leak under the same bursts keeps its verdict for 3 minutes.
+        let run = simulate(&bursty_service(seed, 180.0 * SEC, 100.0 * KIB, f64::INFINITY), adaptive(), 180.0 * SEC);
+        let (_, leak) = first_heap(&run).unwrap_or_else(|| panic!("seed {seed}: the leak is reported"));
+        let withdrawn: Vec<_> = run.resolutions.iter().filter(|r| r.id == leak.id).collect();
+        assert!(withdrawn.is_empty(), "seed {seed}: a leak withdrawn: {withdrawn:?}");
+    }
+}

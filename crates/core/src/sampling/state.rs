@@ -27,7 +27,7 @@
 use super::frames::{headline, Frame, FrameKind};
 use super::profile::{HeapProfile, ProfileNode};
 use crate::survival::{CohortSurvival, SurvivalReading};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -40,13 +40,25 @@ pub struct SamplerConfig {
     pub window_reads: usize,
     pub max_cohorts: usize,
     pub max_sites: usize,
+    /// Where leakwatch's own code lives (path or URL prefixes): what it allocates itself (its
+    /// bounded state, the figures it reads, code it compiles on first use) is neither an app's
+    /// leak site nor evidence of one. A sample is leakwatch's when the frame nearest to the
+    /// allocation that is not Node's or the engine's is under one of these.
+    pub own_code: Vec<String>,
 }
 
 impl Default for SamplerConfig {
     /// The one place of the sampler's defaults (the JS options take theirs from here): V8's
     /// and DevTools' own sampling interval (32 KiB), 8 frames per site, a window of 6 reads.
     fn default() -> Self {
-        SamplerConfig { interval: 32.0 * 1024.0, stack_depth: 8, window_reads: 6, max_cohorts: 32, max_sites: 512 }
+        SamplerConfig {
+            interval: 32.0 * 1024.0,
+            stack_depth: 8,
+            window_reads: 6,
+            max_cohorts: 32,
+            max_sites: 512,
+            own_code: Vec::new(),
+        }
     }
 }
 
@@ -152,6 +164,7 @@ impl SamplerState {
             window_reads: config.window_reads.max(2),
             max_cohorts: config.max_cohorts.max(KEEP_RECENT_COHORTS + 2),
             max_sites: config.max_sites.max(1),
+            own_code: config.own_code.into_iter().filter(|prefix| !prefix.is_empty()).collect(),
         };
         SamplerState {
             config,
@@ -223,10 +236,35 @@ impl SamplerState {
         self.take(profile, at_ms, false)
     }
 
+    /// Ids of the nodes whose allocations are leakwatch's own (see `SamplerConfig::own_code`).
+    fn own_nodes(&self, head: &ProfileNode) -> FxHashSet<u64> {
+        let mut own = FxHashSet::default();
+        if self.config.own_code.is_empty() {
+            return own;
+        }
+        // (node, whether the nearest app or dependency frame at or above it is leakwatch's)
+        let mut pending: Vec<(&ProfileNode, bool)> = head.children.iter().map(|c| (c, false)).collect();
+        while let Some((node, above)) = pending.pop() {
+            let url = &node.call_frame.url;
+            let mine = match FrameKind::of(url) {
+                FrameKind::App | FrameKind::Dependency => {
+                    self.config.own_code.iter().any(|p| url.starts_with(p.as_str()))
+                }
+                FrameKind::Internal | FrameKind::Engine => above,
+            };
+            if mine {
+                own.insert(node.id);
+            }
+            pending.extend(node.children.iter().map(|c| (c, mine)));
+        }
+        own
+    }
+
     fn take(&mut self, profile: &HeapProfile, at_ms: f64, settled: bool) -> SurvivalReading {
         self.read += 1;
         let read = self.read;
         let keys = if settled { self.stack_keys(&profile.head) } else { FxHashMap::default() };
+        let own = self.own_nodes(&profile.head);
         let previous = self.last.map(|m| m.boundary);
         let previous_ms = self.last.map_or(self.start_ms, |m| m.at_ms);
         let max_ordinal = profile.samples.iter().map(|s| s.ordinal).fold(f64::NEG_INFINITY, f64::max);
@@ -235,11 +273,14 @@ impl SamplerState {
             None => max_ordinal.max(0.0),
         };
         let mark = Mark { read, at_ms, boundary, previous, previous_ms };
-        // Sites count from settled read to settled read: a sample is settled at read k when
-        // it was allocated before the previous settled read.
-        let site_previous = self.last_settled.map(|m| m.boundary);
+        // A sample is settled at a settled read when it was allocated before the previous read
+        // (settled or not: it outlived a read period, and survived the full GC just run), or
+        // before the epoch began on the first read (ordinals count from 1). A large heap's
+        // first natural full GCs come seconds apart, and a verdict may come at the second
+        // settled read: its sites must be known then, from what was allocated since the first.
+        let site_previous = previous.or(Some(0.0));
         let site_mark =
-            Mark { previous: site_previous, previous_ms: self.last_settled.map_or(self.start_ms, |m| m.at_ms), ..mark };
+            Mark { previous: site_previous, previous_ms: self.last_settled.map_or(previous_ms, |m| m.at_ms), ..mark };
         // The window starts at the oldest kept settled read that had a previous boundary.
         if settled {
             self.marks.push_back(site_mark);
@@ -254,7 +295,7 @@ impl SamplerState {
         let mut tallies: FxHashMap<&[u32], Tally> = FxHashMap::default();
         let mut cohort_live = vec![0.0; self.cohorts.len()];
         let mut new_cohort = 0.0;
-        for sample in &profile.samples {
+        for sample in profile.samples.iter().filter(|s| !own.contains(&s.node_id)) {
             let size = if sample.size.is_finite() && sample.size > 0.0 { sample.size } else { 0.0 };
             let old = previous.is_some_and(|p| sample.ordinal <= p);
             if old {
@@ -655,6 +696,78 @@ mod tests {
         let all = state.ranking(0, true);
         assert_eq!(all.sites.len(), 3);
         assert_eq!(all.sites[0].frames[0].function_name, "remember");
+    }
+
+    #[test]
+    fn leakwatchs_own_allocations_are_neither_sites_nor_survival() {
+        // leakwatch's monitor (its own file) keeps readings and calls into Node (an internal
+        // frame allocates for it); it also emits to the app's listener, which keeps what it
+        // gets: that is the app's. Each keeps 3 samples a read.
+        const OWN: u64 = 20;
+        const OWN_INTERNAL: u64 = 21;
+        const LISTENER: u64 = 22;
+        let own_frame = |id: u64, name: &str, url: &str, children: Vec<ProfileNode>| {
+            let mut n = node(id, name, 1, children);
+            n.call_frame.url = url.into();
+            n
+        };
+        let mut head = tree();
+        head.children.push(own_frame(
+            30,
+            "onFullGc",
+            "/srv/app/node_modules/leakwatch/lib/agent/monitor.js",
+            vec![
+                own_frame(OWN, "keep", "/srv/app/node_modules/leakwatch/lib/agent/monitor.js", vec![]),
+                own_frame(OWN_INTERNAL, "getHeapStatistics", "node:v8", vec![]),
+                own_frame(LISTENER, "onStats", "/srv/app/server.js", vec![]),
+            ],
+        ));
+        let own_code = vec!["/srv/app/node_modules/leakwatch/".to_string()];
+        let mut state = SamplerState::new(SamplerConfig { own_code, ..config() }, 0.0);
+        let mut sim = Sim::new();
+        let mut reading = SurvivalReading::default();
+        for read in 1..=10 {
+            for id in [OWN, OWN_INTERNAL, LISTENER] {
+                sim.alloc(id, 3);
+            }
+            reading =
+                state.ingest(&HeapProfile { head: head.clone(), samples: sim.live.clone() }, read as f64 * 1000.0);
+        }
+        let names: Vec<String> =
+            state.ranking(0, true).sites.iter().map(|s| s.frames[0].function_name.clone()).collect();
+        assert_eq!(names, ["onStats"], "only the app's listener is a site");
+        let live: f64 = reading.cohorts.iter().map(|c| c.live_bytes).sum();
+        assert_eq!(live, 10.0 * 3.0 * 1000.0, "the cohorts hold only the listener's samples");
+    }
+
+    #[test]
+    fn a_leak_is_a_site_at_the_second_settled_read() {
+        // A large heap: reads every period only mark boundaries, and its first natural full
+        // GCs come seconds apart. A verdict may come at the second settled read: the leak must
+        // be a site by then.
+        for first_settled in [1, 3] {
+            let mut sim = Sim::new();
+            let mut state = SamplerState::new(config(), 0.0);
+            let mut settled = 0;
+            for read in 1..=8 {
+                sim.alloc(LEAK, 5);
+                sim.alloc(GARBAGE, 20);
+                let at_ms = read as f64 * 1000.0;
+                if read == first_settled || read == 6 {
+                    sim.collect_garbage();
+                    state.ingest(&sim.profile(), at_ms);
+                    settled += 1;
+                    if settled == 2 {
+                        break;
+                    }
+                } else {
+                    state.ingest_unsettled(&sim.profile(), at_ms);
+                }
+            }
+            let names: Vec<String> =
+                state.ranking(10, false).sites.iter().map(|s| s.frames[0].function_name.clone()).collect();
+            assert_eq!(names, ["remember"], "first settled read {first_settled}");
+        }
     }
 
     #[test]
