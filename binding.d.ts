@@ -603,6 +603,8 @@ export interface SamplerOptions {
   windowReads?: number
   maxCohorts?: number
   maxSites?: number
+  /** Where leakwatch's own code lives (path and URL prefixes): its allocations are left out. */
+  ownCode?: Array<string>
 }
 
 /**
