@@ -265,7 +265,10 @@ export declare function dumpBusyMs(): number
  */
 export declare function dumpDefer(signal: number): void
 
-/** Release the lock if this environment holds it. */
+/**
+ * Release the lock if this environment holds it (a worker's late call after its lock
+ * was released and taken by another must not free someone else's dump).
+ */
 export declare function dumpEnd(): void
 
 /**
@@ -588,7 +591,10 @@ export interface SamplerOptions {
   maxSites?: number
 }
 
-/** The process is exiting: from now on `signum` is caught and dropped. */
+/**
+ * The process is exiting: from now on `signum` is caught and dropped (no dump is
+ * requested while Node tears down; see `leakwatch_os::signal::ignore`).
+ */
 export declare function signalIgnore(signum: number): void
 
 /**
