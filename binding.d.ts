@@ -203,14 +203,6 @@ export interface ClassStat {
   retainedSize?: number
 }
 
-/**
- * Close every descriptor of this process still open on the file at `path` except
- * `keep`: what Node's `v8.writeHeapSnapshot()` leaves open when a write fails (ENOSPC,
- * EIO), which would keep a failed partial's blocks allocated until the process exits.
- * Only leakwatch's own partial file is ever passed. Linux only (a no-op elsewhere).
- */
-export declare function closeDescriptorsOn(path: string, keep?: number | undefined | null): void
-
 /** One allocation interval's survival (see crates/core/src/survival.rs). */
 export interface CohortSurvival {
   startMs: number
@@ -278,13 +270,6 @@ export declare function dumpDefer(signal: number): void
  * was released and taken by another must not free someone else's dump).
  */
 export declare function dumpEnd(): void
-
-/**
- * The lock holder names the partial file it created (null once it is renamed or
- * removed), so that the cleanup hook can remove it if the holder goes away mid-dump:
- * its name, or `/proc/self/fd/N` for an unnamed (O_TMPFILE) one.
- */
-export declare function dumpPartial(path?: string | undefined | null): void
 
 /**
  * Read snapshot files through memory mappings from now on, in this process: for the
@@ -518,6 +503,7 @@ export declare function nativeSamplingStop(): void
  */
 export declare function nativeSamplingWriteProfile(fd: number): boolean
 
+/** Sequence numbers for default file names, shared by the main thread and the watchdog. */
 export declare function nextDumpSequence(): number
 
 export interface NodeRef {
@@ -609,10 +595,7 @@ export interface SamplerOptions {
 
 /**
  * The process is exiting: from now on `signum` is caught and dropped (no dump is
- * requested while Node tears down). A handler, not SIG_IGN: Node's teardown resets
- * ignored signals to their default action before the process is gone, and leaves
- * handlers alone. [`keep_handler`] keeps libuv from resetting it when Node closes its
- * handles.
+ * requested while Node tears down; see `leakwatch_os::signal::ignore`).
  */
 export declare function signalIgnore(signum: number): void
 
@@ -695,25 +678,36 @@ export interface SuspectGroup {
 }
 
 /**
- * Close the unnamed file's descriptor [`tmpfile_open`] gave. Natively: in a worker thread
- * Node tracks the descriptors its `fs` opened, and closing any other through `fs` prints
- * "File descriptor N closed but not opened in unmanaged mode".
- */
-export declare function tmpfileClose(fd: number): void
-
-/** Give the unnamed file `fd` the name `path` (fails with EEXIST if `path` exists). */
-export declare function tmpfileLink(fd: number, path: string): void
-
-/**
- * An unnamed 0600 file open for writing in `dir`, or null where the system or the file
- * system cannot make one (the caller then uses a named partial file).
- */
-export declare function tmpfileOpen(dir: string): number | null
-
-/**
  * Called by the watchdog worker: it will be handed requests the main thread cannot take.
  * Weak: the worker stays alive through its message port, and exits with the process.
  */
 export declare function watchdogRegister(onStuck: ((arg: number) => void)): void
 
 export declare function watchdogUnregister(): void
+
+/**
+ * Write `data` to `file` completely or not at all (mode 0600, never through a link): the
+ * same protocol as [`write_file_with`], and the length written is checked too.
+ */
+export declare function writeFileAtomic(file: string, data: string | Uint8Array, kind?: 'heapsnapshot' | 'heapprofile' | 'other'): WrittenFile
+
+/**
+ * Write `file` (kind `heapsnapshot`, `heapprofile` or `other`) through the one file
+ * protocol: `write(path, fd)` fills the partial file, opening `path` (as
+ * `v8.writeHeapSnapshot` does) or writing to `fd`; it returns false when it has nothing to
+ * write after all (the result is then null). The file gets its name only once complete
+ * (its kind's check) and synced; on any failure, the writer's exception included, nothing
+ * is left behind. While this environment holds the dump lock, its partial is cleaned up
+ * should the environment go away mid-write. Errors: the writer's, `ERR_LEAKWATCH_INCOMPLETE`,
+ * or an operating-system failure coded by its errno name (`ENOSPC`, `EACCES`, …).
+ */
+export declare function writeFileWith(file: string, kind: 'heapsnapshot' | 'heapprofile' | 'other', write: (path: string, fd: number) => boolean | void): WrittenFile | null
+
+/** A file written and named. */
+export interface WrittenFile {
+  file: string
+  bytes: number
+  /** Its identity: retention deletes only the very files this process wrote. */
+  dev: number
+  ino: number
+}

@@ -8,6 +8,7 @@ use leakwatch_core::sampling::ProfileError;
 use leakwatch_core::snapshot::{
     AnalyzeError, AnalyzeFilesError, ReadError, SentinelMismatch, SnapshotError, SnapshotErrorKind,
 };
+use leakwatch_os::FileError;
 use napi::bindgen_prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -37,6 +38,9 @@ pub enum Failure {
     NativeSampling(String),
     /// An argument of the wrong shape from JS.
     InvalidArg(&'static str),
+    /// Writing a file (`leakwatch_os::files`): an operating-system failure keeps its errno
+    /// name as its code, as Node's fs errors do.
+    File(FileError),
     /// A bug in leakwatch: a panic caught at the boundary.
     Panic,
 }
@@ -100,6 +104,10 @@ impl Failure {
             },
             Failure::NativeSampling(_) => "ERR_LEAKWATCH_SAMPLING_FALLBACK",
             Failure::InvalidArg(_) => "ERR_LEAKWATCH_INVALID_ARG",
+            Failure::File(error) => match error {
+                FileError::Io { .. } => error.errno_code().unwrap_or("EIO"),
+                FileError::Incomplete { .. } | FileError::Replaced { .. } => "ERR_LEAKWATCH_INCOMPLETE",
+            },
         }
     }
 
@@ -135,6 +143,7 @@ impl Failure {
                 "allocation sampling: V8's sampler cannot be read natively here ({reason}); reading it through the inspector, which forces a full GC per read"
             ),
             Failure::InvalidArg(message) => (*message).to_string(),
+            Failure::File(error) => error.to_string(),
             Failure::Panic => "leakwatch: internal error (panic) while analysing a snapshot".into(),
         }
     }

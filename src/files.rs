@@ -1,126 +1,90 @@
-//! Snapshot files that are complete or absent, even if the process dies while writing:
-//! an unnamed file (`O_TMPFILE`) in the target directory, written through
-//! `/proc/self/fd/N`, and given its name only once complete (`linkat`). Until then no
-//! directory entry exists, and the kernel frees the blocks when the process dies.
-//! Linux only; elsewhere (or on file systems without `O_TMPFILE`) JS falls back to a
-//! hidden partial name renamed when complete.
+//! Writing files, for JS: `leakwatch_os::files` does the work (complete or absent, 0600,
+//! never through a link, a completeness check per kind); this file converts arguments and
+//! errors, and calls the JS writer where V8 must write (a heap snapshot).
 
+use crate::error::Failure;
+use crate::signals::env_id;
+use leakwatch_os::files::{FileKind, Partial, WriteError, Written};
+use leakwatch_os::lock::DUMP_LOCK;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use std::ffi::CString;
-use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 
-fn c_path(path: &str) -> Result<CString> {
-    CString::new(path).map_err(|_| Error::from_reason(format!("invalid path (NUL byte): {path}")))
+/// A file written and named.
+#[napi(object, object_from_js = false)]
+pub struct WrittenFile {
+    pub file: String,
+    pub bytes: f64,
+    /// Its identity: retention deletes only the very files this process wrote.
+    pub dev: f64,
+    pub ino: f64,
 }
 
-/// The last OS error as a JS error whose `code` is the errno name (as Node's fs errors).
-fn os_error(env: &Env, what: &str, path: &str) -> Error {
-    io_error(env, &std::io::Error::last_os_error(), what, path)
+fn to_js(written: Written) -> WrittenFile {
+    WrittenFile {
+        file: written.path.display().to_string(),
+        bytes: written.bytes as f64,
+        dev: written.dev as f64,
+        ino: written.ino as f64,
+    }
 }
 
-/// An I/O error as a JS error whose `code` is the errno name (as Node's fs errors).
-pub(crate) fn io_error(env: &Env, error: &std::io::Error, what: &str, path: &str) -> Error {
-    // Named and worded as Node's own fs errors, so callers handle both alike.
-    let (code, text) = match error.raw_os_error() {
-        Some(libc::ENOENT) => ("ENOENT", "no such file or directory"),
-        Some(libc::EACCES) => ("EACCES", "permission denied"),
-        Some(libc::EPERM) => ("EPERM", "operation not permitted"),
-        Some(libc::ENOSPC) => ("ENOSPC", "no space left on device"),
-        Some(libc::EROFS) => ("EROFS", "read-only file system"),
-        Some(libc::EEXIST) => ("EEXIST", "file already exists"),
-        Some(libc::ENOTDIR) => ("ENOTDIR", "not a directory"),
-        Some(libc::EDQUOT) => ("EDQUOT", "disk quota exceeded"),
-        _ => ("EIO", "i/o error"),
+fn kind_of(kind: Option<&str>) -> std::result::Result<FileKind, Failure> {
+    FileKind::parse(kind.unwrap_or("other"))
+        .ok_or(Failure::InvalidArg("the file kind must be 'heapsnapshot', 'heapprofile' or 'other'"))
+}
+
+/// Write `file` (kind `heapsnapshot`, `heapprofile` or `other`) through the one file
+/// protocol: `write(path, fd)` fills the partial file, opening `path` (as
+/// `v8.writeHeapSnapshot` does) or writing to `fd`; it returns false when it has nothing to
+/// write after all (the result is then null). The file gets its name only once complete
+/// (its kind's check) and synced; on any failure, the writer's exception included, nothing
+/// is left behind. While this environment holds the dump lock, its partial is cleaned up
+/// should the environment go away mid-write. Errors: the writer's, `ERR_LEAKWATCH_INCOMPLETE`,
+/// or an operating-system failure coded by its errno name (`ENOSPC`, `EACCES`, …).
+#[napi(
+    catch_unwind,
+    ts_args_type = "file: string, kind: 'heapsnapshot' | 'heapprofile' | 'other', write: (path: string, fd: number) => boolean | void"
+)]
+pub fn write_file_with(
+    env: Env,
+    file: String,
+    kind: String,
+    write: Function<'_, FnArgs<(String, i32)>, Unknown<'_>>,
+) -> Result<Option<WrittenFile>> {
+    let kind = kind_of(Some(&kind)).map_err(|f| f.into_js(&env))?;
+    let writer = |partial: &Partial| -> Result<bool> {
+        let path = partial.write_path().display().to_string();
+        let returned = write.call((path, partial.fd()).into())?;
+        Ok(!matches!(returned.get_type()?, ValueType::Boolean) || returned.coerce_to_bool()?)
     };
-    let message = format!("{code}: {text}, {what} '{path}' ({error})");
-    let js = JsError::from(Error::new(code, message)).into_unknown(*env);
-    Error::from(js)
-}
-
-/// An unnamed 0600 file open for writing in `dir`, or null where the system or the file
-/// system cannot make one (the caller then uses a named partial file).
-#[napi(catch_unwind)]
-pub fn tmpfile_open(env: Env, dir: String) -> Result<Option<i32>> {
-    #[cfg(target_os = "linux")]
-    {
-        let path = c_path(&dir)?;
-        // SAFETY: a plain open(2) of a NUL-terminated path.
-        let fd = unsafe { libc::open(path.as_ptr(), libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC, 0o600) };
-        if fd >= 0 {
-            return Ok(Some(fd));
-        }
-        match std::io::Error::last_os_error().raw_os_error() {
-            // Not supported by this kernel or file system.
-            Some(libc::EOPNOTSUPP) | Some(libc::EISDIR) | Some(libc::EINVAL) => Ok(None),
-            _ => Err(os_error(&env, "open", &dir)),
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (env, dir);
-        Ok(None)
+    match DUMP_LOCK.write_file(env_id(&env), Path::new(&file), kind, None, writer) {
+        Ok(written) => Ok(written.map(to_js)),
+        Err(WriteError::File(error)) => Err(Failure::File(error).into_js(&env)),
+        // The writer's exception, still pending: it reaches the caller as it was thrown.
+        Err(WriteError::Writer(error)) => Err(error),
     }
 }
 
-/// Give the unnamed file `fd` the name `path` (fails with EEXIST if `path` exists).
-#[napi(catch_unwind)]
-pub fn tmpfile_link(env: Env, fd: i32, path: String) -> Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        let from = c_path(&format!("/proc/self/fd/{fd}"))?;
-        let to = c_path(&path)?;
-        // SAFETY: linkat(2) with NUL-terminated paths; AT_SYMLINK_FOLLOW resolves the
-        // /proc magic link to the open file itself.
-        let done = unsafe {
-            libc::linkat(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_SYMLINK_FOLLOW)
-        };
-        if done == 0 {
-            Ok(())
-        } else {
-            Err(os_error(&env, "link", &path))
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (env, fd, path);
-        Err(Error::from_reason("unnamed files are Linux-only"))
-    }
-}
-
-/// Close the unnamed file's descriptor [`tmpfile_open`] gave. Natively: in a worker thread
-/// Node tracks the descriptors its `fs` opened, and closing any other through `fs` prints
-/// "File descriptor N closed but not opened in unmanaged mode".
-#[napi(catch_unwind)]
-pub fn tmpfile_close(fd: i32) {
-    if fd >= 0 {
-        // SAFETY: closing a descriptor tmpfile_open returned, which only its caller uses.
-        unsafe { libc::close(fd) };
-    }
-}
-
-/// Close every descriptor of this process still open on the file at `path` except
-/// `keep`: what Node's `v8.writeHeapSnapshot()` leaves open when a write fails (ENOSPC,
-/// EIO), which would keep a failed partial's blocks allocated until the process exits.
-/// Only leakwatch's own partial file is ever passed. Linux only (a no-op elsewhere).
-#[napi(catch_unwind)]
-pub fn close_descriptors_on(path: String, keep: Option<i32>) {
-    if let Ok(meta) = std::fs::metadata(&path) {
-        close_descriptors_of(meta.dev(), meta.ino(), keep);
-    }
-}
-
-/// Close every descriptor of this process open on the file (dev, ino), except `keep`:
-/// also what a thread torn down mid-dump left open on its partial (its own, and V8's
-/// writer), see `signals::release_if_owner`.
-pub(crate) fn close_descriptors_of(dev: u64, ino: u64, keep: Option<i32>) {
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else { return };
-    let fds: Vec<i32> = entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
-    for fd in fds.into_iter().filter(|&fd| Some(fd) != keep) {
-        if std::fs::metadata(format!("/proc/self/fd/{fd}")).is_ok_and(|m| m.dev() == dev && m.ino() == ino) {
-            // SAFETY: closing a descriptor that refers to leakwatch's own partial file,
-            // which nothing else in the process has open.
-            unsafe { libc::close(fd) };
-        }
-    }
+/// Write `data` to `file` completely or not at all (mode 0600, never through a link): the
+/// same protocol as [`write_file_with`], and the length written is checked too.
+#[napi(
+    catch_unwind,
+    ts_args_type = "file: string, data: string | Uint8Array, kind?: 'heapsnapshot' | 'heapprofile' | 'other'"
+)]
+pub fn write_file_atomic(
+    env: Env,
+    file: String,
+    data: Either<String, &[u8]>,
+    kind: Option<String>,
+) -> Result<WrittenFile> {
+    let kind = kind_of(kind.as_deref()).map_err(|f| f.into_js(&env))?;
+    let bytes = match &data {
+        Either::A(text) => text.as_bytes(),
+        Either::B(bytes) => bytes,
+    };
+    DUMP_LOCK
+        .write_bytes(env_id(&env), Path::new(&file), bytes, kind)
+        .map(to_js)
+        .map_err(|e| Failure::File(e).into_js(&env))
 }

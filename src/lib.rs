@@ -1,5 +1,9 @@
 //! The napi binding: converts values and schedules work off the main thread.
-//! All logic lives in `leakwatch-core`; nothing here may panic into Node.
+//! Decisions (analysis, detection, pressure, metrics) live in `leakwatch-core`; the
+//! operating-system side (the file protocol, the dump lock, the dump signal) in
+//! `leakwatch-os`. What is here needs Node or V8 itself: conversions, environments and
+//! thread-safe functions, calling a JS writer, and V8's sampling profiler read through its
+//! C++ API (`v8_sampling.rs`). Nothing here may panic into Node.
 
 mod convert;
 mod error;

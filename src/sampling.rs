@@ -278,14 +278,14 @@ pub fn native_sampling_write_profile(env: Env, fd: i32) -> Result<bool> {
         return Ok(false);
     };
     // SAFETY: `fd` is an open descriptor its caller owns for the whole call (lib/agent/pressure.js
-    // passes the partial file it opened, and closes or renames it only after this returns).
+    // passes the partial file's, open until its writer returns: leakwatch_os::files::write_with).
     // The `File` only borrows it: `ManuallyDrop` never drops it, so it is not closed here.
     let file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, &*file);
-    profile
-        .write_json(&mut out)
-        .and_then(|()| out.flush())
-        .map_err(|e| crate::files::io_error(&env, &e, "write", "heap profile"))?;
+    profile.write_json(&mut out).and_then(|()| out.flush()).map_err(|error| {
+        let error = leakwatch_os::FileError::Io { op: "write", path: "heap profile".into(), error };
+        Failure::File(error).into_js(&env)
+    })?;
     Ok(true)
 }
 

@@ -1,7 +1,7 @@
 'use strict';
-// Writing heap snapshot files safely: mode 0600 from the first byte, no name until the
-// file is complete (an unnamed O_TMPFILE file, or a hidden partial name), resource checks
-// first, retention after.
+// Heap snapshot files: resource checks first, then V8 writes the partial file the native
+// file protocol gives it (mode 0600 from the first byte, no name until complete:
+// crates/os/src/files.rs), retention after.
 
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -10,10 +10,8 @@ const os = require('node:os');
 const path = require('node:path');
 const v8 = require('node:v8');
 const native = require('../shared/native');
-const secureFs = require('../shared/secure-fs');
 const { leakwatchError } = require('../shared/errors');
 
-const FILE_MODE = 0o600;
 // leakwatch's own default names.
 const OWN_NAME = /^heapdump-\d+-\d{8}T\d{6}Z-\d+\.heapsnapshot$/;
 // The default-named snapshots this process wrote, oldest first: file -> {dev, ino}.
@@ -29,40 +27,6 @@ function timestamp(date) {
 function defaultFilename(dir) {
   const sequence = native.nextDumpSequence();
   return path.resolve(dir, `heapdump-${process.pid}-${timestamp(new Date())}-${sequence}.heapsnapshot`);
-}
-
-/** A hidden partial name next to `file` that nobody can predict (and so plant first). */
-function partialName(file) {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${crypto.randomBytes(8).toString('hex')}.partial`);
-}
-
-// The partial files this thread created, by path: {dev, ino}. Only these are ever
-// renamed into place or removed: an entry someone else put there is left alone.
-const created = new Map();
-
-function isOurs(partial) {
-  const mine = created.get(partial);
-  if (!mine) return false;
-  try {
-    const now = fs.lstatSync(partial);
-    return now.isFile() && now.dev === mine.dev && now.ino === mine.ino;
-  } catch {
-    return false;
-  }
-}
-
-/** Remove `partial` only if it is still the file this thread created. */
-function removeOurs(partial) {
-  if (isOurs(partial)) removeQuietly(partial);
-  created.delete(partial);
-}
-
-function removeQuietly(file) {
-  try {
-    fs.unlinkSync(file);
-  } catch {
-    // already gone
-  }
 }
 
 /** An operating-system failure (ENOSPC, EACCES, …) keeps its own code, with our message. */
@@ -114,176 +78,44 @@ function checkResources(dir, heapUsed = v8.getHeapStatistics().used_heap_size) {
   return null;
 }
 
-/** V8 writes without reporting write errors; a complete snapshot ends with "]}". */
-function assertComplete(file) {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const { size } = fs.fstatSync(fd);
-    const tail = Buffer.alloc(Math.min(size, 64));
-    fs.readSync(fd, tail, 0, tail.length, size - tail.length);
-    if (!/\]\s*\}\s*$/.test(tail.toString('latin1'))) {
-      throw leakwatchError('ERR_LEAKWATCH_INCOMPLETE', `the heap snapshot is incomplete after ${size} bytes (is the disk full?)`);
-    }
-    fs.fsyncSync(fd);
-    return size;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /**
- * The steps every snapshot write shares: check resources and create the partial file
- * 0600; then either complete it (verify, name it) or abandon it (no file left behind).
- *
- * The partial is an unnamed file in the target directory where the system allows it
- * (Linux O_TMPFILE, through native.tmpfileOpen): it gets its name only once complete, so
- * no partial file is ever visible, even if the process dies mid-dump (the kernel frees
- * it). Elsewhere, a hidden 0600 partial with an unpredictable name, created exclusively
- * without following links, renamed when complete; only the file leakwatch created is
- * ever renamed or removed. Returns {path, fd, named}: `path` is what the writer opens
- * (on Linux /proc/self/fd/N of our own descriptor, so a name swapped for a symlink is
- * never followed), `fd` stays open until complete or abandoned.
+ * Write `file` through the one file protocol (native.writeFileWith, crates/os/src/files.rs):
+ * an unnamed O_TMPFILE file, or a hidden unpredictable 0600 name created exclusively, named
+ * only once it passes the completeness check of its `kind` ('heapsnapshot', 'heapprofile')
+ * and is synced; a failed write leaves nothing behind, not even a descriptor. `write` is
+ * `(path, fd) => …`: it fills the partial by opening `path` (as V8 does) or writing to `fd`,
+ * and returns false when it has nothing to write (the result is then null); or `write` is
+ * the data itself. Returns {file, bytes, dev, ino}; an operating-system failure keeps its
+ * code (ENOSPC, EACCES, …) with our message.
  */
-function beginPartial(file, { check = true, heapUsed } = {}) {
-  if (check) {
-    const refusal = checkResources(path.dirname(file), heapUsed);
-    if (refusal) throw refusal;
-  }
-  let fd = null;
+function writeFile(file, kind, write) {
+  let written;
   try {
-    fd = native.tmpfileOpen(path.dirname(file));
+    written = typeof write === 'function' ? native.writeFileWith(file, kind, write) : native.writeFileAtomic(file, write, kind);
   } catch (error) {
-    throw abandonPartial(null, file, error);
+    if (error && error.code && /^E[A-Z]+$/.test(error.code)) throw systemError(`cannot write heap snapshot ${file}: ${error.message}`, error);
+    throw error;
   }
-  if (fd !== null) {
-    const partial = { path: `/proc/self/fd/${fd}`, fd, named: false };
-    // If this thread's environment goes away mid-dump, the lock's cleanup closes it.
-    native.dumpPartial(partial.path);
-    return partial;
-  }
-  // A name taken meanwhile (or planted): try another, never touch it.
-  for (let attempt = 0; ; attempt++) {
-    const name = partialName(file);
-    try {
-      fd = secureFs.createExclusive(name, FILE_MODE);
-    } catch (error) {
-      if (error.code === 'EEXIST' && attempt < 8) continue;
-      throw abandonPartial(null, file, error);
-    }
-    const partial = { path: name, fd, named: true };
-    try {
-      const { dev, ino } = fs.fstatSync(fd);
-      created.set(name, { dev, ino });
-    } catch (error) {
-      throw abandonPartial(partial, file, error);
-    }
-    // If this thread's environment goes away mid-dump, the lock's cleanup removes it.
-    native.dumpPartial(name);
-    return partial;
-  }
+  if (written) noteWritten(written);
+  return written;
 }
 
 /**
- * The name a writer (V8, or our own fs calls) should open to write the partial: on Linux
- * the /proc/self/fd link of our descriptor, which reopens that very file; elsewhere the
- * partial's name.
- */
-function writePath(partial) {
-  if (!partial.named) return partial.path;
-  const link = `/proc/self/fd/${partial.fd}`;
-  try {
-    const [viaLink, viaFd] = [fs.statSync(link), fs.fstatSync(partial.fd)];
-    if (viaLink.dev === viaFd.dev && viaLink.ino === viaFd.ino) return link;
-  } catch {
-    // no procfs
-  }
-  return partial.path;
-}
-
-/** Give a complete unnamed file the name `file`, replacing an existing file as rename does. */
-function linkInPlace(fd, file) {
-  try {
-    native.tmpfileLink(fd, file);
-  } catch (error) {
-    if (error.code !== 'EEXIST') throw error;
-    const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}`);
-    native.tmpfileLink(fd, temporary);
-    try {
-      fs.renameSync(temporary, file);
-    } catch (renameError) {
-      removeQuietly(temporary);
-      throw renameError;
-    }
-  }
-}
-
-/** Close the partial's descriptor: an unnamed file's was opened natively, not by fs. */
-function closePartial(partial) {
-  if (!partial.named) {
-    native.tmpfileClose(partial.fd);
-    return;
-  }
-  try {
-    fs.closeSync(partial.fd);
-  } catch {
-    // already closed
-  }
-}
-
-/** Verify and name the file; returns {file, bytes, durationMs} counted from `started`. */
-function completePartial(partial, file, started) {
-  try {
-    const bytes = assertComplete(writePath(partial));
-    if (partial.named) {
-      if (!isOurs(partial.path)) {
-        throw leakwatchError('ERR_LEAKWATCH_INCOMPLETE', `cannot write heap snapshot ${file}: its partial file ${partial.path} was replaced by another`);
-      }
-      fs.renameSync(partial.path, file);
-      created.delete(partial.path);
-      native.dumpPartial(null);
-    } else {
-      linkInPlace(partial.fd, file);
-      native.dumpPartial(null);
-    }
-    noteWritten(file, partial.fd);
-    closePartial(partial);
-    return { file, bytes, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
-  } catch (error) {
-    throw abandonPartial(partial, file, error);
-  }
-}
-
-/** Remove what is left of a failed write (nothing of anyone else's); returns the error to report. */
-function abandonPartial(partial, file, error) {
-  if (partial) {
-    // Node's v8.writeHeapSnapshot() returns early on a write error (ENOSPC, EIO) without
-    // closing its descriptor: dropping the partial alone would keep its blocks allocated
-    // until the process exits, so a full disk would stay full.
-    native.closeDescriptorsOn(partial.path, partial.fd);
-    closePartial(partial); // an unnamed file: closing its last descriptor frees it
-    if (partial.named) removeOurs(partial.path);
-    native.dumpPartial(null);
-  }
-  if (error.code && /^E[A-Z]+$/.test(error.code)) {
-    return systemError(`cannot write heap snapshot ${file}: ${error.message}`, error);
-  }
-  return error;
-}
-
-/**
- * Write a snapshot of this isolate to `file` (synchronously, as heapdump did).
+ * Write a snapshot of this isolate to `file` (synchronously, as heapdump did): resource
+ * checks first, then V8 writes the partial file the native side gives it.
  * Returns {file, bytes, durationMs}; throws an Error with a `code` on failure, leaving
  * no file behind.
  */
 function writeSnapshotFile(file, { check = true } = {}) {
   const started = process.hrtime.bigint();
-  const partial = beginPartial(file, { check });
-  try {
-    v8.writeHeapSnapshot(writePath(partial));
-  } catch (error) {
-    throw abandonPartial(partial, file, error);
+  if (check) {
+    const refusal = checkResources(path.dirname(file));
+    if (refusal) throw refusal;
   }
-  return completePartial(partial, file, started);
+  const { bytes } = writeFile(file, 'heapsnapshot', (writePath) => {
+    v8.writeHeapSnapshot(writePath);
+  });
+  return { file, bytes, durationMs: Number(process.hrtime.bigint() - started) / 1e6 };
 }
 
 // The main-thread dump function the watchdog runs (through the debugger) while the main
@@ -339,18 +171,13 @@ function profileNameFor(snapshotFile) {
 
 const MAX_REMEMBERED = 4096;
 
-/** Remember a default-named snapshot of this process (`fd`: the file written), for retention. */
-function noteWritten(file, fd) {
+/** Remember a default-named snapshot of this process (as written: its inode), for retention. */
+function noteWritten({ file, dev, ino }) {
   if (!OWN_NAME.test(path.basename(file)) || !path.basename(file).startsWith(`heapdump-${process.pid}-`)) return;
-  try {
-    const { dev, ino } = fs.fstatSync(fd);
-    written.delete(file); // written again: now the newest
-    written.set(file, { dev, ino });
-    // Bounded however long the process lives (without maxSnapshots nothing is removed).
-    if (written.size > MAX_REMEMBERED) written.delete(written.keys().next().value);
-  } catch {
-    // not kept for retention: the file stays
-  }
+  written.delete(file); // written again: now the newest
+  written.set(file, { dev, ino });
+  // Bounded however long the process lives (without maxSnapshots nothing is removed).
+  if (written.size > MAX_REMEMBERED) written.delete(written.keys().next().value);
 }
 
 /** Unlink `file` if it is a regular file (never a link) and, when given, that very file. */
@@ -387,4 +214,4 @@ function enforceRetention(dir, max, keep = new Set()) {
   return removed;
 }
 
-module.exports = { availableMemory, WATCHDOG_DUMP_KEY, WATCHDOG_STATE, installWatchdogDump, installIdSentinel, defaultFilename, writeSnapshotFile, beginPartial, writePath, completePartial, abandonPartial, enforceRetention, profileNameFor, checkResources, assertComplete, partialName, FILE_MODE, OWN_NAME };
+module.exports = { availableMemory, WATCHDOG_DUMP_KEY, WATCHDOG_STATE, installWatchdogDump, installIdSentinel, defaultFilename, writeFile, writeSnapshotFile, enforceRetention, profileNameFor, checkResources, OWN_NAME };

@@ -190,20 +190,10 @@ class PressureGuard {
   /** The sampler's profile as it is (native route: no GC, no copy on the heap); null when none. */
   writeProfile(file) {
     if (!this.sampler.running || this.sampler.route !== 'native') return null;
-    const started = process.hrtime.bigint();
-    const partial = dump.beginPartial(file, { check: false });
-    let written;
-    try {
-      written = native.nativeSamplingWriteProfile(partial.fd);
-    } catch (error) {
-      throw dump.abandonPartial(partial, file, error);
-    }
-    if (!written) {
-      dump.abandonPartial(partial, file, new Error('no sampler'));
-      return null;
-    }
-    // A profile's JSON ends with "]}" as a snapshot's does: the same completeness check.
-    return dump.completePartial(partial, file, started).file;
+    // Written natively straight to the partial's descriptor (false: no sampler after all,
+    // nothing is left); named only once it is one whole JSON profile.
+    const written = dump.writeFile(file, 'heapprofile', (writePath, fd) => native.nativeSamplingWriteProfile(fd));
+    return written ? written.file : null;
   }
 }
 

@@ -30,7 +30,6 @@
 // us, we do not read their profile (its interval and options are unknown); we try again
 // each period. Reads are timed, and their pause kept in `stats`.
 
-const fs = require('node:fs');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { pathToFileURL } = require('node:url');
@@ -453,7 +452,7 @@ class Sampler {
 
   /**
    * Write the current profile as `<snapshot>.heapprofile` next to a snapshot (0600,
-   * partial file renamed when complete). Returns the file, or null when not sampling.
+   * named only once complete). Returns the file, or null when not sampling.
    */
   writeProfileFor(snapshotFile) {
     if (!this.running || !this.ensureSampling()) return null;
@@ -461,16 +460,8 @@ class Sampler {
     // inspector: a read (it collects first).
     const text = this.route === 'native' ? nativeSampling.profileText() : this.take(true, true)?.text;
     if (!text) return null;
-    const file = profileNameFor(path.resolve(snapshotFile));
-    const started = process.hrtime.bigint();
-    const partial = dump.beginPartial(file, { check: false });
-    try {
-      // Our own descriptor of the partial (0600, created exclusively or unnamed).
-      fs.writeSync(partial.fd, text);
-    } catch (error) {
-      throw dump.abandonPartial(partial, file, error);
-    }
-    return dump.completePartial(partial, file, started).file;
+    // Complete or absent (0600, named once it is one whole JSON profile).
+    return dump.writeFile(profileNameFor(path.resolve(snapshotFile)), 'heapprofile', text).file;
   }
 }
 

@@ -20,7 +20,8 @@ const CODES = Object.freeze({
   ERR_LEAKWATCH_STREAM_FINISHED: Error,
   ERR_LEAKWATCH_CHART_SIZE: Error,
   ERR_LEAKWATCH_INTERNAL: Error,
-  // Writing snapshots (raised in JS, by the main thread or the watchdog).
+  // Writing snapshots (raised in JS, by the main thread or the watchdog; INCOMPLETE is
+  // raised in Rust by the file protocol, crates/os, coded in src/error.rs).
   ERR_LEAKWATCH_BUSY: Error,
   ERR_LEAKWATCH_NO_MEMORY: Error,
   ERR_LEAKWATCH_NO_DISK: Error,

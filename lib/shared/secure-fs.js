@@ -1,17 +1,14 @@
 'use strict';
 // Output directories and files that another local user cannot redirect: directories are
 // created fresh (mode 0700) or accepted only when this user owns them and nobody else can
-// write to them; files are created with O_EXCL|O_NOFOLLOW, or written under a fresh random
-// name and renamed over the final one (rename replaces a planted symlink, never follows it).
+// write to them; files go through the native file protocol (complete or absent, 0600, a
+// planted symlink replaced, never followed).
 
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const native = require('./native');
 const { leakwatchError } = require('./errors');
-
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
-const EXCLUSIVE = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
 
 /** A fresh private directory under the system temp dir: `<tmp>/<prefix>XXXXXX`, 0700. */
 function makeTempDir(prefix) {
@@ -58,47 +55,14 @@ function makePrivateDir(dir) {
   return checkOwnedDir(dir);
 }
 
-/** Open a new file for writing, mode 0600: fails (EEXIST, ELOOP) rather than reuse or follow. */
-function createExclusive(file, mode = 0o600) {
-  return fs.openSync(file, EXCLUSIVE, mode);
-}
-
-/** A fresh hidden name next to `file` that nobody can predict. */
-function freshName(file, suffix = 'tmp') {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${crypto.randomBytes(8).toString('hex')}.${suffix}`);
-}
-
 /**
- * Write `data` to `file` completely or not at all: into a fresh exclusive name (retrying
- * on a planted one), then renamed over `file`. Mode 0600.
+ * Write `data` (a string or bytes) to `file` completely or not at all, mode 0600, never
+ * through a link: the one file protocol every file leakwatch writes goes through
+ * (crates/os/src/files.rs: an unnamed or hidden unpredictable partial, synced, then named;
+ * a symlink at `file` is replaced, never followed). Returns `file`.
  */
 function writeFileAtomic(file, data) {
-  for (let attempt = 0; ; attempt++) {
-    const temporary = freshName(file);
-    let fd;
-    try {
-      fd = createExclusive(temporary);
-    } catch (error) {
-      if (error.code === 'EEXIST' && attempt < 8) continue;
-      throw error;
-    }
-    try {
-      fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      fd = null;
-      fs.renameSync(temporary, file);
-      return file;
-    } catch (error) {
-      if (fd !== null) fs.closeSync(fd);
-      try {
-        fs.unlinkSync(temporary);
-      } catch {
-        // never created or already renamed
-      }
-      throw error;
-    }
-  }
+  return native.writeFileAtomic(file, data).file;
 }
 
-module.exports = { makeTempDir, makePrivateDir, checkOwnedDir, createExclusive, freshName, writeFileAtomic };
+module.exports = { makeTempDir, makePrivateDir, checkOwnedDir, writeFileAtomic };
