@@ -10,6 +10,416 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * One frame of an allocation stack. `line`/`column` are 1-based and locate the function's
+ * definition (V8 does not record the allocating statement).
+ */
+export interface AllocationFrame {
+  functionName: string
+  url: string
+  file: string
+  line: number
+  column: number
+  kind: FrameKind
+  /** `file:line:column` ('' for engine frames). */
+  location: string
+}
+
+/**
+ * An allocation site: a stack whose sampled allocations are still alive. Sizes are estimates
+ * from V8's sampling heap profiler (each sample scaled to the bytes it stands for).
+ */
+export interface AllocationSite {
+  /**
+   * The function that names the site: the first app frame from the allocating end
+   * (functions V8 inlined appear as their caller).
+   */
+  functionName: string
+  file: string
+  line: number
+  column: number
+  location: string
+  /** Estimated live bytes allocated by this stack. */
+  liveBytes: number
+  /** Of those, allocated since the window began and alive a read period later. */
+  windowBytes: number
+  /** Growth since the window began (or between two profiles). */
+  growthBytes: number
+  samples: number
+  growing: boolean
+  /** Allocating frame first, then callers; node:internal and node_modules frames kept. */
+  stack: Array<AllocationFrame>
+  /** The stack for people: app frames one per line, other runs folded into one line. */
+  folded: Array<string>
+}
+
+/** What a chart shows (`renderChart`'s input). */
+export interface ChartInput {
+  title: string
+  /** post-full-GC samples, any order */
+  points: Array<ChartPoint>
+  /** moments `leak` events fired (red vertical lines) */
+  leaks: Array<ChartMark>
+  /** moments heap snapshots were written (grey dashed vertical lines) */
+  snapshots: Array<ChartMark>
+  /**
+   * how many samples (and forced ones) there were when `points` is a downsampled view
+   * of them; None: `points` are all of them
+   */
+  sampleCount?: number
+  forcedCount?: number
+}
+
+/** A moment on the time axis with a short label. */
+export interface ChartMark {
+  tMs: number
+  label: string
+}
+
+/** One post-full-GC sample. */
+export interface ChartPoint {
+  tMs: number
+  /** bytes */
+  usedHeapSize: number
+  /** bytes */
+  external: number
+  /** detector's estimated base, bytes */
+  baseline?: number
+  /** sample came from a GC forced by leakwatch (drawn as a hollow point); absent: not forced */
+  forced?: boolean
+}
+
+/** One interval's allocations, as seen at the latest read of the profile. */
+export interface CohortSurvival {
+  /** Start of the interval (ms, the monitor's clock). */
+  startMs: number
+  /** End of the interval: the read that first saw these allocations (ms). */
+  endMs: number
+  /**
+   * Estimated live bytes of the cohort at the read that ended it (samples scaled by
+   * the sampling interval).
+   */
+  firstBytes: number
+  /** The most the cohort was ever seen to hold (estimated bytes). */
+  peakBytes: number
+  /** Estimated live bytes of the cohort at the latest read. */
+  liveBytes: number
+}
+
+/**
+ * Leak detector settings as the app gives them (`Options` in index.d.ts): every field
+ * optional, the rule's default (`DetectorConfig::for_rule`) where one is missing. JS takes
+ * the option names from here (`detectorOptionNames()`).
+ */
+export interface DetectorOptions {
+  /**
+   * Leak rule: 'adaptive' (default; survival of sampled allocations when the sampler runs,
+   * phase-robust post-GC figures otherwise) or 'legacy' (leakwatch 0.1's rule).
+   */
+  detector?: Rule
+  /** Leak detector: ignore the first ms after start (default 3000; legacy 5000). */
+  warmupMs?: number
+  /** Leak detector: evidence must span at least this long (default 9000; legacy 12000). */
+  minDurationMs?: number
+  /** Leak detector: full-GC samples needed by the figures rule (default 4; legacy 3). */
+  minSamples?: number
+  /** Leak detector: growth needed in bytes (default 1 MiB)… */
+  minGrowthBytes?: number
+  /** …and as a share of the baseline (default 0.01). */
+  minGrowthRatio?: number
+  /** Leak detector: look back at most this far (default 120000). */
+  maxWindowMs?: number
+  /** Minimum ms between forced confirmation GCs; 0 never forces one (default 2000; legacy 8000). */
+  probeIntervalMs?: number
+  /**
+   * Force a confirming GC only while it is expected to pause the app at most this long: ~1 ms
+   * per MB of heap, so by default only on heaps of about 10 MB (default 10).
+   */
+  maxProbePauseMs?: number
+}
+
+/** The size of the sampler's own state. */
+export interface Footprint {
+  /** Reads taken since the last reset. */
+  reads: number
+  sites: number
+  cohorts: number
+  /** Distinct frames interned. */
+  frames: number
+}
+
+/**
+ * Who a frame belongs to. App code is what a person can fix; the rest is folded when
+ * shown (kept in the data).
+ */
+export type FrameKind = 'app' | 'internal' | 'dependency' | 'engine'
+
+/**
+ * The figures of a full GC the detector decides on (JS reads the rest of Node's figures and
+ * spreads them into the `stats` event itself).
+ */
+export interface FullGcSample {
+  tMs: number
+  /** This full GC was forced (a probe, or `leakwatch.gc()`). */
+  forced: boolean
+  /** `v8.getHeapStatistics().used_heap_size`. */
+  usedHeapSize: number
+  /** `process.memoryUsage().external` (includes array buffers). */
+  external: number
+}
+
+/** The kinds of V8 GC reported by perf_hooks (`detail.kind`; JS maps it to these names). */
+export type GcKind = 'minor' | 'major' | 'incremental' | 'weak-callbacks'
+
+/** What a verdict rests on. */
+export interface LeakEvidence {
+  rule: Rule
+  signals: Array<Signal>
+  survival?: LeakSurvivalEvidence
+}
+
+/** What the survival of sampled allocations showed over the verdict's window. */
+export interface LeakSurvivalEvidence {
+  /** Time of the sampler's read the verdict used. */
+  readingAtMs: number
+  /** Cohorts (allocation intervals) in the window, all through a full GC since. */
+  cohorts: number
+  /** Estimated bytes those cohorts still hold. */
+  retainedBytes: number
+  /** Share of their settled size that the older half of the window's cohorts still hold. */
+  oldRetention: number
+  /** Estimated bytes the newest third of the window still holds. */
+  recentBytes: number
+  /**
+   * Estimated bytes the allocations from before the window lost meanwhile: the sampled heap
+   * grew by `retained_bytes` less this (a stable heap replacing old entries does not grow).
+   */
+  olderLostBytes: number
+}
+
+/** Which memory a verdict is about. */
+export type MemoryKind = 'heap' | 'external'
+
+/**
+ * The figures of one full GC the metrics keep (from the `stats` event; bytes, `containerLimit`
+ * 0 when unlimited).
+ */
+export interface MetricsGcFigures {
+  /** Milliseconds since the epoch. */
+  tMs: number
+  baseline: number
+  growthPerSec: number
+  heapUsed: number
+  heapLimit: number
+  external: number
+  arrayBuffers: number
+  rss: number
+  /** The container's memory limit; 0 or less when there is none. */
+  containerLimit: number
+}
+
+/** One leak site as a gauge: its live bytes. */
+export interface MetricsSite {
+  function: string
+  location: string
+  liveBytes: number
+}
+
+/** A reported leak (JS turns the times into `start`/`end` Dates). */
+export interface MonitorLeak {
+  /**
+   * The verdict's identity (from 1, per process): a leak re-reported while its verdict
+   * stands keeps it; `LeakResolution::id` names the one withdrawn.
+   */
+  id: number
+  kind: MemoryKind
+  /** First and last instant of the evidence window. */
+  startMs: number
+  endMs: number
+  /** Growth over the window: retained bytes (survival) or rise of the lower envelope. */
+  growth: number
+  /** Bytes per second over the window. */
+  rate: number
+  windowMs: number
+  /** Post-GC samples in the window. */
+  samples: number
+  /** How many of them came from forced (probe) GCs. */
+  forcedGcs: number
+  /** Lower envelope of the post-GC figure at the start and end of the window. */
+  baselineStart: number
+  baselineEnd: number
+  evidence: LeakEvidence
+  reason: string
+}
+
+/** A verdict withdrawn (JS turns the times into Dates). */
+export interface MonitorResolution {
+  id: number
+  kind: MemoryKind
+  /** When the verdict was raised (its first report) and when it is withdrawn. */
+  raisedMs: number
+  resolvedMs: number
+  /** The post-GC figure where the growth stopped (its lower envelope over the trailing window). */
+  plateauBytes: number
+  /** When the figure reached that plateau. */
+  stoppedMs: number
+  /**
+   * Share of what the verdict suspected that has been freed since (survival verdicts:
+   * their cohorts' live bytes; figures verdicts: the fall of the envelope from its peak
+   * over the growth it suspected); 0 when nothing was freed.
+   */
+  freedShare: number
+  /** The trailing window's slope (bytes/s) and length. */
+  trailingRate: number
+  trailingWindowMs: number
+  /**
+   * How long the growth lasted (from the verdict's evidence start to the plateau), and the
+   * evidence the next verdict of this kind needs from now on.
+   */
+  fillMs: number
+  nextRequiredMs: number
+  /**
+   * What the figure grew over the fill, and the growth that lets the next verdict of this
+   * kind come sooner than `next_required_ms` (see `Fill`).
+   */
+  fillBytes: number
+  nextOutgrowBytes: number
+  reason: string
+}
+
+/**
+ * The figures of the memwatch 'stats' payload that the monitor computes after each full GC
+ * (Node's own heap figures are added by JS): memwatch's names, counts as numbers and times in
+ * nanoseconds as @airbnb/node-memwatch.
+ */
+export interface MonitorStats {
+  /** Full GCs reported through `record_full_gc`. */
+  num_full_gc: number
+  /**
+   * Non-full collections: scavenges plus incremental marking (memwatch counted every
+   * non-full GC; weak-callback processing is a phase, not a collection).
+   */
+  num_inc_gc: number
+  /** V8 no longer says whether a mark-sweep-compact compacted, so every full GC counts. */
+  heap_compactions: number
+  /** Signed bytes/s Theil–Sen slope of the recent baselines (0 until two samples). */
+  usage_trend: number
+  /** Exponential moving average of post-full-GC used_heap_size (first value = first sample). */
+  estimated_base: number
+  /** Latest post-full-GC used_heap_size. */
+  current_base: number
+  min: number
+  max: number
+  gcScavengeCount: number
+  /** Nanoseconds, as every time below. */
+  gcScavengeTime: number
+  gcMarkSweepCompactCount: number
+  gcMarkSweepCompactTime: number
+  gcIncrementalMarkingCount: number
+  gcIncrementalMarkingTime: number
+  gcProcessWeakCallbacksCount: number
+  gcProcessWeakCallbacksTime: number
+  /** Duration of the full GC that produced this sample. */
+  gc_time: number
+}
+
+/** A level reached: what the `memoryPressure` event and the report say. */
+export interface PressureLevel {
+  /** 'heap' or 'memory'. */
+  resource: Resource
+  /** 1 or 2. */
+  level: number
+  threshold: number
+  ratio: number
+  used: number
+  limit: number
+  /** Bytes per second over the recent readings (0 until two). */
+  rate: number
+  /** At that rate, milliseconds until the limit; None when not growing. */
+  timeToLimitMs?: number
+  tMs: number
+  reason: string
+}
+
+/**
+ * Thresholds of the guard as JS gives them; every field optional (defaults:
+ * `PressureConfig::default`).
+ */
+export interface PressureOptions {
+  /** Heap after GC / its old-generation limit: two ratios, the second above the first. */
+  heap?: Array<number>
+  /** Resident memory / the container's limit: two ratios. */
+  memory?: Array<number>
+  /** A level is reported again only after the ratio fell this far below it... */
+  rearmMargin?: number
+  /** ...and this long after it was reported (ms). */
+  cooldownMs?: number
+}
+
+/** The sites of one `.heapprofile` file, or what grew between two. */
+export interface ProfileSites {
+  totalBytes: number
+  samples: number
+  sites: Array<AllocationSite>
+}
+
+/** What nears its limit. */
+export type Resource = 'heap' | 'memory'
+
+/**
+ * Which leak rule judges the evidence: `adaptive` (survival of sampled allocations when the
+ * sampler runs, phase-robust post-GC figures otherwise) or `legacy` (leakwatch 0.1's rule).
+ */
+export type Rule = 'adaptive' | 'legacy'
+
+/**
+ * The sampler's settings as JS gives them: every field optional, `SamplerConfig::default()`
+ * where one is missing; `SamplerOptions::defaults()` fills every field (JS's defaults).
+ */
+export interface SamplerOptions {
+  /** Bytes between samples on average (V8's samplingInterval). Default 32768. */
+  interval?: number
+  /**
+   * Frames per site: the allocating function and its callers. Default 8 (V8 honours it from
+   * Node 26; older versions keep 128 and leakwatch cuts).
+   */
+  stackDepth?: number
+  /** Reads in the window growth is judged over. Default 6. */
+  windowReads?: number
+  maxCohorts?: number
+  maxSites?: number
+  /**
+   * Where leakwatch's own code lives (path and URL prefixes): its allocations are left out
+   * (`SamplerConfig::own_code`).
+   */
+  ownCode?: Array<string>
+}
+
+/** A signal a verdict rests on. */
+export type Signal = 'survival' | 'heap-after-gc' | 'external-after-gc' | 'forced-gcs'
+
+/** The sites at one read of the live sampler. */
+export interface SiteRanking {
+  /** Time of the read (ms, performance.now() clock). */
+  atMs: number
+  windowStartMs: number
+  reads: number
+  sites: Array<AllocationSite>
+}
+
+/**
+ * What the sampler knows at one read: the cohorts, oldest first, bounded in number
+ * (old cohorts are merged, never dropped while they hold live bytes). A read follows a full
+ * GC (V8's inspector forces one before it builds the sampling profile), so the live bytes are
+ * what survived it: garbage is gone, only objects still referenced (some merely in flight at
+ * the read) remain.
+ */
+export interface SurvivalReading {
+  /** Time of the read (ms, the monitor's clock). */
+  atMs: number
+  cohorts: Array<CohortSurvival>
+}
+
+/**
  * A memwatch-style diff of two snapshots arriving in chunks (pipes, stdin): push the
  * first, call `nextSnapshot()`, push the second, then `finish()`. Keeps one row per node
  * (id, class, size) of each heap, as `diffSnapshots` does for files.
@@ -25,7 +435,7 @@ export declare class DiffStream {
 export declare class Metrics {
   constructor(maxSites?: number | undefined | null)
   setMaxSites(maxSites: number): void
-  observeGc(f: MetricsGcFigures): void
+  observeGc(figures: MetricsGcFigures): void
   /** A verdict raised ('heap' or 'external'); false for another kind. */
   leakRaised(kind: string): boolean
   /** A standing verdict withdrawn. */
@@ -52,7 +462,8 @@ export declare class Monitor {
   configure(options: DetectorOptions): void
   /** Count the GCs since the last call, per kind. */
   recordGcs(tallies: Array<GcTally>): void
-  recordFullGc(sample: FullGcSample): FullGcResult
+  /** A full GC's figures and how long it took (ms). */
+  recordFullGc(sample: FullGcSample, gcDurationMs: number): FullGcResult
   /** A survival reading of the allocation sampler; returns any heap leak it reveals. */
   observeSurvival(reading: SurvivalReading): Array<MonitorLeak>
   /** Verdicts withdrawn since the last call (after recordFullGc or observeSurvival). */
@@ -94,8 +505,8 @@ export declare class Sampler {
   ingestNative(atMs: number, settled: boolean): NativeReading | null
   /** Forget everything (the profiler restarted: ordinals begin again). */
   reset(atMs: number): void
-  /** [reads, sites, cohorts, frames]: the size of the sampler's own state. */
-  footprint(): Array<number>
+  /** The size of the sampler's own state. */
+  footprint(): Footprint
 }
 
 /**
@@ -106,44 +517,6 @@ export declare class SummaryStream {
   constructor()
   push(chunk: Uint8Array | string): void
   finish(): Summary
-}
-
-/**
- * One frame of an allocation stack. `line`/`column` are 1-based and locate the
- * function's definition (V8 does not record the allocating statement).
- */
-export interface AllocationFrame {
-  functionName: string
-  url: string
-  file: string
-  line: number
-  column: number
-  /** "app" | "internal" | "dependency" | "engine" */
-  kind: string
-  /** `file:line:column` ('' for engine frames). */
-  location: string
-}
-
-/** An allocation site: the stack that allocated samples still alive. */
-export interface AllocationSite {
-  /** The function that names the site: the first app frame from the allocating end. */
-  functionName: string
-  file: string
-  line: number
-  column: number
-  location: string
-  /** Estimated live bytes allocated by this stack. */
-  liveBytes: number
-  /** Of those, allocated since the window began (and outlived a read period). */
-  windowBytes: number
-  /** Growth since the window began (or between two profiles). */
-  growthBytes: number
-  samples: number
-  growing: boolean
-  /** Allocating frame first, then its callers; nothing dropped. */
-  stack: Array<AllocationFrame>
-  /** The stack for people: app frames one per line, other runs folded into one line. */
-  folded: Array<string>
 }
 
 export interface Analysis {
@@ -173,29 +546,6 @@ export interface AnalyzeOptions {
   minRetained?: number
 }
 
-export interface ChartInput {
-  title: string
-  points: Array<ChartPoint>
-  leaks: Array<ChartMark>
-  snapshots: Array<ChartMark>
-  /** Samples there were when `points` is a downsampled view of them. */
-  sampleCount?: number
-  forcedCount?: number
-}
-
-export interface ChartMark {
-  tMs: number
-  label: string
-}
-
-export interface ChartPoint {
-  tMs: number
-  usedHeapSize: number
-  external: number
-  baseline?: number
-  forced?: boolean
-}
-
 export interface ClassStat {
   name: string
   count: number
@@ -203,44 +553,8 @@ export interface ClassStat {
   retainedSize?: number
 }
 
-/** One allocation interval's survival (see crates/core/src/survival.rs). */
-export interface CohortSurvival {
-  startMs: number
-  endMs: number
-  firstBytes: number
-  peakBytes: number
-  liveBytes: number
-}
-
-/** Leak detector settings; every field optional (defaults need no tuning). */
-export interface DetectorOptions {
-  detector?: DetectorRule
-  /** Ignore samples this long after start (ms). */
-  warmupMs?: number
-  /** Evidence must span at least this long (ms). */
-  minDurationMs?: number
-  /** Full-GC samples needed (figures rule). */
-  minSamples?: number
-  /** Growth needed, bytes... */
-  minGrowthBytes?: number
-  /** ...and as a share of the baseline. */
-  minGrowthRatio?: number
-  /** Look at most this far back (ms). */
-  maxWindowMs?: number
-  /** Minimum time between forced confirmation GCs (ms; 0 = never force). */
-  probeIntervalMs?: number
-  /** Force a GC only while it is expected to pause the app at most this long (ms). */
-  maxProbePauseMs?: number
-}
-
-/**
- * Which leak rule judges: `adaptive` (survival of sampled allocations when the sampler runs,
- * phase-robust post-GC figures otherwise) or `legacy` (leakwatch 0.1's rule).
- */
-export declare const enum DetectorRule {
-  Adaptive = 'adaptive',
-  Legacy = 'legacy',
-}
+/** The names of the detector options (`DetectorOptions`, the one list of them). */
+export declare function detectorOptionNames(): Array<string>
 
 /** memwatch-style HeapDiff of two snapshot files, off the main thread. */
 export declare function diffSnapshots(before: string, after: string): Promise<HeapDiffResult>
@@ -284,25 +598,6 @@ export interface FullGcResult {
   leaks: Array<MonitorLeak>
 }
 
-/** The figures of a full GC the detector decides on. */
-export interface FullGcSample {
-  tMs: number
-  forced: boolean
-  gcDurationMs: number
-  /** `v8.getHeapStatistics().used_heap_size`. */
-  usedHeapSize: number
-  /** `process.memoryUsage().external`. */
-  external: number
-}
-
-/** The kinds of GC perf_hooks reports (JS maps `detail.kind` to these names). */
-export declare const enum GcKind {
-  Minor = 'minor',
-  Major = 'major',
-  Incremental = 'incremental',
-  WeakCallbacks = 'weak-callbacks',
-}
-
 /** GCs of one kind since the last report: `count` of them took `totalMs` together. */
 export interface GcTally {
   kind: GcKind
@@ -341,24 +636,6 @@ export interface HeapDiffTotals {
 /** Sizes as memwatch prints them ("1.78 mb"), shared by the CLI and reports. */
 export declare function humanSize(bytes: number): string
 
-/** What a verdict rests on. */
-export interface LeakEvidence {
-  rule: string
-  /** `survival`, `heap-after-gc`, `external-after-gc`, `forced-gcs`. */
-  signals: Array<string>
-  survival?: LeakSurvivalEvidence
-}
-
-/** Survival figures behind a verdict. */
-export interface LeakSurvivalEvidence {
-  readingAtMs: number
-  cohorts: number
-  retainedBytes: number
-  oldRetention: number
-  recentBytes: number
-  olderLostBytes: number
-}
-
 /** One metric family's definition. */
 export interface MetricDefinition {
   /** Prometheus name (base units; counters end in `_total`). */
@@ -381,91 +658,10 @@ export declare const METRICS_DEFAULT_MAX_SITES: number
 
 export declare const METRICS_MAX_SITES: number
 
-/** A full GC's figures (bytes; `tMs` since the epoch; `containerLimit` 0 when unlimited). */
-export interface MetricsGcFigures {
-  tMs: number
-  baseline: number
-  growthPerSec: number
-  heapUsed: number
-  heapLimit: number
-  external: number
-  arrayBuffers: number
-  rss: number
-  containerLimit: number
-}
-
 /** One process's families (`familiesJson()` of its Metrics) and the labels that tell it apart. */
 export interface MetricsGroup {
   labels?: Record<string, string>
   families: string
-}
-
-/** One leak site's live bytes. */
-export interface MetricsSite {
-  function: string
-  location: string
-  liveBytes: number
-}
-
-/** A leak verdict; JS turns the times into `start`/`end` Dates. */
-export interface MonitorLeak {
-  /** The verdict's id (from 1): a leak re-reported while its verdict stands keeps it. */
-  id: number
-  kind: string
-  startMs: number
-  endMs: number
-  growth: number
-  rate: number
-  windowMs: number
-  samples: number
-  forcedGcs: number
-  baselineStart: number
-  baselineEnd: number
-  evidence: LeakEvidence
-  reason: string
-}
-
-/** A verdict withdrawn; JS turns the times into Dates. */
-export interface MonitorResolution {
-  id: number
-  kind: string
-  raisedMs: number
-  resolvedMs: number
-  plateauBytes: number
-  stoppedMs: number
-  freedShare: number
-  trailingRate: number
-  trailingWindowMs: number
-  fillMs: number
-  nextRequiredMs: number
-  fillBytes: number
-  nextOutgrowBytes: number
-  reason: string
-}
-
-/**
- * What the monitor computes after a full GC (memwatch's names; times in nanoseconds as
- * @airbnb/node-memwatch).
- */
-export interface MonitorStats {
-  num_full_gc: number
-  num_inc_gc: number
-  heap_compactions: number
-  usage_trend: number
-  estimated_base: number
-  current_base: number
-  min: number
-  max: number
-  gcScavengeCount: number
-  gcScavengeTime: number
-  gcMarkSweepCompactCount: number
-  gcMarkSweepCompactTime: number
-  gcIncrementalMarkingCount: number
-  gcIncrementalMarkingTime: number
-  gcProcessWeakCallbacksCount: number
-  gcProcessWeakCallbacksTime: number
-  /** Duration of this full GC, nanoseconds. */
-  gc_time: number
 }
 
 /** A native read: the survival reading and how many live samples the profile held. */
@@ -521,46 +717,11 @@ export interface PathStep {
   node: NodeRef
 }
 
-/** A level reached, as the `memoryPressure` event carries it. */
-export interface PressureLevel {
-  /** 'heap' or 'memory'. */
-  resource: string
-  level: number
-  threshold: number
-  ratio: number
-  used: number
-  limit: number
-  /** Bytes per second over the recent readings. */
-  rate: number
-  /** At that rate, milliseconds until the limit; null when not growing. */
-  timeToLimitMs?: number
-  tMs: number
-  reason: string
-}
-
-/** Thresholds of the guard; every field optional (defaults: `leakwatch_core::pressure`). */
-export interface PressureOptions {
-  /** Heap after GC / its old-generation limit: two ratios, the second above the first. */
-  heap?: Array<number>
-  /** Resident memory / the container's limit: two ratios. */
-  memory?: Array<number>
-  /** A level is reported again only after the ratio fell this far below it... */
-  rearmMargin?: number
-  /** ...and this long after it was reported (ms). */
-  cooldownMs?: number
-}
-
 /**
  * Sites of one `.heapprofile` file (by live bytes), or of two (what grew from the first
  * to the second). The files are read with the checks of every file the CLI reads.
  */
 export declare function profileSites(files: Array<string>, stackDepth: number, limit: number): ProfileSites
-
-export interface ProfileSites {
-  totalBytes: number
-  samples: number
-  sites: Array<AllocationSite>
-}
 
 /** Render the chart as "svg" or "png" bytes. */
 export declare function renderChart(input: ChartInput, format: string, width?: number | undefined | null, height?: number | undefined | null): Buffer
@@ -571,27 +732,8 @@ export declare function renderChart(input: ChartInput, format: string, width?: n
  */
 export declare function renderMetrics(groups: Array<MetricsGroup>): string
 
-export declare function samplerDefaults(): SamplerDefaults
-
-/** The sampler's defaults (`SamplerConfig::default`, the one place they are set). */
-export interface SamplerDefaults {
-  interval: number
-  stackDepth: number
-  windowReads: number
-}
-
-export interface SamplerOptions {
-  /** The samplingInterval asked of V8, bytes. */
-  interval?: number
-  /** Frames per site (the allocating one and its callers). */
-  stackDepth?: number
-  /** Reads in the sliding window growth is judged over. */
-  windowReads?: number
-  maxCohorts?: number
-  maxSites?: number
-  /** Where leakwatch's own code lives (path and URL prefixes): its allocations are left out. */
-  ownCode?: Array<string>
-}
+/** The sampler's defaults, every option set (`SamplerConfig::default`, the one place they are set). */
+export declare function samplerDefaults(): SamplerOptions
 
 /**
  * The process is exiting: from now on `signum` is caught and dropped (no dump is
@@ -612,13 +754,6 @@ export declare function signalRearm(): boolean
  * call per `busy_report_after_ms`, so a storm stays bounded).
  */
 export declare function signalWatch(signal: number, onSignal: ((arg: number) => void), stuckAfterMs: number, busyReportAfterMs: number): void
-
-export interface SiteRanking {
-  atMs: number
-  windowStartMs: number
-  reads: number
-  sites: Array<AllocationSite>
-}
 
 /**
  * Per-class count and self size (and retained size with `{retained: true}`) of a
@@ -642,12 +777,6 @@ export interface Summary {
   /** Largest odd node id: objects allocated later have larger ids. */
   maxJsId: number
   classes: Array<ClassStat>
-}
-
-/** A sampler reading: the cohorts, oldest first. */
-export interface SurvivalReading {
-  atMs: number
-  cohorts: Array<CohortSurvival>
 }
 
 export interface SuspectGroup {

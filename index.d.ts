@@ -1,20 +1,53 @@
-// Public typings of leakwatch. Result shapes come from the native binding (binding.d.ts).
+// Public typings of leakwatch. Every shape that comes from Rust is generated (binding.d.ts, from
+// the core's types): it is re-exported here as it is, or extended with what JS adds (Dates,
+// `sites`, Node's own heap figures).
 import { EventEmitter } from 'node:events';
 import type {
+  AllocationFrame,
+  AllocationSite,
   Analysis,
   AnalyzeOptions,
+  ClassStat,
+  DetectorOptions,
+  HeapDiffDetail,
   HeapDiffResult,
+  LeakEvidence as MonitorEvidence,
+  LeakSurvivalEvidence,
+  MonitorLeak,
+  MonitorResolution,
+  MonitorStats,
   NodeRef,
   PathStep,
-  Summary,
-  SuspectGroup,
-  HeapDiffDetail,
-  ClassStat,
   PressureLevel,
   PressureOptions,
+  SamplerOptions,
+  SiteRanking,
+  SummarizeOptions,
+  Summary,
+  SurvivalReading,
+  SuspectGroup,
 } from './binding';
 
-export type { Analysis, AnalyzeOptions, HeapDiffResult, HeapDiffDetail, NodeRef, PathStep, Summary, SuspectGroup, ClassStat, PressureLevel, PressureOptions };
+export type {
+  AllocationFrame,
+  AllocationSite,
+  Analysis,
+  AnalyzeOptions,
+  ClassStat,
+  DetectorOptions,
+  HeapDiffDetail,
+  HeapDiffResult,
+  LeakSurvivalEvidence,
+  NodeRef,
+  PathStep,
+  PressureLevel,
+  PressureOptions,
+  SiteRanking,
+  SummarizeOptions,
+  Summary,
+  SurvivalReading,
+  SuspectGroup,
+};
 
 /** The `code` of every error leakwatch raises or reports (lib/shared/errors.js; README "Error codes"). */
 export type LeakwatchErrorCode =
@@ -79,35 +112,13 @@ export interface LeakwatchError extends Error {
   variables?: string[];
 }
 
-export interface SummarizeOptions {
-  /** Also compute retained sizes (full graph and dominator tree: more memory and time). */
-  retained?: boolean;
-  /** Called with [bytesRead, totalBytes] while the file is read. */
-  progress?: (progress: [number, number]) => void;
-}
-
-/** The `stats` event, after each full (mark-sweep-compact) GC. Times in nanoseconds as @airbnb/node-memwatch. */
-export interface StatsEvent {
-  // memwatch / memwatch-next
-  num_full_gc: number;
-  num_inc_gc: number;
-  heap_compactions: number;
-  /** Signed slope of the post-GC baseline, bytes per second. */
-  usage_trend: number;
-  estimated_base: number;
-  current_base: number;
-  min: number;
-  max: number;
+/**
+ * The `stats` event, after each full (mark-sweep-compact) GC: the monitor's figures (memwatch's
+ * names; times in nanoseconds as @airbnb/node-memwatch) and Node's own.
+ */
+export interface StatsEvent extends MonitorStats {
   // @airbnb/node-memwatch
   gc_ts: number;
-  gcScavengeCount: number;
-  gcScavengeTime: number;
-  gcMarkSweepCompactCount: number;
-  gcMarkSweepCompactTime: number;
-  gcIncrementalMarkingCount: number;
-  gcIncrementalMarkingTime: number;
-  gcProcessWeakCallbacksCount: number;
-  gcProcessWeakCallbacksTime: number;
   total_heap_size: number;
   total_heap_size_executable: number;
   total_physical_size: number;
@@ -116,7 +127,6 @@ export interface StatsEvent {
   heap_size_limit: number;
   malloced_memory: number;
   peak_malloced_memory: number;
-  gc_time: number;
   // leakwatch
   external: number;
   array_buffers: number;
@@ -126,58 +136,18 @@ export interface StatsEvent {
   timestamp: Date;
 }
 
-/** What a `leak` verdict rests on. */
-export interface LeakEvidence {
-  /** The rule that judged ('adaptive' by default; 'legacy' is leakwatch 0.1's). */
-  rule: 'adaptive' | 'legacy';
-  /**
-   * The signals used: 'survival' (sampled allocations of the window stay alive while newer
-   * ones keep adding up), 'heap-after-gc' / 'external-after-gc' (the post-GC figure rose),
-   * 'forced-gcs' (GCs leakwatch forced are among the samples).
-   */
-  signals: Array<'survival' | 'heap-after-gc' | 'external-after-gc' | 'forced-gcs'>;
+/** What a `leak` verdict rests on: the rule that judged, the signals used, the window. */
+export interface LeakEvidence extends Omit<MonitorEvidence, 'survival'> {
   /** The window the verdict covers, ms. */
   windowMs: number;
   /** Survival figures, when the allocation sampler supplied them. */
-  survival: {
-    /** performance.now() of the sampler's read the verdict used. */
-    readingAtMs: number;
-    /** Allocation intervals (cohorts) in the window. */
-    cohorts: number;
-    /** Estimated bytes they still hold. */
-    retainedBytes: number;
-    /** Share of its settled size the older half of the window still holds (≥ 0.9 for a leak). */
-    oldRetention: number;
-    /** Estimated bytes the newest third of the window holds. */
-    recentBytes: number;
-    /** Estimated bytes that allocations from before the window lost meanwhile (growth is the retained bytes less this). */
-    olderLostBytes: number;
-  } | null;
+  survival: LeakSurvivalEvidence | null;
 }
 
 /** The `leak` event: memwatch's fields plus the figures behind the verdict. */
-export interface LeakEvent {
-  /**
-   * The verdict's id (from 1, per process). A leak re-reported while its verdict stands keeps
-   * the id; a 'leakResolved' event with this id withdraws it.
-   */
-  id: number;
+export interface LeakEvent extends Omit<MonitorLeak, 'startMs' | 'endMs' | 'evidence'> {
   start: Date;
   end: Date;
-  /** Bytes the post-GC baseline grew over the window. */
-  growth: number;
-  reason: string;
-  kind: 'heap' | 'external';
-  /** Bytes per second. */
-  rate: number;
-  windowMs: number;
-  /** Full-GC samples the verdict rests on. */
-  samples: number;
-  /** How many of them came from confirmation GCs leakwatch forced. */
-  forcedGcs: number;
-  /** Lower envelope of the post-GC figure at the start and end of the window. */
-  baselineStart: number;
-  baselineEnd: number;
   evidence: LeakEvidence;
   /** Top leak sites from allocation sampling at the time of the verdict (empty when sampling is off or has not seen growth yet). */
   sites: AllocationSite[];
@@ -187,92 +157,21 @@ export interface LeakEvent {
  * A verdict withdrawn: what it rested on stopped holding (the figure levelled off for a whole
  * trailing window: a cache or a store that filled). `start` is when it was raised, `end` now.
  */
-export interface LeakResolvedEvent {
-  id: number;
-  kind: 'heap' | 'external';
+export interface LeakResolvedEvent extends Pick<MonitorResolution, 'id' | 'kind' | 'reason'> {
   start: Date;
   end: Date;
-  /** For people: "growth stopped: the heap levelled off at 24 mb after growing for 22s, …". */
-  reason: string;
-  evidence: {
+  evidence: Pick<MonitorResolution, 'freedShare' | 'trailingRate' | 'trailingWindowMs' | 'fillMs' | 'nextRequiredMs' | 'fillBytes' | 'nextOutgrowBytes'> & {
     /** The post-GC figure's level where growth stopped (its lower envelope), bytes. */
     plateau: number;
     /** When the figure reached it. */
     stoppedAt: Date;
-    /** Share of what the verdict suspected that has been freed since (0–1). */
-    freedShare: number;
-    /** Slope of the figure over the trailing window (bytes/s) and that window's length. */
-    trailingRate: number;
-    trailingWindowMs: number;
-    /** How long the growth lasted; the evidence the next verdict of this kind needs (learnt: 1.5x the fill). */
-    fillMs: number;
-    nextRequiredMs: number;
-    /** How much the figure grew over the fill; growth that lets the next verdict come sooner than `nextRequiredMs` (2x the fill). */
-    fillBytes: number;
-    nextOutgrowBytes: number;
   };
 }
 
-/** One frame of an allocation stack. `line`/`column` are 1-based and locate the function's definition, not the allocating statement. */
-export interface AllocationFrame {
-  functionName: string;
-  url: string;
-  file: string;
-  line: number;
-  column: number;
-  kind: 'app' | 'internal' | 'dependency' | 'engine';
-  /** `file:line:column` ('' for engine frames). */
-  location: string;
-}
-
-/**
- * An allocation site: a stack whose sampled allocations are still alive. Sizes are
- * estimates from V8's sampling heap profiler (each sample scaled to the bytes it stands for).
- */
-export interface AllocationSite {
-  /** The function that names the site: the first app frame from the allocating end (functions V8 inlined appear as their caller). */
-  functionName: string;
-  file: string;
-  line: number;
-  column: number;
-  location: string;
-  /** Estimated live bytes allocated by this stack. */
-  liveBytes: number;
-  /** Of those, allocated since the window began and alive a read period later. */
-  windowBytes: number;
-  /** Growth since the window began (or between two profiles). */
-  growthBytes: number;
-  samples: number;
-  growing: boolean;
-  /** Allocating frame first, then callers; node:internal and node_modules frames kept. */
-  stack: AllocationFrame[];
-  /** The stack for people: app frames one per line, other runs folded into one line. */
-  folded: string[];
-}
-
-export interface SiteRanking {
-  /** Time of the read (ms, performance.now() clock). */
-  atMs: number;
-  windowStartMs: number;
-  reads: number;
-  sites: AllocationSite[];
-}
-
-/** The survival of each cohort of sampled allocations at one read (the leak detector's input). */
-export interface SurvivalReading {
-  atMs: number;
-  cohorts: Array<{ startMs: number; endMs: number; firstBytes: number; peakBytes: number; liveBytes: number }>;
-}
-
-export interface SamplingOptions {
-  /** Bytes between samples on average (V8's samplingInterval). Default 32768. */
-  interval?: number;
-  /** Frames per site: the allocating function and its callers. Default 8 (V8 honours it from Node 26; older versions keep 128 and leakwatch cuts). */
-  stackDepth?: number;
+/** The sampler's own options (`interval`, `stackDepth`, `windowReads`; defaults: `samplerDefaults()`) and how JS reads it. */
+export interface SamplingOptions extends Pick<SamplerOptions, 'interval' | 'stackDepth' | 'windowReads'> {
   /** Least time between profile reads. Default 2000. Native route: reads follow V8's natural full GCs (never forced, but on heaps where a forced GC is under maxProbePauseMs); inspector route: a read every period (stretched to 100x the last read's pause), each forcing a full GC. */
   readPeriodMs?: number;
-  /** Reads in the window growth is judged over. Default 6. */
-  windowReads?: number;
   /**
    * How V8's sampler is read. 'auto' (default): natively (no GC; ~1 ms a read) once a self-check in this
    * process proves it exact, else the inspector, said once with ERR_LEAKWATCH_SAMPLING_FALLBACK.
@@ -305,8 +204,6 @@ export interface SnapshotEvent {
  * cooldown passed).
  */
 export interface MemoryPressureEvent extends PressureLevel {
-  /** 'heap': heap after GC against the old generation's limit; 'memory': RSS against the cgroup's limit. */
-  resource: 'heap' | 'memory';
   /** The old generation's limit (--max-old-space-size, else heap_size_limit), bytes. */
   heapLimit: number;
   /** The container's memory limit, bytes; 0 when there is none. */
@@ -365,7 +262,8 @@ export type StatsFileRecord =
   | (StatsFileRecordBase & Omit<MemoryPressureEvent, 'at'> & { event: 'memoryPressure'; at: string })
   | (StatsFileRecordBase & { event: 'error'; message: string; code?: string });
 
-export interface Options {
+/** leakwatch's options; the leak detector's (`detector`, `warmupMs`, …) are `DetectorOptions`. */
+export interface Options extends DetectorOptions {
   /** Where default-named snapshots go (env LEAKWATCH_SNAPSHOT_DIR). Default: the current directory. */
   snapshotDir?: string;
   /** Keep at most this many of the default-named snapshots this process wrote (never another process's or an earlier run's); 0 keeps all (env LEAKWATCH_MAX_SNAPSHOTS). */
@@ -394,24 +292,6 @@ export interface Options {
   statsFile?: string;
   /** Rotate the stats file to `<statsFile>.1` (replacing the previous one) before it exceeds this many bytes; 0 never rotates. Default 64 MiB (env LEAKWATCH_STATS_FILE_MAX_BYTES). */
   statsFileMaxBytes?: number;
-  /** Leak rule: 'adaptive' (default; survival of sampled allocations when the sampler runs, phase-robust post-GC figures otherwise) or 'legacy' (leakwatch 0.1's rule). */
-  detector?: 'adaptive' | 'legacy';
-  /** Leak detector: ignore the first ms after start (default 3000; legacy 5000). */
-  warmupMs?: number;
-  /** Leak detector: evidence must span at least this long (default 9000; legacy 12000). */
-  minDurationMs?: number;
-  /** Leak detector: full-GC samples needed by the figures rule (default 4; legacy 3). */
-  minSamples?: number;
-  /** Leak detector: growth needed in bytes (default 1 MiB)… */
-  minGrowthBytes?: number;
-  /** …and as a share of the baseline (default 0.01). */
-  minGrowthRatio?: number;
-  /** Leak detector: look back at most this far (default 120000). */
-  maxWindowMs?: number;
-  /** Minimum ms between forced confirmation GCs; 0 never forces one (default 2000; legacy 8000). */
-  probeIntervalMs?: number;
-  /** Force a confirming GC only while it is expected to pause the app at most this long: ~1 ms per MB of heap, so by default only on heaps of about 10 MB (default 10). */
-  maxProbePauseMs?: number;
   /** Allocation sampling for leak sites: on with leakDetection unless false; true or options turn it on. */
   sampling?: boolean | SamplingOptions;
   /**

@@ -30,7 +30,7 @@ function monitorEvents({ leaks = [], resolutions = [] } = {}) {
   if (leaks.length || resolutions.length) {
     const real = monitor.native;
     monitor.native = {
-      recordFullGc: (sample) => ({ stats: real.recordFullGc(sample).stats, leaks }),
+      recordFullGc: (...args) => ({ stats: real.recordFullGc(...args).stats, leaks }),
       takeResolutions: () => resolutions,
     };
   }

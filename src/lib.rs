@@ -14,7 +14,6 @@ mod plot;
 mod pressure;
 mod sampling;
 mod signals;
-mod survival;
 mod v8_sampling;
 
 use convert::{to_js_analysis, to_js_diff, to_js_summary, AnalyzeOptions, JsAnalysis, JsHeapDiff, JsSummary};

@@ -2,7 +2,8 @@
 //! snapshot, a sampler read, the top sites) and gets the exposition text or the families for
 //! prom-client and OpenTelemetry (`leakwatch_core::metrics`).
 
-use leakwatch_core::metrics::{self as core, GcFigures, SiteFigure};
+// Imported under their JS names: binding.d.ts names a type of another crate as it is written here.
+use leakwatch_core::metrics::{self as core, GcFigures as MetricsGcFigures, SiteFigure as MetricsSite};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::collections::HashMap;
@@ -12,28 +13,6 @@ use std::collections::HashMap;
 pub const METRICS_DEFAULT_MAX_SITES: u32 = core::DEFAULT_MAX_SITES as u32;
 #[napi]
 pub const METRICS_MAX_SITES: u32 = core::MAX_SITES as u32;
-
-/// A full GC's figures (bytes; `tMs` since the epoch; `containerLimit` 0 when unlimited).
-#[napi(object)]
-pub struct MetricsGcFigures {
-    pub t_ms: f64,
-    pub baseline: f64,
-    pub growth_per_sec: f64,
-    pub heap_used: f64,
-    pub heap_limit: f64,
-    pub external: f64,
-    pub array_buffers: f64,
-    pub rss: f64,
-    pub container_limit: f64,
-}
-
-/// One leak site's live bytes.
-#[napi(object)]
-pub struct MetricsSite {
-    pub function: String,
-    pub location: String,
-    pub live_bytes: f64,
-}
 
 /// One process's families (`familiesJson()` of its Metrics) and the labels that tell it apart.
 #[napi(object)]
@@ -60,18 +39,8 @@ impl Metrics {
     }
 
     #[napi(catch_unwind)]
-    pub fn observe_gc(&mut self, f: MetricsGcFigures) {
-        self.inner.observe_gc(GcFigures {
-            t_ms: f.t_ms,
-            baseline: f.baseline,
-            growth_per_sec: f.growth_per_sec,
-            heap_used: f.heap_used,
-            heap_limit: f.heap_limit,
-            external: f.external,
-            array_buffers: f.array_buffers,
-            rss: f.rss,
-            container_limit: f.container_limit,
-        });
+    pub fn observe_gc(&mut self, figures: MetricsGcFigures) {
+        self.inner.observe_gc(figures);
     }
 
     /// A verdict raised ('heap' or 'external'); false for another kind.
@@ -111,12 +80,7 @@ impl Metrics {
     /// Replace the leak-site series (the top `maxSites` by live bytes are kept).
     #[napi(catch_unwind)]
     pub fn set_sites(&mut self, sites: Vec<MetricsSite>) {
-        self.inner.set_sites(
-            sites
-                .into_iter()
-                .map(|s| SiteFigure { function: s.function, location: s.location, live_bytes: s.live_bytes })
-                .collect(),
-        );
+        self.inner.set_sites(sites);
     }
 
     /// The families with series now, as JSON: `[{name, otel, unit, type, help, samples:

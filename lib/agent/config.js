@@ -3,8 +3,14 @@
 
 const { DEFAULT_MAX_BYTES } = require('../shared/records');
 const { leakwatchError } = require('../shared/errors');
+const native = require('../shared/native');
 
 const invalid = (message) => leakwatchError('ERR_LEAKWATCH_INVALID_OPTION', message);
+
+// The leak detector's options, named once: the core's DetectorOptions (detector, warmupMs,
+// minDurationMs, minSamples, minGrowthBytes, minGrowthRatio, maxWindowMs, probeIntervalMs,
+// maxProbePauseMs), whose defaults are the core's too (DetectorConfig::for_rule).
+const DETECTOR_KEYS = Object.freeze(native.detectorOptionNames());
 
 const DEFAULTS = Object.freeze({
   // Snapshots (heapdump)
@@ -21,15 +27,8 @@ const DEFAULTS = Object.freeze({
   reportLeaks: false, // print 'leak' events to stderr (on under leakwatch/register)
   statsFile: undefined, // append every stats/leak/snapshot event as JSON lines
   statsFileMaxBytes: DEFAULT_MAX_BYTES, // then rotate it to <statsFile>.1 (one kept); 0: never
-  detector: undefined, // 'adaptive' (default) or 'legacy' (leakwatch 0.1's rule)
-  warmupMs: undefined,
-  minDurationMs: undefined,
-  minSamples: undefined,
-  minGrowthBytes: undefined,
-  minGrowthRatio: undefined,
-  maxWindowMs: undefined,
-  probeIntervalMs: undefined,
-  maxProbePauseMs: undefined, // force a confirming GC only while it would pause the app <= this (default 10 ms)
+  // detector: 'adaptive' (default) or 'legacy' (leakwatch 0.1's rule); the rest tune it
+  ...Object.fromEntries(DETECTOR_KEYS.map((key) => [key, undefined])),
   // Allocation sampling (leak sites): on with leakDetection unless false; true or
   // {interval, stackDepth, readPeriodMs, windowReads} turns it on (see lib/agent/sampler.js).
   sampling: undefined,
@@ -43,7 +42,6 @@ const DEFAULTS = Object.freeze({
 });
 
 const DETECTOR_RULES = ['adaptive', 'legacy'];
-const DETECTOR_KEYS = ['detector', 'warmupMs', 'minDurationMs', 'minSamples', 'minGrowthBytes', 'minGrowthRatio', 'maxWindowMs', 'probeIntervalMs', 'maxProbePauseMs'];
 
 // The variables that set one option each: [variable, option, parse].
 const NUMBER = (text) => (/^\s*$/.test(text) ? NaN : Number(text));

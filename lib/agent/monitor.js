@@ -137,13 +137,10 @@ class GcMonitor {
     const flags = entry.detail ? entry.detail.flags : entry.flags;
     const forced = this.probing || (flags & FORCED) !== 0;
     this.probing = false;
-    const { stats: computed, leaks } = this.native.recordFullGc({
-      tMs: performance.now(),
-      forced,
-      gcDurationMs: entry.duration,
-      usedHeapSize: heap.used_heap_size,
-      external: memory.external,
-    });
+    const { stats: computed, leaks } = this.native.recordFullGc(
+      { tMs: performance.now(), forced, usedHeapSize: heap.used_heap_size, external: memory.external },
+      entry.duration,
+    );
     const stats = { ...computed };
     for (const field of HEAP_FIELDS) stats[field] = heap[field];
     Object.assign(stats, {

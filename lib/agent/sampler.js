@@ -46,9 +46,12 @@ const nativeSampling = require('./native-sampling');
 // (benches/detection.bench.mjs); the cost is in benches/sampling.bench.mjs.
 // interval (bytes between samples, on average), stackDepth (frames per site: the allocating
 // function and its callers) and windowReads (reads in the window growth is judged over) are
-// the core's (SamplerConfig::default).
+// the core's (SamplerConfig::default; the core's other settings are not options).
+const { interval, stackDepth, windowReads } = native.samplerDefaults();
 const DEFAULTS = Object.freeze({
-  ...native.samplerDefaults(),
+  interval,
+  stackDepth,
+  windowReads,
   readPeriodMs: 2000, // between profile reads (at least; see READ_BACKOFF)
   // 'auto': native unless its self-check fails, then the inspector; 'native': native or no
   // sampling (never a forced GC); 'inspector': always the inspector (forces a GC per read).
@@ -264,7 +267,7 @@ class Sampler {
       return false;
     }
     this.owned = true;
-    if (this.stats.reads > 0 || this.state.footprint()[0] > 0) this.state.reset(performance.now());
+    if (this.stats.reads > 0 || this.state.footprint().reads > 0) this.state.reset(performance.now());
     return true;
   }
 

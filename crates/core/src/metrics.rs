@@ -193,8 +193,10 @@ pub struct Family {
     pub samples: Vec<Sample>,
 }
 
-/// The figures of one full GC the metrics keep (from the `stats` event).
+/// The figures of one full GC the metrics keep (from the `stats` event; bytes, `containerLimit`
+/// 0 when unlimited).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object, js_name = "MetricsGcFigures"))]
 pub struct GcFigures {
     /// Milliseconds since the epoch.
     pub t_ms: f64,
@@ -209,8 +211,9 @@ pub struct GcFigures {
     pub container_limit: f64,
 }
 
-/// One leak site as a gauge.
+/// One leak site as a gauge: its live bytes.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object, js_name = "MetricsSite"))]
 pub struct SiteFigure {
     pub function: String,
     pub location: String,

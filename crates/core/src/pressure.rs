@@ -20,6 +20,7 @@ const RATE_POINTS: usize = 16;
 
 /// What nears its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(string_enum = "lowercase"))]
 pub enum Resource {
     /// The V8 heap after a full GC, against the old generation's limit.
     Heap,
@@ -67,6 +68,45 @@ impl Default for PressureConfig {
     }
 }
 
+/// Thresholds of the guard as JS gives them; every field optional (defaults:
+/// `PressureConfig::default`).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct PressureOptions {
+    /// Heap after GC / its old-generation limit: two ratios, the second above the first.
+    pub heap: Option<Vec<f64>>,
+    /// Resident memory / the container's limit: two ratios.
+    pub memory: Option<Vec<f64>>,
+    /// A level is reported again only after the ratio fell this far below it...
+    pub rearm_margin: Option<f64>,
+    /// ...and this long after it was reported (ms).
+    pub cooldown_ms: Option<f64>,
+}
+
+impl TryFrom<&PressureOptions> for PressureConfig {
+    type Error = String;
+
+    /// The defaults where an option is missing, validated.
+    fn try_from(options: &PressureOptions) -> Result<Self, String> {
+        fn levels(given: &Option<Vec<f64>>, default: [f64; 2], name: &str) -> Result<[f64; 2], String> {
+            match given {
+                None => Ok(default),
+                Some(v) => <[f64; 2]>::try_from(v.as_slice())
+                    .map_err(|_| format!("{name} thresholds must be two ratios, got {}", v.len())),
+            }
+        }
+        let d = PressureConfig::default();
+        let config = PressureConfig {
+            heap: levels(&options.heap, d.heap, "heap")?,
+            memory: levels(&options.memory, d.memory, "memory")?,
+            rearm_margin: options.rearm_margin.unwrap_or(d.rearm_margin),
+            cooldown_ms: options.cooldown_ms.unwrap_or(d.cooldown_ms),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
 impl PressureConfig {
     /// Thresholds in (0, 1], the second above the first; margin in [0, 1); cooldown >= 0.
     pub fn validate(&self) -> Result<(), String> {
@@ -105,10 +145,12 @@ pub struct Reading {
 
 /// A level reached: what the `memoryPressure` event and the report say.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object, js_name = "PressureLevel"))]
 pub struct Pressure {
+    /// 'heap' or 'memory'.
     pub resource: Resource,
     /// 1 or 2.
-    pub level: u8,
+    pub level: u32,
     pub threshold: f64,
     pub ratio: f64,
     pub used: f64,
@@ -179,7 +221,7 @@ impl Guard {
         let reason = describe(resource, ratio, used, limit, rate, time_to_limit_ms);
         Some(Pressure {
             resource,
-            level: level as u8 + 1,
+            level: level as u32 + 1,
             threshold: levels[level],
             ratio,
             used,

@@ -11,6 +11,7 @@
 
 /// One interval's allocations, as seen at the latest read of the profile.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
 pub struct CohortSurvival {
     /// Start of the interval (ms, the monitor's clock).
     pub start_ms: f64,
@@ -31,6 +32,7 @@ pub struct CohortSurvival {
 /// what survived it: garbage is gone, only objects still referenced (some merely in flight at
 /// the read) remain.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
 pub struct SurvivalReading {
     /// Time of the read (ms, the monitor's clock).
     pub at_ms: f64,

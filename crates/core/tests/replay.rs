@@ -62,8 +62,8 @@ fn judge(case: &str, text: &str) -> Option<String> {
             Decision::Leak { .. } => None,
         })
         .collect();
-    let ids: BTreeSet<u64> = leaks.iter().map(|(_, v)| v.id).collect();
-    let withdrawn: BTreeSet<u64> = resolved.iter().map(|r| r.id).collect();
+    let ids: BTreeSet<u32> = leaks.iter().map(|(_, v)| v.id).collect();
+    let withdrawn: BTreeSet<u32> = resolved.iter().map(|r| r.id).collect();
     let summary = || {
         let mut lines: Vec<String> = leaks
             .iter()

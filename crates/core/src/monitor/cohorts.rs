@@ -339,7 +339,7 @@ impl SurvivalState {
         let rate = (thirds[0] + thirds[1]) / (span * 2.0 / 3.0 / 1000.0);
         let survival = SurvivalEvidence {
             reading_at_ms: at_ms,
-            cohorts: window.len(),
+            cohorts: super::count(window.len()),
             retained_bytes: retained,
             old_retention,
             recent_bytes: thirds[2],
@@ -372,8 +372,8 @@ impl SurvivalState {
             growth_bytes: retained,
             rate_bytes_per_sec: rate,
             window_ms: span,
-            samples: in_window.len(),
-            forced_gcs,
+            samples: super::count(in_window.len()),
+            forced_gcs: super::count(forced_gcs),
             baseline_start,
             baseline_end,
             evidence: Evidence { rule: Rule::Adaptive, signals, survival: Some(survival) },

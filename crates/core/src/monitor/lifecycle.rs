@@ -64,10 +64,11 @@ const FREED_FAST_SHARE: f64 = 0.5;
 /// add this share of `min_growth_bytes` (16 samples at the default interval and threshold).
 const QUIET_EXPECTED_SHARE: f64 = 0.5;
 
-/// A verdict withdrawn.
+/// A verdict withdrawn (JS turns the times into Dates).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object, js_name = "MonitorResolution"))]
 pub struct LeakResolution {
-    pub id: u64,
+    pub id: u32,
     pub kind: MemoryKind,
     /// When the verdict was raised (its first report) and when it is withdrawn.
     pub raised_ms: f64,
@@ -129,7 +130,7 @@ impl Fill {
 /// A verdict that stands.
 #[derive(Debug, Clone)]
 struct Standing {
-    id: u64,
+    id: u32,
     kind: MemoryKind,
     raised_ms: f64,
     evidence_start_ms: f64,
@@ -150,7 +151,7 @@ struct Standing {
 /// The standing verdicts (at most one per memory kind) and what withdrawals taught.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Lifecycle {
-    next_id: u64,
+    next_id: u32,
     standing: Vec<Standing>,
     resolved: Vec<LeakResolution>,
 }
@@ -165,7 +166,7 @@ impl Lifecycle {
             s.window_ms = s.window_ms.max(verdict.window_ms);
             return;
         }
-        self.next_id += 1;
+        self.next_id = self.next_id.saturating_add(1);
         verdict.id = self.next_id;
         let cohorts = verdict.evidence.survival.map(|_| (verdict.start_ms, verdict.end_ms));
         self.standing.push(Standing {
@@ -184,7 +185,7 @@ impl Lifecycle {
     }
 
     /// Ids of the verdicts standing now, by kind.
-    pub fn standing(&self) -> impl Iterator<Item = (u64, MemoryKind)> + '_ {
+    pub fn standing(&self) -> impl Iterator<Item = (u32, MemoryKind)> + '_ {
         self.standing.iter().map(|s| (s.id, s.kind))
     }
 

@@ -37,7 +37,8 @@ pub use lifecycle::LeakResolution;
 #[cfg(test)]
 use stats::memwatch_rule_first_fire;
 pub use types::{
-    DetectorConfig, Evidence, GcKind, HeapSample, LeakVerdict, MemoryKind, Rule, Signal, Stats, SurvivalEvidence,
+    DetectorConfig, DetectorOptions, Evidence, GcKind, HeapSample, LeakVerdict, MemoryKind, Rule, Signal, Stats,
+    SurvivalEvidence,
 };
 
 use crate::survival::SurvivalReading;
@@ -51,6 +52,13 @@ use stats::{GcCounters, HeapBaseline};
 const KIB: f64 = 1024.0;
 #[cfg(test)]
 const MIB: f64 = 1024.0 * KIB;
+/// memwatch reports GC times in nanoseconds; perf_hooks gives milliseconds.
+const NS_PER_MS: f64 = 1e6;
+
+/// A count as verdicts carry it (JS numbers: u32 is plenty for samples and cohorts).
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
 
 /// Leak detection and stats bookkeeping for one process.
 #[derive(Debug, Clone)]
@@ -121,7 +129,7 @@ impl Monitor {
     }
 
     /// The verdicts standing now: (id, kind).
-    pub fn standing(&self) -> Vec<(u64, MemoryKind)> {
+    pub fn standing(&self) -> Vec<(u32, MemoryKind)> {
         self.lifecycle.standing().collect()
     }
 
@@ -245,24 +253,26 @@ impl Monitor {
 
     fn stats(&self, gc_time_ms: f64) -> Stats {
         let gcs = &self.gcs;
+        // Finite as the milliseconds are (a nonsense duration stays the largest number, not infinity).
+        let ns = |ms: f64| (ms * NS_PER_MS).min(f64::MAX);
         Stats {
-            num_full_gc: self.num_full_gc,
-            num_inc_gc: gcs.scavenge.count.saturating_add(gcs.incremental_marking.count),
-            heap_compactions: self.num_full_gc,
+            num_full_gc: self.num_full_gc as f64,
+            num_inc_gc: gcs.scavenge.count.saturating_add(gcs.incremental_marking.count) as f64,
+            heap_compactions: self.num_full_gc as f64,
             usage_trend: self.baseline.usage_trend(),
             estimated_base: self.baseline.estimated.unwrap_or(0.0),
             current_base: self.baseline.current,
             min: self.baseline.min.unwrap_or(0.0),
             max: self.baseline.max.unwrap_or(0.0),
-            gc_scavenge_count: gcs.scavenge.count,
-            gc_scavenge_time_ms: gcs.scavenge.time_ms,
-            gc_mark_sweep_compact_count: gcs.mark_sweep_compact.count,
-            gc_mark_sweep_compact_time_ms: gcs.mark_sweep_compact.time_ms,
-            gc_incremental_marking_count: gcs.incremental_marking.count,
-            gc_incremental_marking_time_ms: gcs.incremental_marking.time_ms,
-            gc_process_weak_callbacks_count: gcs.weak_callbacks.count,
-            gc_process_weak_callbacks_time_ms: gcs.weak_callbacks.time_ms,
-            gc_time_ms,
+            gc_scavenge_count: gcs.scavenge.count as f64,
+            gc_scavenge_time_ns: ns(gcs.scavenge.time_ms),
+            gc_mark_sweep_compact_count: gcs.mark_sweep_compact.count as f64,
+            gc_mark_sweep_compact_time_ns: ns(gcs.mark_sweep_compact.time_ms),
+            gc_incremental_marking_count: gcs.incremental_marking.count as f64,
+            gc_incremental_marking_time_ns: ns(gcs.incremental_marking.time_ms),
+            gc_process_weak_callbacks_count: gcs.weak_callbacks.count as f64,
+            gc_process_weak_callbacks_time_ns: ns(gcs.weak_callbacks.time_ms),
+            gc_time_ns: ns(gc_time_ms),
         }
     }
 }

@@ -215,11 +215,13 @@ fn stats_follow_memwatch_bookkeeping() {
     let at = |t_ms, heap| heap_sample(Baseline { t_ms, heap, external: MIB, forced: false });
 
     let (first, _) = monitor.record_full_gc(at(1_000.0, 40.0 * MIB), 10.0);
-    assert_eq!((first.num_full_gc, first.heap_compactions, first.num_inc_gc), (1, 1, 3));
-    assert_eq!((first.gc_scavenge_count, first.gc_scavenge_time_ms), (2, 4.0));
-    assert_eq!(first.gc_incremental_marking_count, 1);
-    assert_eq!(first.gc_process_weak_callbacks_time_ms, 0.5);
-    assert_eq!(first.gc_mark_sweep_compact_time_ms, 10.0);
+    // Times in nanoseconds, as memwatch reports them.
+    let ns = |ms: f64| ms * 1e6;
+    assert_eq!((first.num_full_gc, first.heap_compactions, first.num_inc_gc), (1.0, 1.0, 3.0));
+    assert_eq!((first.gc_scavenge_count, first.gc_scavenge_time_ns), (2.0, ns(4.0)));
+    assert_eq!(first.gc_incremental_marking_count, 1.0);
+    assert_eq!(first.gc_process_weak_callbacks_time_ns, ns(0.5));
+    assert_eq!(first.gc_mark_sweep_compact_time_ns, ns(10.0));
     assert_eq!(first.usage_trend, 0.0);
     assert_eq!(first.estimated_base, 40.0 * MIB);
     assert_eq!((first.min, first.max, first.current_base), (40.0 * MIB, 40.0 * MIB, 40.0 * MIB));
@@ -228,7 +230,7 @@ fn stats_follow_memwatch_bookkeeping() {
     assert_eq!(second.usage_trend, -2.0 * MIB);
     assert_eq!(second.estimated_base, 39.0 * MIB);
     assert_eq!((second.min, second.max, second.current_base), (36.0 * MIB, 40.0 * MIB, 36.0 * MIB));
-    assert_eq!((second.gc_time_ms, second.num_full_gc), (12.0, 2));
+    assert_eq!((second.gc_time_ns, second.num_full_gc), (ns(12.0), 2.0));
 }
 
 #[test]
@@ -354,7 +356,7 @@ fn bad_input_never_panics_and_is_ignored() {
                 monitor.should_probe(t_ms, value, value);
                 let b = Baseline { t_ms, heap: value, external: weird[(i + 3) % weird.len()], forced: i % 2 == 0 };
                 let (stats, _) = monitor.record_full_gc(heap_sample(b), value);
-                assert!(!stats.gc_scavenge_time_ms.is_nan() && stats.gc_time_ms.is_finite());
+                assert!(!stats.gc_scavenge_time_ns.is_nan() && stats.gc_time_ns.is_finite());
                 assert!(stats.min >= 0.0 && stats.max.is_finite() && !stats.usage_trend.is_nan());
             }
         }
@@ -714,7 +716,7 @@ fn after_a_withdrawal_the_same_store_refilling_does_not_alarm_again() {
 /// The first heap verdict raised after `from_ms` (a suspicion raised before, standing on, is
 /// another's: its re-reports do not count).
 fn heap_verdict_after(run: &SimRun, from_ms: f64) -> Option<&(f64, LeakVerdict)> {
-    let before: Vec<u64> = run.verdicts.iter().filter(|(t, _)| *t < from_ms).map(|(_, v)| v.id).collect();
+    let before: Vec<u32> = run.verdicts.iter().filter(|(t, _)| *t < from_ms).map(|(_, v)| v.id).collect();
     run.verdicts.iter().find(|(t, v)| v.kind == MemoryKind::Heap && *t >= from_ms && !before.contains(&v.id))
 }
 
@@ -811,7 +813,7 @@ fn a_store_whose_cap_doubles_is_at_most_suspected_while_it_fills_and_withdrawn_i
         assert!(late.is_empty(), "seed {seed}: raised after growth stopped: {late:?}");
         // Once its first fill was suspected and withdrawn, the refill does not alarm again.
         assert!(run.verdicts.iter().all(|(_, v)| v.id == 1), "seed {seed}: {:?}", run.verdicts);
-        let ids: std::collections::BTreeSet<u64> = run.verdicts.iter().map(|(_, v)| v.id).collect();
+        let ids: std::collections::BTreeSet<u32> = run.verdicts.iter().map(|(_, v)| v.id).collect();
         for id in ids {
             let raised = run.verdicts.iter().find(|(_, v)| v.id == id).map(|(t, _)| *t).unwrap_or(0.0);
             let r = run
@@ -955,4 +957,12 @@ fn under_bursts_a_store_that_stopped_growing_is_withdrawn_on_the_sampler_s_evide
         let withdrawn: Vec<_> = run.resolutions.iter().filter(|r| r.id == leak.id).collect();
         assert!(withdrawn.is_empty(), "seed {seed}: a leak withdrawn: {withdrawn:?}");
     }
+}
+
+#[test]
+fn detector_option_names_are_the_fields_in_order() {
+    let names = DetectorOptions::names();
+    assert_eq!(names.first(), Some(&"detector"));
+    assert_eq!(names.len(), 9);
+    assert!(names.iter().all(|n| !n.contains('_')), "{names:?}");
 }

@@ -6,7 +6,7 @@
 //! Calls the trace holds the answer to (`takeResolutions`) and unknown methods are skipped;
 //! a line that is not JSON is an error.
 
-use super::{DetectorConfig, GcKind, HeapSample, LeakResolution, LeakVerdict, Monitor, Rule};
+use super::{DetectorConfig, DetectorOptions, GcKind, HeapSample, LeakResolution, LeakVerdict, Monitor};
 use crate::survival::{CohortSurvival, SurvivalReading};
 use serde_json::Value;
 
@@ -28,28 +28,11 @@ fn num(v: &Value, key: &str) -> f64 {
     v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
 }
 
-/// The binding's detector options (camelCase, all optional) over the rule's defaults.
-fn config(options: &Value) -> DetectorConfig {
-    let rule =
-        if options.get("detector").and_then(Value::as_str) == Some("legacy") { Rule::Legacy } else { Rule::Adaptive };
-    let mut c = DetectorConfig::for_rule(rule);
-    for (field, key) in [
-        (&mut c.warmup_ms, "warmupMs"),
-        (&mut c.min_duration_ms, "minDurationMs"),
-        (&mut c.min_growth_bytes, "minGrowthBytes"),
-        (&mut c.min_growth_ratio, "minGrowthRatio"),
-        (&mut c.max_window_ms, "maxWindowMs"),
-        (&mut c.probe_interval_ms, "probeIntervalMs"),
-        (&mut c.max_probe_pause_ms, "maxProbePauseMs"),
-    ] {
-        if let Some(x) = options.get(key).and_then(Value::as_f64) {
-            *field = x;
-        }
-    }
-    if let Some(n) = options.get("minSamples").and_then(Value::as_u64) {
-        c.min_samples = usize::try_from(n).unwrap_or(usize::MAX);
-    }
-    c
+/// The binding's detector options (`DetectorOptions`, camelCase, all optional) over the
+/// rule's defaults.
+fn config(options: &Value) -> Result<DetectorConfig, String> {
+    let options: DetectorOptions = serde_json::from_value(options.clone()).map_err(|e| e.to_string())?;
+    Ok(DetectorConfig::from(&options))
 }
 
 fn gc_kind(kind: Option<&str>) -> GcKind {
@@ -87,13 +70,14 @@ pub fn replay(text: &str) -> Result<Replay, String> {
         let method = call["m"].as_str().unwrap_or("");
         if method == "new" {
             out.start_ms = args[1].as_f64().unwrap_or(0.0);
-            monitor = Some(Monitor::new(config(&args[0]), out.start_ms));
+            let config = config(&args[0]).map_err(|e| format!("line {}: {e}", n + 1))?;
+            monitor = Some(Monitor::new(config, out.start_ms));
             continue;
         }
         let Some(m) = monitor.as_mut() else { continue };
         let verdicts = match method {
             "configure" => {
-                m.set_config(config(&args[0]));
+                m.set_config(config(&args[0]).map_err(|e| format!("line {}: {e}", n + 1))?);
                 continue;
             }
             "recordGcs" => {
@@ -118,7 +102,9 @@ pub fn replay(text: &str) -> Result<Replay, String> {
                     used_heap_size: num(s, "usedHeapSize"),
                     external: num(s, "external"),
                 };
-                let (_, leaks) = m.record_full_gc(sample, num(s, "gcDurationMs"));
+                // The GC's duration: the second argument (older traces: a field of the sample).
+                let duration = args[1].as_f64().unwrap_or_else(|| num(s, "gcDurationMs"));
+                let (_, leaks) = m.record_full_gc(sample, duration);
                 leaks.into_iter().map(|v| (sample.t_ms, v)).collect::<Vec<_>>()
             }
             "observeSurvival" => {

@@ -27,6 +27,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One post-full-GC sample.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object, js_name = "ChartPoint"))]
 pub struct PlotPoint {
     pub t_ms: f64,
     /// bytes
@@ -35,18 +36,21 @@ pub struct PlotPoint {
     pub external: f64,
     /// detector's estimated base, bytes
     pub baseline: Option<f64>,
-    /// sample came from a GC forced by leakwatch (drawn as a hollow point)
-    pub forced: bool,
+    /// sample came from a GC forced by leakwatch (drawn as a hollow point); absent: not forced
+    pub forced: Option<bool>,
 }
 
 /// A moment on the time axis with a short label.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object, js_name = "ChartMark"))]
 pub struct PlotMark {
     pub t_ms: f64,
     pub label: String,
 }
 
+/// What a chart shows (`renderChart`'s input).
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object, js_name = "ChartInput"))]
 pub struct PlotInput {
     pub title: String,
     /// post-full-GC samples, any order
@@ -57,8 +61,8 @@ pub struct PlotInput {
     pub snapshots: Vec<PlotMark>,
     /// how many samples (and forced ones) there were when `points` is a downsampled view
     /// of them; None: `points` are all of them
-    pub sample_count: Option<usize>,
-    pub forced_count: Option<usize>,
+    pub sample_count: Option<u32>,
+    pub forced_count: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -448,7 +452,7 @@ mod tests {
             used_heap_size: heap_mb * MIB,
             external: ext_mb * MIB,
             baseline: base_mb.map(|b| b * MIB),
-            forced,
+            forced: Some(forced),
         }
     }
     fn mark(t_s: f64, label: &str) -> PlotMark {
@@ -613,7 +617,7 @@ mod tests {
                     used_heap_size: f64::NAN,
                     external: f64::NAN,
                     baseline: Some(f64::NAN),
-                    forced: false,
+                    forced: Some(false),
                 })
                 .collect(),
             ..Default::default()

@@ -56,7 +56,7 @@ impl Prepared {
         let heap: Vec<(f64, f64, bool)> = pts
             .iter()
             .filter(|p| p.used_heap_size.is_finite())
-            .map(|p| (sec(p.t_ms), mb(p.used_heap_size), p.forced))
+            .map(|p| (sec(p.t_ms), mb(p.used_heap_size), p.forced.unwrap_or(false)))
             .collect();
         let external: Vec<(f64, f64)> =
             pts.iter().filter(|p| p.external.is_finite()).map(|p| (sec(p.t_ms), mb(p.external))).collect();
@@ -118,8 +118,8 @@ impl Prepared {
             }
         } else {
             let (first, last) = (heap[0], heap[heap.len() - 1]);
-            let forced = input.forced_count.unwrap_or_else(|| heap.iter().filter(|p| p.2).count());
-            let samples = input.sample_count.unwrap_or(heap.len());
+            let forced = input.forced_count.map_or_else(|| heap.iter().filter(|p| p.2).count(), |n| n as usize);
+            let samples = input.sample_count.map_or(heap.len(), |n| n as usize);
             let delta = last.1 - first.1;
             let mut s = format!(
                 "{} full-GC sample{} over {} s · heap after GC {} → {} MB ({}{} MB)",
@@ -248,7 +248,7 @@ mod tests {
             used_heap_size: mb * MB,
             external: f64::NAN,
             baseline: None,
-            forced: false,
+            forced: Some(false),
         };
         let input = PlotInput { points: vec![point(20_000.0, 30.0), point(10_000.0, 10.0)], ..PlotInput::default() };
         let d = Prepared::new(&input);
@@ -268,7 +268,7 @@ mod tests {
             used_heap_size: MB,
             external: 0.0,
             baseline,
-            forced: false,
+            forced: Some(false),
         };
         let input = PlotInput {
             points: vec![point(0.0, Some(MB)), point(1000.0, Some(MB)), point(2000.0, None), point(3000.0, Some(MB))],

@@ -5,6 +5,7 @@ use super::profile::CallFrame;
 /// Who a frame belongs to. App code is what a person can fix; the rest is folded when
 /// shown (kept in the data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "napi", napi_derive::napi(string_enum = "lowercase"))]
 pub enum FrameKind {
     /// The application's own code.
     App,

@@ -26,12 +26,14 @@
 pub mod frames;
 pub mod offline;
 pub mod profile;
+pub mod report;
 pub mod state;
 
 pub use frames::{Frame, FrameKind};
 pub use offline::{rank_profile, sites_that_grew, OfflineReport};
 pub use profile::{parse_profile, read_profile_file, HeapProfile, ProfileError, ProfileFileError};
-pub use state::{SamplerConfig, SamplerState, Site};
+pub use report::{AllocationFrame, AllocationSite, ProfileSites, SiteRanking};
+pub use state::{Footprint, SamplerConfig, SamplerOptions, SamplerState, Site};
 
 /// V8's `ScaleSample` count for one sampled object of `size` bytes at `interval`: how
 /// many allocations of that size one sample stands for on average.

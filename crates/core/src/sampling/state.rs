@@ -62,6 +62,67 @@ impl Default for SamplerConfig {
     }
 }
 
+/// The sampler's settings as JS gives them: every field optional, `SamplerConfig::default()`
+/// where one is missing; `SamplerOptions::defaults()` fills every field (JS's defaults).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct SamplerOptions {
+    /// Bytes between samples on average (V8's samplingInterval). Default 32768.
+    pub interval: Option<f64>,
+    /// Frames per site: the allocating function and its callers. Default 8 (V8 honours it from
+    /// Node 26; older versions keep 128 and leakwatch cuts).
+    pub stack_depth: Option<u32>,
+    /// Reads in the window growth is judged over. Default 6.
+    pub window_reads: Option<u32>,
+    pub max_cohorts: Option<u32>,
+    pub max_sites: Option<u32>,
+    /// Where leakwatch's own code lives (path and URL prefixes): its allocations are left out
+    /// (`SamplerConfig::own_code`).
+    pub own_code: Option<Vec<String>>,
+}
+
+impl SamplerOptions {
+    /// Every option at its default.
+    pub fn defaults() -> Self {
+        let d = SamplerConfig::default();
+        let n = |v: usize| Some(u32::try_from(v).unwrap_or(u32::MAX));
+        SamplerOptions {
+            interval: Some(d.interval),
+            stack_depth: n(d.stack_depth),
+            window_reads: n(d.window_reads),
+            max_cohorts: n(d.max_cohorts),
+            max_sites: n(d.max_sites),
+            own_code: Some(d.own_code),
+        }
+    }
+}
+
+impl From<&SamplerOptions> for SamplerConfig {
+    fn from(options: &SamplerOptions) -> Self {
+        let d = SamplerConfig::default();
+        SamplerConfig {
+            interval: options.interval.unwrap_or(d.interval),
+            stack_depth: options.stack_depth.map_or(d.stack_depth, |n| n as usize),
+            window_reads: options.window_reads.map_or(d.window_reads, |n| n as usize),
+            max_cohorts: options.max_cohorts.map_or(d.max_cohorts, |n| n as usize),
+            max_sites: options.max_sites.map_or(d.max_sites, |n| n as usize),
+            own_code: options.own_code.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The size of the sampler's own state.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[cfg_attr(feature = "napi", napi_derive::napi(object))]
+pub struct Footprint {
+    /// Reads taken since the last reset.
+    pub reads: f64,
+    pub sites: f64,
+    pub cohorts: f64,
+    /// Distinct frames interned.
+    pub frames: f64,
+}
+
 /// Cohorts always kept apart from merging: the newest few, which the detector watches.
 const KEEP_RECENT_COHORTS: usize = 4;
 /// Growth must exceed this many samples' worth, and this many standard deviations of the
@@ -189,9 +250,14 @@ impl SamplerState {
         self.read
     }
 
-    /// Sizes of the sampler's own state: (sites, cohorts, frames).
-    pub fn footprint(&self) -> (usize, usize, usize) {
-        (self.sites.len(), self.cohorts.len(), self.frames.len())
+    /// Sizes of the sampler's own state.
+    pub fn footprint(&self) -> Footprint {
+        Footprint {
+            reads: self.read as f64,
+            sites: self.sites.len() as f64,
+            cohorts: self.cohorts.len() as f64,
+            frames: self.frames.len() as f64,
+        }
     }
 
     fn intern(&mut self, frame: Frame) -> u32 {
@@ -830,10 +896,10 @@ mod tests {
             }
             state.ingest(&HeapProfile { head: root, samples }, read as f64);
         }
-        let (sites, cohorts, frames) = state.footprint();
-        assert!(sites <= 50, "{sites}");
-        assert!(cohorts <= 32);
-        assert!(frames <= 2 * 50 * 8 + 1024 + 200, "{frames}");
+        let Footprint { sites, cohorts, frames, .. } = state.footprint();
+        assert!(sites <= 50.0, "{sites}");
+        assert!(cohorts <= 32.0);
+        assert!(frames <= (2 * 50 * 8 + 1024 + 200) as f64, "{frames}");
     }
 
     #[test]
