@@ -116,7 +116,7 @@ if (cluster.isPrimary) {
     const which = /snapshotted and analysed: (.*)$/m.exec(r.stderr)[1];
     assert.match(which, new RegExp(`pid ${fast}\\b`), r.stderr);
     assert.doesNotMatch(which, new RegExp(`pid ${primary}\\b`), `the flat primary is not\n${r.stderr}`);
-    assert.match(r.stderr, new RegExp(`^ {4}pid ${primary} \\(.*not analysed: \\d snapshots? while it was the only process, then stopped: 3 processes loaded leakwatch and its heap did not grow$`, 'm'), r.stderr);
+    assert.match(r.stderr, new RegExp(`^ {4}pid ${primary} \\(.*not analysed: \\d snapshots? while it was the only process, then stopped: [23] processes loaded leakwatch and its heap did not grow$`, 'm'), r.stderr);
     const fastSnaps = all.filter((x) => x.event === 'snapshot' && x.pid === fast);
     assert.equal(fastSnaps.length, 3, `the fast worker's three snapshots\n${r.stderr}`);
     assert.match(r.stderr, new RegExp(`^ {2}suspects \\(pid ${fast}\\): FastLeak \\(\\d+\\)`, 'm'), 'the fast worker analysed on its own snapshots');
