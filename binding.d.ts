@@ -249,6 +249,11 @@ export interface MonitorLeak {
   baselineEnd: number
   evidence: LeakEvidence
   reason: string
+  /**
+   * The allocation sites the sampler names at the verdict's read (the top of its
+   * leak-site ranking, `agent::VERDICT_SITES`); empty without sampling.
+   */
+  sites: Array<AllocationSite>
 }
 
 /** A verdict withdrawn (JS turns the times into Dates). */
@@ -462,11 +467,9 @@ export declare class Monitor {
   configure(options: DetectorOptions): void
   /** Count the GCs since the last call, per kind. */
   recordGcs(tallies: Array<GcTally>): void
-  /** A full GC's figures and how long it took (ms). */
+  /** A full GC's figures and how long it took (ms): the stats, and any verdicts with their sites. */
   recordFullGc(sample: FullGcSample, gcDurationMs: number): FullGcResult
-  /** A survival reading of the allocation sampler; returns any heap leak it reveals. */
-  observeSurvival(reading: SurvivalReading): Array<MonitorLeak>
-  /** Verdicts withdrawn since the last call (after recordFullGc or observeSurvival). */
+  /** Verdicts withdrawn since the last call (after recordFullGc or a read). */
   takeResolutions(): Array<MonitorResolution>
   /** Would a full GC forced now pause the app for at most maxProbePauseMs? */
   forcedGcAffordable(usedHeapSize: number): boolean
@@ -475,6 +478,30 @@ export declare class Monitor {
    * stop the app for long (see DetectorOptions.maxProbePauseMs).
    */
   shouldProbe(nowMs: number, usedHeapSize: number, external: number): boolean
+  /** Sampling started (again): a new epoch of the sampler's state, with these options. */
+  startSampling(options: SamplerOptions | undefined | null, atMs: number): void
+  /** Sampling stopped: its state goes; verdicts carry no sites until it starts again. */
+  stopSampling(): void
+  /** The profiler was restarted: ordinals begin again (same options). */
+  resetSampling(atMs: number): void
+  /**
+   * Take one read, the profile as JSON text (the inspector's), at `atMs`: `settled` when a
+   * full GC just ran (the inspector forces one).
+   */
+  ingestProfile(profile: string, atMs: number, settled: boolean): SamplerRead
+  /**
+   * Read V8's profile natively (no GC) at `atMs` and take it in: `settled` when a full GC
+   * just ran (see `SamplerState::ingest_unsettled` for the others). Null when no sampling
+   * profiler runs any more (someone stopped it). Fails with
+   * ERR_LEAKWATCH_SAMPLING_FALLBACK when the profile does not read as verified.
+   */
+  ingestNative(atMs: number, settled: boolean): SamplerRead | null
+  /** The cohorts' survival as of the latest read. */
+  survival(nowMs: number): SurvivalReading
+  /** Leak sites (growing), or with `all` every stack with live samples, at the latest read. */
+  ranking(limit: number, all: boolean, nowMs: number): SiteRanking
+  /** The size of the sampler's own state. */
+  samplerFootprint(): Footprint
 }
 
 export declare class PressureGuard {
@@ -485,28 +512,6 @@ export declare class PressureGuard {
   observeHeap(tMs: number, used: number, limit: number): PressureLevel | null
   /** Resident memory and the container's limit (bytes; 0 when there is none). */
   observeMemory(tMs: number, used: number, limit: number): PressureLevel | null
-}
-
-/** The live sampler's state: fed one profile per read. */
-export declare class Sampler {
-  constructor(options: SamplerOptions | undefined | null, startMs: number)
-  /** Take one read (the profile as JSON text) at `atMs`; returns the cohorts' survival. */
-  ingest(profile: string, atMs: number): SurvivalReading
-  /** The cohorts' survival as of the latest read. */
-  survival(): SurvivalReading
-  /** Leak sites (growing), or with `all` every stack with live samples. */
-  ranking(limit: number, all: boolean): SiteRanking
-  /**
-   * Read V8's profile natively (no GC) at `atMs` and take it in: `settled` when a full GC
-   * just ran (see `SamplerState::ingest_unsettled` for the others). Null when no sampling
-   * profiler runs any more (someone stopped it). Fails with
-   * ERR_LEAKWATCH_SAMPLING_FALLBACK when the profile does not read as verified.
-   */
-  ingestNative(atMs: number, settled: boolean): NativeReading | null
-  /** Forget everything (the profiler restarted: ordinals begin again). */
-  reset(atMs: number): void
-  /** The size of the sampler's own state. */
-  footprint(): Footprint
 }
 
 /**
@@ -664,12 +669,6 @@ export interface MetricsGroup {
   families: string
 }
 
-/** A native read: the survival reading and how many live samples the profile held. */
-export interface NativeReading {
-  reading: SurvivalReading
-  samples: number
-}
-
 /**
  * Self-check of the native sampler, step 1: starts V8's sampler at a fine interval; false
  * when another sampler already runs (nothing can be checked until it stops).
@@ -734,6 +733,15 @@ export declare function renderMetrics(groups: Array<MetricsGroup>): string
 
 /** The sampler's defaults, every option set (`SamplerConfig::default`, the one place they are set). */
 export declare function samplerDefaults(): SamplerOptions
+
+/**
+ * One read of the sampling profile taken in: how many live samples it held, and the
+ * verdicts it gave (settled reads only), with their sites.
+ */
+export interface SamplerRead {
+  samples: number
+  leaks: Array<MonitorLeak>
+}
 
 /**
  * The process is exiting: from now on `signum` is caught and dropped (no dump is

@@ -845,7 +845,6 @@ module.exports.DiffStream = nativeBinding.DiffStream
 module.exports.Metrics = nativeBinding.Metrics
 module.exports.Monitor = nativeBinding.Monitor
 module.exports.PressureGuard = nativeBinding.PressureGuard
-module.exports.Sampler = nativeBinding.Sampler
 module.exports.SummaryStream = nativeBinding.SummaryStream
 module.exports.analyze = nativeBinding.analyze
 module.exports.detectorOptionNames = nativeBinding.detectorOptionNames

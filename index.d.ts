@@ -1,6 +1,6 @@
 // Public typings of leakwatch. Every shape that comes from Rust is generated (binding.d.ts, from
 // the core's types): it is re-exported here as it is, or extended with what JS adds (Dates,
-// `sites`, Node's own heap figures).
+// snapshots' `sites`, Node's own heap figures).
 import { EventEmitter } from 'node:events';
 import type {
   AllocationFrame,
@@ -149,8 +149,6 @@ export interface LeakEvent extends Omit<MonitorLeak, 'startMs' | 'endMs' | 'evid
   start: Date;
   end: Date;
   evidence: LeakEvidence;
-  /** Top leak sites from allocation sampling at the time of the verdict (empty when sampling is off or has not seen growth yet). */
-  sites: AllocationSite[];
 }
 
 /**

@@ -53,11 +53,12 @@ class Leakwatch extends EventEmitter {
       afterFullGc: () => this.sampler.afterFullGc(),
       options: config.detectorOptions(this.options),
     });
-    // Allocation sampling (leak sites). `onSurvival` is the detector's hook: it gets
-    // {atMs, cohorts:[{startMs, endMs, firstBytes, peakBytes, liveBytes}]} after each read.
+    // Allocation sampling (leak sites): its reads go into the monitor's native detector, and
+    // the verdicts they give come back, with their sites, through onLeaks.
     this.sampler = new Sampler({
+      detector: this.monitor.native,
       report: (error) => this.report(error),
-      onSurvival: (reading) => this.monitor.observeSurvival(reading),
+      onLeaks: (leaks) => this.monitor.onSamplerLeaks(leaks),
       onRead: (ms) => this.exporter !== null && this.exporter.samplerRead(ms),
       collectIfCheap: () => this.monitor.collectIfCheap(),
     });
@@ -223,9 +224,7 @@ class Leakwatch extends EventEmitter {
 
   /** Emit without letting a listener's exception escape into a timer or GC callback. */
   emitSafely(event, payload) {
-    // A leak verdict carries the allocation sites known at that time (latest read).
     if (event === 'leak') {
-      payload.sites = this.sampler.topSites();
       this.standing.set(payload.id, payload);
     } else if (event === 'leakResolved') {
       this.standing.delete(payload.id);

@@ -82,18 +82,19 @@ test('the stats file holds one JSON line per full GC, with memwatch fields', () 
   assert.deepEqual(counts, [...counts].sort((a, b) => a - b), 'num_full_gc only grows');
 });
 
-test('observeSurvival: a malformed reading is reported, never thrown; a good one is taken', async () => {
-  const { default: leakwatch } = await import('../index.js');
-  const errors = [];
-  const onError = (error) => errors.push(error);
-  leakwatch.on('error', onError);
-  try {
-    assert.doesNotThrow(() => leakwatch.monitor.observeSurvival({ atMs: 'soon', cohorts: 7 }));
-    assert.equal(errors.length, 1);
-    const cohort = { startMs: 0, endMs: 1, firstBytes: 1, peakBytes: 1, liveBytes: 1 };
-    assert.doesNotThrow(() => leakwatch.monitor.observeSurvival({ atMs: 2, cohorts: [cohort] }));
-    assert.equal(errors.length, 1);
-  } finally {
-    leakwatch.off('error', onError);
-  }
+test('a sampler read into the detector: a profile that does not parse is refused with its code and changes nothing; a good one is taken', async () => {
+  const { createRequire } = await import('node:module');
+  const native = createRequire(import.meta.url)('../lib/shared/native.js');
+  const monitor = new native.Monitor(undefined, 0);
+  monitor.startSampling({ interval: 4096 }, 0);
+  assert.throws(() => monitor.ingestProfile('{"head": {"callFrame": ', 1, true), { code: 'ERR_LEAKWATCH_PROFILE_TRUNCATED' });
+  assert.throws(() => monitor.ingestProfile('{"samples": 7}', 1, true), { code: 'ERR_LEAKWATCH_NOT_A_PROFILE' });
+  assert.equal(monitor.samplerFootprint().reads, 0);
+  const root = { callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 }, selfSize: 0, id: 1, children: [] };
+  assert.deepEqual(monitor.ingestProfile(JSON.stringify({ head: root, samples: [] }), 2, true), { samples: 0, leaks: [] });
+  assert.equal(monitor.samplerFootprint().reads, 1);
+  // Without sampling started, a read is not taken.
+  monitor.stopSampling();
+  assert.deepEqual(monitor.ingestProfile(JSON.stringify({ head: root, samples: [] }), 3, true), { samples: 0, leaks: [] });
+  assert.equal(monitor.samplerFootprint().reads, 0);
 });

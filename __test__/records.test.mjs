@@ -79,7 +79,7 @@ test('leak and leakResolved: every field of the events, in their order', () => {
     reason: 'the heap stopped growing',
   };
   const events = new Map(monitorEvents({ leaks: [leak], resolutions: [resolution] }));
-  const raised = { ...events.get('leak'), sites: [{ functionName: 'grow', location: 'app.js:1:1', stack: [] }] }; // index.js adds the sites
+  const raised = { ...events.get('leak'), sites: [{ functionName: 'grow', location: 'app.js:1:1', stack: [] }] }; // the verdict's sites (the core attaches them)
   assert.equal(line(records.leak(raised, HEADER)), legacy('leak', raised));
   assert.equal(line(records.leakResolved(events.get('leakResolved'), HEADER)), legacy('leakResolved', events.get('leakResolved')));
 });

@@ -153,25 +153,27 @@ test('sites() rejects with a code when sampling is off', async () => {
   await assert.rejects(leakwatch.sites(), { code: 'ERR_LEAKWATCH_SAMPLING_OFF' });
 });
 
-test('each settled read (right after a full GC) hands the detector a survival reading through onSurvival; others do not', async () => {
+test('each settled read (right after a full GC) is judged by the detector, its verdicts handed to onLeaks; others are not', async () => {
   const { createRequire } = await import('node:module');
   const require = createRequire(import.meta.url);
   const { Sampler } = require('../lib/agent/sampler.js');
   const { forceGc } = require('../lib/agent/gc.js');
+  const judged = [];
   const readings = [];
-  const sampler = new Sampler({ onSurvival: (r) => readings.push(r), options: { interval: 16384, readPeriodMs: 3600000 } });
+  const sampler = new Sampler({ onLeaks: (leaks) => judged.push(leaks), options: { interval: 16384, readPeriodMs: 3600000 } });
   sampler.start();
   try {
     const kept = [];
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 20000; i++) kept.push({ i, text: `kept-${round}-${i}` });
       forceGc();
-      sampler.read({ settled: true });
+      readings.push(sampler.read({ settled: true }));
     }
     // A read between full GCs (dead objects may still hold samples) is not judged.
     sampler.read();
     assert.equal(sampler.stats.reads, 4);
-    assert.equal(readings.length, 3);
+    assert.equal(judged.length, 3);
+    assert.ok(judged.every((leaks) => Array.isArray(leaks)));
     const last = readings[2];
     assert.deepEqual(Object.keys(last).sort(), ['atMs', 'cohorts']);
     assert.equal(last.cohorts.length, 3);

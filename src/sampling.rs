@@ -1,19 +1,18 @@
-//! The allocation sampler's state and `.heapprofile` reading as JS values. JS owns the
-//! inspector session and hands each profile over as JSON text; all grouping and
-//! arithmetic is `leakwatch_core::sampling`.
+//! V8's sampling profiler driven natively (start, stop, the self-check, the profile as
+//! `.heapprofile` JSON) and `.heapprofile` files read. The live sampler's state is the
+//! monitor's (`monitor.rs`): reads go there; all grouping and arithmetic is
+//! `leakwatch_core::sampling`.
 
 use crate::error::Failure;
 use crate::v8_sampling::{self, Unusable};
 use leakwatch_core::sampling::{
-    parse_profile, rank_profile, read_profile_file, sites_that_grew, Footprint, ProfileError, ProfileFileError,
-    ProfileSites, SamplerConfig, SamplerOptions, SamplerState, SiteRanking,
+    rank_profile, read_profile_file, sites_that_grew, ProfileError, ProfileFileError, ProfileSites, SamplerOptions,
 };
-use leakwatch_core::survival::SurvivalReading;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::path::Path;
 
-fn profile_error(name: &str, error: ProfileError) -> Failure {
+pub(crate) fn profile_error(name: &str, error: ProfileError) -> Failure {
     Failure::Profile { name: name.to_string(), error }
 }
 
@@ -23,75 +22,7 @@ pub fn sampler_defaults() -> SamplerOptions {
     SamplerOptions::defaults()
 }
 
-/// The live sampler's state: fed one profile per read.
-#[napi]
-pub struct Sampler {
-    state: SamplerState,
-}
-
-#[napi]
-impl Sampler {
-    #[napi(constructor, catch_unwind)]
-    pub fn new(options: Option<SamplerOptions>, start_ms: f64) -> Self {
-        Sampler { state: SamplerState::new(SamplerConfig::from(&options.unwrap_or_default()), start_ms) }
-    }
-
-    /// Take one read (the profile as JSON text) at `atMs`; returns the cohorts' survival.
-    #[napi(catch_unwind)]
-    pub fn ingest(&mut self, env: Env, profile: String, at_ms: f64) -> Result<SurvivalReading> {
-        let profile =
-            parse_profile(profile.as_bytes()).map_err(|e| profile_error("sampling heap profile", e).into_js(&env))?;
-        Ok(self.state.ingest(&profile, at_ms))
-    }
-
-    /// The cohorts' survival as of the latest read.
-    #[napi(catch_unwind)]
-    pub fn survival(&self) -> SurvivalReading {
-        self.state.survival()
-    }
-
-    /// Leak sites (growing), or with `all` every stack with live samples.
-    #[napi(catch_unwind)]
-    pub fn ranking(&self, limit: u32, all: bool) -> SiteRanking {
-        SiteRanking::from(self.state.ranking(limit as usize, all))
-    }
-
-    /// Read V8's profile natively (no GC) at `atMs` and take it in: `settled` when a full GC
-    /// just ran (see `SamplerState::ingest_unsettled` for the others). Null when no sampling
-    /// profiler runs any more (someone stopped it). Fails with
-    /// ERR_LEAKWATCH_SAMPLING_FALLBACK when the profile does not read as verified.
-    #[napi(catch_unwind)]
-    pub fn ingest_native(&mut self, env: Env, at_ms: f64, settled: bool) -> Result<Option<NativeReading>> {
-        let Some(profile) = v8_sampling::read(env.raw()).map_err(|e| unusable(&env, e))? else {
-            return Ok(None);
-        };
-        let samples = profile.samples.len() as u32;
-        let reading =
-            if settled { self.state.ingest(&profile, at_ms) } else { self.state.ingest_unsettled(&profile, at_ms) };
-        Ok(Some(NativeReading { reading, samples }))
-    }
-
-    /// Forget everything (the profiler restarted: ordinals begin again).
-    #[napi(catch_unwind)]
-    pub fn reset(&mut self, at_ms: f64) {
-        self.state.reset(at_ms);
-    }
-
-    /// The size of the sampler's own state.
-    #[napi(catch_unwind)]
-    pub fn footprint(&self) -> Footprint {
-        self.state.footprint()
-    }
-}
-
-/// A native read: the survival reading and how many live samples the profile held.
-#[napi(object)]
-pub struct NativeReading {
-    pub reading: SurvivalReading,
-    pub samples: u32,
-}
-
-fn unusable(env: &Env, error: Unusable) -> Error {
+pub(crate) fn unusable(env: &Env, error: Unusable) -> Error {
     Failure::NativeSampling(error.0).into_js(env)
 }
 

@@ -4,8 +4,9 @@
 // figures it decides on (used heap, external memory) and returns what it computes; Node's
 // other heap figures are spread into the 'stats' event here. Heap figures are read once per
 // batch of entries and only after a full GC (or, throttled, to judge a confirmation probe),
-// so a GC-heavy app pays next to nothing. The allocation sampler's survival readings come in
-// through observeSurvival().
+// so a GC-heavy app pays next to nothing. The allocation sampler reads into the same native
+// monitor (`this.native`, lib/agent/sampler.js); the verdicts of its reads come back through
+// onSamplerLeaks().
 
 const v8 = require('node:v8');
 const { PerformanceObserver, constants, performance } = require('node:perf_hooks');
@@ -158,14 +159,12 @@ class GcMonitor {
   }
 
   /**
-   * A survival reading of the allocation sampler ({atMs, cohorts: [{startMs, endMs,
-   * firstBytes, peakBytes, liveBytes}]}, times on performance.now()'s clock): the leak rule
-   * judges the heap on it while readings keep coming. index.js wires the sampler's
-   * onSurvival to this. Never throws: a failure is reported.
+   * The verdicts of a read of the allocation sampler (the survival of its cohorts judged in
+   * Rust), with their sites; and any verdict that read withdrew. index.js wires the
+   * sampler's onLeaks to this. Never throws: a failure is reported.
    */
-  observeSurvival(reading) {
+  onSamplerLeaks(leaks) {
     try {
-      const leaks = this.native.observeSurvival(reading);
       this.emitResolutions();
       this.emitLeaks(leaks);
     } catch (error) {
@@ -217,6 +216,8 @@ function toLeakEvent(leak) {
     baselineStart: leak.baselineStart,
     baselineEnd: leak.baselineEnd,
     evidence: toEvidence({ ...leak.evidence, windowMs: leak.windowMs }),
+    // The allocation sites at the verdict's read (empty without sampling).
+    sites: leak.sites,
   };
 }
 

@@ -1,7 +1,8 @@
 'use strict';
 // The allocation sampler: V8's sampling heap profiler, by one of two routes. JS only
-// drives the profiler and keeps time; grouping, cohorts and site ranking happen in Rust
-// (binding Sampler, crates/core/src/sampling).
+// drives the profiler and keeps time: each read goes once into the binding's Monitor
+// (crates/core/src/agent.rs), where the sampler's state (cohorts, sites;
+// crates/core/src/sampling) feeds the leak detector and verdicts come back with their sites.
 //
 // - The native route (default; lib/agent/native-sampling.js, src/v8_sampling.rs): V8's sampler
 //   started without kSamplingForceGC and read with GetAllocationProfile(), which does not
@@ -119,17 +120,18 @@ function validateOptions(options) {
 
 class Sampler {
   /**
-   * `report(error)` for failures; `onSurvival(reading)` after each judged read (the
-   * detector's hook); `collectIfCheap()` forces a full GC where one is short (a small heap)
-   * and says whether it did (the monitor's policy; without it, never).
+   * `detector`: the binding's Monitor the reads go into (the agent's; a sampler of its own
+   * gets one nobody listens to); `onLeaks(leaks)` gets the verdicts of each judged read, with
+   * their sites; `report(error)` failures; `collectIfCheap()` forces a full GC where one is
+   * short (a small heap) and says whether it did (the monitor's policy; without it, never).
    */
-  constructor({ report, onSurvival, onRead, collectIfCheap, options } = {}) {
+  constructor({ detector, report, onLeaks, onRead, collectIfCheap, options } = {}) {
     this.report = report || ((error) => process.emitWarning(error.message, { type: 'LeakwatchWarning', code: error.code }));
-    this.onSurvival = onSurvival;
+    this.detector = detector || new native.Monitor(undefined, performance.now());
+    this.onLeaks = onLeaks;
     this.onRead = onRead; // (ms) after each read: its main-thread time (the metrics)
     this.collectIfCheap = collectIfCheap || (() => false);
     this.options = validateOptions(options);
-    this.state = null;
     this.timer = null;
     this.owned = false; // V8's sampler is running with our settings
     this.route = null; // 'native' or 'inspector' once chosen; null while undecided
@@ -165,7 +167,7 @@ class Sampler {
   start() {
     if (this.running) return;
     if (!isMainThread) return;
-    this.state = new native.Sampler({ interval: this.options.interval, stackDepth: this.options.stackDepth, windowReads: this.options.windowReads, ownCode: OWN_CODE }, performance.now());
+    this.detector.startSampling({ interval: this.options.interval, stackDepth: this.options.stackDepth, windowReads: this.options.windowReads, ownCode: OWN_CODE }, performance.now());
     this.route = null;
     this.timer = this.schedule();
     this.ensureSampling();
@@ -192,6 +194,7 @@ class Sampler {
     if (!this.running) return;
     clearTimeout(this.timer);
     this.timer = null;
+    this.detector.stopSampling();
     if (this.owned) {
       try {
         if (this.route === 'native') nativeSampling.stop();
@@ -267,7 +270,7 @@ class Sampler {
       return false;
     }
     this.owned = true;
-    if (this.stats.reads > 0 || this.state.footprint().reads > 0) this.state.reset(performance.now());
+    if (this.stats.reads > 0 || this.detector.samplerFootprint().reads > 0) this.detector.resetSampling(performance.now());
     return true;
   }
 
@@ -340,14 +343,13 @@ class Sampler {
   }
 
   /**
-   * Read the profile now (main thread, synchronous) and feed it to the state. `settled`: a
-   * full GC just ran, so every live sample is a live object; only such reads go to
-   * `onSurvival` (inspector reads always are: they force one). Returns the reading, or null
-   * when sampling is not ours (yet).
+   * Read the profile now (main thread, synchronous) into the detector. `settled`: a full GC
+   * just ran, so every live sample is a live object; only such reads are judged (inspector
+   * reads always are: they force one). Returns the cohorts' survival after it, or null when
+   * sampling is not ours (yet).
    */
   read({ settled = this.route === 'inspector' } = {}) {
-    const taken = this.take(settled, false);
-    return taken && taken.reading;
+    return this.take(settled, false) && this.survival();
   }
 
   /** read()'s work; with `withText` (inspector route) also the profile's JSON text. */
@@ -355,13 +357,11 @@ class Sampler {
     if (!this.running) return null;
     if (!this.ensureSampling()) return null;
     const started = performance.now();
-    let reading;
-    let samples;
+    let read;
     let text = null;
     if (this.route === 'native') {
-      let read;
       try {
-        read = this.state.ingestNative(performance.now(), settled);
+        read = this.detector.ingestNative(performance.now(), settled);
       } catch (error) {
         // The profile no longer reads as verified: never guess. The inspector from now on
         // (or nothing, with route 'native').
@@ -378,7 +378,6 @@ class Sampler {
         return null;
       }
       if (read === null) return this.restarted();
-      ({ reading, samples } = read);
     } else {
       let profile;
       try {
@@ -388,8 +387,7 @@ class Sampler {
         return this.restarted();
       }
       text = JSON.stringify(profile);
-      reading = this.state.ingest(text, performance.now());
-      samples = profile.samples.length;
+      read = this.detector.ingestProfile(text, performance.now(), settled);
     }
     const ms = performance.now() - started;
     if (settled) {
@@ -402,7 +400,7 @@ class Sampler {
       maxReadMs: Math.max(this.stats.maxReadMs, ms),
       totalReadMs: this.stats.totalReadMs + ms,
       lastReadAt: performance.now(),
-      lastSamples: samples,
+      lastSamples: read.samples,
     });
     if (typeof this.onRead === 'function') {
       try {
@@ -411,25 +409,24 @@ class Sampler {
         this.report(error);
       }
     }
-    if (settled && typeof this.onSurvival === 'function') {
+    if (settled && typeof this.onLeaks === 'function') {
       try {
-        this.onSurvival(reading);
+        this.onLeaks(read.leaks);
       } catch (error) {
         this.report(error);
       }
     }
-    return { reading, text: withText ? text : null };
+    return { text: withText ? text : null };
   }
 
   /** The survival of each cohort at the latest read: {atMs, cohorts:[{startMs, endMs, firstBytes, peakBytes, liveBytes}]}. */
   survival() {
-    return this.state ? this.state.survival() : { atMs: performance.now(), cohorts: [] };
+    return this.detector.survival(performance.now());
   }
 
   /** The ranking at the latest read (no new read): leak sites, or every stack with `all`. */
   ranking({ limit = 10, all = false } = {}) {
-    if (!this.state) return { atMs: performance.now(), windowStartMs: performance.now(), reads: 0, sites: [] };
-    return this.state.ranking(limit, all);
+    return this.detector.ranking(limit, all, performance.now());
   }
 
   /** Top leak sites for an event payload: the latest ranking, never a new read. */
@@ -448,7 +445,7 @@ class Sampler {
       return Promise.reject(leakwatchError('ERR_LEAKWATCH_SAMPLING_OFF', "allocation sampling is off: turn it on with configure({ sampling: true }) (or leakDetection, or 'leakwatch/register')"));
     }
     return new Promise((resolve) => {
-      if (performance.now() - this.stats.lastReadAt > FRESH_MS) this.read();
+      if (performance.now() - this.stats.lastReadAt > FRESH_MS) this.take(this.route === 'inspector', false);
       resolve(this.ranking({ limit, all }));
     });
   }

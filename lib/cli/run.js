@@ -6,7 +6,8 @@
 //
 // An app may be several processes (a cluster, `npm start` and the app it starts): every
 // process that loads leakwatch writes a 'start' record and is followed on its own. The
-// processes whose heap grows (or the one chosen with `pid`) are snapshotted and analysed.
+// processes with a leak verdict standing (or the one chosen with `pid`) are snapshotted and
+// analysed: the app's own detector judges, `run` only follows its verdicts.
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -31,9 +32,8 @@ const RAN_AFTER_MS = 1000;
 const DEFAULT_SNAPSHOTS = 4;
 /** Grace between the SIGTERM at --duration and a SIGKILL (`killAfterMs`). */
 const DEFAULT_KILL_AFTER_MS = 10000;
-/** A process "shows growth" when its heap after GC rose by this much (or it had a leak event). */
-const GROWTH_BYTES = 1024 * 1024;
-const GROWTH_RATIO = 0.1;
+/** A snapshot waits for a heap after GC within this much of its recent low (at least; see LOW_WINDOW). */
+const NEAR_LOW_BYTES = 1024 * 1024;
 /** How many samples the first and the recent heap level are the lowest of. */
 const LEVEL_SAMPLES = 2;
 /**
@@ -46,7 +46,7 @@ const MIN_RESEND_MS = 5000;
  * of heap after GC, the heap "swings" when it fell back by at least SWING_BYTES and
  * SWING_RATIO of its lowest value (a transient batch built and dropped); a sample is then
  * near the low point when it is in the lowest LOW_FRACTION of the recent range (at least
- * within GROWTH_BYTES of the minimum): at most a quarter of a transient is in the dump,
+ * within NEAR_LOW_BYTES of the minimum): at most a quarter of a transient is in the dump,
  * and a floor a slow leak raises across the window still qualifies. A heap that does not
  * swing (steady, or only growing) is snapshotted on time, as before.
  */
@@ -210,18 +210,13 @@ class WatchedProcess {
     const lo = Math.min(...this.window);
     if (this.window.length < 2 || drop < Math.max(SWING_BYTES, lo * SWING_RATIO)) return null;
     const hi = Math.max(...this.window);
-    return { threshold: lo + Math.max(GROWTH_BYTES, LOW_FRACTION * (hi - lo)), lo, hi };
+    return { threshold: lo + Math.max(NEAR_LOW_BYTES, LOW_FRACTION * (hi - lo)), lo, hi };
   }
 
   /** Heap after GC at the start and now (the lowest of a few samples: robust to a spike). */
   levels() {
     if (this.firstLevel.length === 0) return null;
     return { first: Math.min(...this.firstLevel), now: Math.min(...this.recent) };
-  }
-
-  grew() {
-    const l = this.levels();
-    return l !== null && this.samples > LEVEL_SAMPLES && l.now - l.first >= Math.max(GROWTH_BYTES, l.first * GROWTH_RATIO);
   }
 
   /** A leak record: a new verdict, or the continuation of one standing. True when new. */
@@ -362,24 +357,26 @@ function runWatched({
   const scheduled = () => {
     const alive = [...processes.values()].filter((p) => isAlive(p.pid));
     if (chosenPid !== undefined) return alive.filter((p) => p.pid === chosenPid).map((p) => [p, 'schedule']);
-    const growing = (p) => p.grew() || p.standing().length > 0;
+    // Which processes leak is the app's own detector's verdict (its leak records), never a
+    // rule of run's: a verdict withdrawn (a cache that filled) no longer counts.
+    const leaking = (p) => p.standing().length > 0;
     // A process snapshotted only because it was alone (a cluster's primary, or `npm start`,
     // whose app or workers loaded leakwatch after the first snapshot was due on a slow
-    // machine) is no longer alone: its series stops unless it grows or has a verdict, and
+    // machine) is no longer alone: its series stops unless a leak verdict stands for it, and
     // the snapshots it had stay on disk, said so in the summary.
     if (processes.size > 1) {
       for (const p of alive) {
-        if (!p.alone || !p.target || growing(p) || p.requested > p.snapshots.length) continue;
+        if (!p.alone || !p.target || leaking(p) || p.requested > p.snapshots.length) continue;
         p.target = false;
         p.alone = false;
-        p.released = `${p.snapshots.length} snapshot${p.snapshots.length === 1 ? '' : 's'} while it was the only process, then stopped: ${processes.size} processes loaded leakwatch and its heap did not grow`;
-        log(`no more snapshots${who(p)}: ${processes.size} processes have loaded leakwatch and its heap did not grow`);
+        p.released = `${p.snapshots.length} snapshot${p.snapshots.length === 1 ? '' : 's'} while it was the only process, then stopped: ${processes.size} processes loaded leakwatch and it had no leak verdict`;
+        log(`no more snapshots${who(p)}: ${processes.size} processes have loaded leakwatch and it has no leak verdict`);
       }
     }
-    const chosen = alive.filter((p) => p.target || growing(p));
-    if (chosen.length) return chosen.map((p) => [p, p.target ? 'schedule' : 'schedule; its heap grew']);
+    const chosen = alive.filter((p) => p.target || leaking(p));
+    if (chosen.length) return chosen.map((p) => [p, p.target ? 'schedule' : 'schedule; a leak verdict stands']);
     // One process: snapshots on the schedule whatever its heap does (a steady app gets its
-    // "no suspects"). Several: only those that grow; none yet, none now.
+    // "no suspects"). Several: only those with a leak verdict; none yet, none now.
     if (processes.size !== 1 || alive.length !== 1) return [];
     if (!alive[0].target) alive[0].alone = true;
     return [[alive[0], 'schedule']];
@@ -724,8 +721,8 @@ function verdict(p) {
   const withdrawn = p.withdrawn().length;
   const leaks = p.leaks ? `${p.leaks} leak event${p.leaks === 1 ? '' : 's'}` : 'no leak event';
   const suspicions = withdrawn ? `, ${withdrawn} suspicion${withdrawn === 1 ? '' : 's'} withdrawn` : '';
-  const grows = standing > 0 ? 'leaking' : p.grew() ? 'growing' : p.samples > LEVEL_SAMPLES ? 'steady' : 'too few samples to tell';
-  return `${p.samples} full-GC samples, ${heap}, ${leaks}${suspicions}: ${grows}`;
+  const judged = standing > 0 ? 'leaking' : p.samples > LEVEL_SAMPLES ? 'no leak verdict' : 'too few samples to tell';
+  return `${p.samples} full-GC samples, ${heap}, ${leaks}${suspicions}: ${judged}`;
 }
 
 function processesSection(result) {
@@ -784,7 +781,7 @@ function analysisSection(result) {
   }
   if (targets.length === 0) {
     if (result.signalOff !== null) lines.push(`  analysis: no snapshot was taken: the app handles no dump signal (${result.signalOff})`);
-    else if (several && result.chosenPid === undefined) lines.push("  analysis: no process's heap grew and none had a leak event, so none was snapshotted (--pid P snapshots one)");
+    else if (several && result.chosenPid === undefined) lines.push("  analysis: no process had a leak verdict standing, so none was snapshotted (--pid P snapshots one)");
     else lines.push('  analysis: no snapshot was taken (the run ended before the first --every)');
   }
   return lines;

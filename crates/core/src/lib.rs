@@ -2,6 +2,7 @@
 //! Plain Rust, tested with `cargo test`; the napi crate at the repository root only
 //! converts values and schedules work.
 
+pub mod agent;
 pub mod format;
 pub mod metrics;
 pub mod monitor;

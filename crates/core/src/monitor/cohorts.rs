@@ -378,6 +378,7 @@ impl SurvivalState {
             baseline_end,
             evidence: Evidence { rule: Rule::Adaptive, signals, survival: Some(survival) },
             reason,
+            sites: Vec::new(),
         })
     }
 }

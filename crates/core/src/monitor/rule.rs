@@ -266,6 +266,7 @@ impl FiguresDetector {
             baseline_end,
             evidence: Evidence { rule, signals, survival: None },
             reason: describe_leak(self.kind, growth, window_ms, points.len(), rate, forced_gcs, buckets(rule)),
+            sites: Vec::new(),
         }
     }
 }

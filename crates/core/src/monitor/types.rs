@@ -2,6 +2,7 @@
 //! gives back (stats figures and leak verdicts with their evidence).
 
 use super::non_negative_or;
+use crate::sampling::AllocationSite;
 
 /// The kinds of V8 GC reported by perf_hooks (`detail.kind`; JS maps it to these names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -317,6 +318,9 @@ pub struct LeakVerdict {
     pub baseline_end: f64,
     pub evidence: Evidence,
     pub reason: String,
+    /// The allocation sites the sampler names at the verdict's read (the top of its
+    /// leak-site ranking, `agent::VERDICT_SITES`); empty without sampling.
+    pub sites: Vec<AllocationSite>,
 }
 
 /// The figures of the memwatch 'stats' payload that the monitor computes after each full GC

@@ -33,7 +33,7 @@ pub use frames::{Frame, FrameKind};
 pub use offline::{rank_profile, sites_that_grew, OfflineReport};
 pub use profile::{parse_profile, read_profile_file, HeapProfile, ProfileError, ProfileFileError};
 pub use report::{AllocationFrame, AllocationSite, ProfileSites, SiteRanking};
-pub use state::{Footprint, SamplerConfig, SamplerOptions, SamplerState, Site};
+pub use state::{Footprint, Ranking, SamplerConfig, SamplerOptions, SamplerState, Site};
 
 /// V8's `ScaleSample` count for one sampled object of `size` bytes at `interval`: how
 /// many allocations of that size one sample stands for on average.
