@@ -561,6 +561,9 @@ export interface ClassStat {
 /** The names of the detector options (`DetectorOptions`, the one list of them). */
 export declare function detectorOptionNames(): Array<string>
 
+/** The names of the detector's rules (`Rule`, the one list of them). */
+export declare function detectorRules(): Array<string>
+
 /** memwatch-style HeapDiff of two snapshot files, off the main thread. */
 export declare function diffSnapshots(before: string, after: string): Promise<HeapDiffResult>
 

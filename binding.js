@@ -848,6 +848,7 @@ module.exports.PressureGuard = nativeBinding.PressureGuard
 module.exports.SummaryStream = nativeBinding.SummaryStream
 module.exports.analyze = nativeBinding.analyze
 module.exports.detectorOptionNames = nativeBinding.detectorOptionNames
+module.exports.detectorRules = nativeBinding.detectorRules
 module.exports.diffSnapshots = nativeBinding.diffSnapshots
 module.exports.diffSnapshotsSync = nativeBinding.diffSnapshotsSync
 module.exports.dumpBegin = nativeBinding.dumpBegin

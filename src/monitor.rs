@@ -12,7 +12,7 @@ use leakwatch_core::agent::Agent;
 // Imported under their JS names: binding.d.ts names a type of another crate as it is written here.
 use leakwatch_core::monitor::{
     DetectorConfig, DetectorOptions, GcKind, HeapSample as FullGcSample, LeakResolution as MonitorResolution,
-    LeakVerdict as MonitorLeak, Stats as MonitorStats,
+    LeakVerdict as MonitorLeak, Rule, Stats as MonitorStats,
 };
 use leakwatch_core::sampling::{parse_profile, Footprint, HeapProfile, SamplerConfig, SamplerOptions, SiteRanking};
 use leakwatch_core::survival::SurvivalReading;
@@ -45,6 +45,12 @@ pub struct SamplerRead {
 #[napi(catch_unwind)]
 pub fn detector_option_names() -> Vec<&'static str> {
     DetectorOptions::names()
+}
+
+/// The names of the detector's rules (`Rule`, the one list of them).
+#[napi(catch_unwind)]
+pub fn detector_rules() -> Vec<&'static str> {
+    Rule::names()
 }
 
 // Named as JS sees it, so that the generated types have no Rust-only alias.

@@ -41,7 +41,8 @@ const DEFAULTS = Object.freeze({
   metrics: undefined,
 });
 
-const DETECTOR_RULES = ['adaptive', 'legacy'];
+// The detector's rules: the core's (Rule).
+const DETECTOR_RULES = Object.freeze(native.detectorRules());
 
 // The variables that set one option each: [variable, option, parse].
 const NUMBER = (text) => (/^\s*$/.test(text) ? NaN : Number(text));

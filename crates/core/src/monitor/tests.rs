@@ -966,3 +966,14 @@ fn detector_option_names_are_the_fields_in_order() {
     assert_eq!(names.len(), 9);
     assert!(names.iter().all(|n| !n.contains('_')), "{names:?}");
 }
+
+#[test]
+fn rule_names_are_the_variants_as_js_spells_them() {
+    assert_eq!(Rule::names(), ["adaptive", "legacy"]);
+    for name in Rule::names() {
+        let rule: Rule =
+            serde::Deserialize::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(name))
+                .unwrap();
+        assert_eq!(Rule::names()[rule as usize], name);
+    }
+}

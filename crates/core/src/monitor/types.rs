@@ -114,14 +114,28 @@ impl DetectorOptions {
     /// (serde's names for its fields, camelCase as napi's), so that a field added here reaches
     /// JS's option checks without a second list.
     pub fn names() -> Vec<&'static str> {
-        let mut names = FieldNames(&[]);
-        // Fails by design once the names are known: no value is read.
-        let _ = <DetectorOptions as serde::Deserialize>::deserialize(&mut names);
-        names.0.to_vec()
+        serde_names::<DetectorOptions>()
     }
 }
 
-/// A deserializer that reads nothing: it only notes the field names a struct asks for.
+impl Rule {
+    /// The rules' names as JS spells them (serde's, kebab-case as napi's), read off the enum
+    /// itself like `DetectorOptions::names`.
+    pub fn names() -> Vec<&'static str> {
+        serde_names::<Rule>()
+    }
+}
+
+/// The names serde gives a struct's fields or an enum's variants.
+fn serde_names<T: for<'de> serde::Deserialize<'de>>() -> Vec<&'static str> {
+    let mut names = FieldNames(&[]);
+    // Fails by design once the names are known: no value is read.
+    let _ = T::deserialize(&mut names);
+    names.0.to_vec()
+}
+
+/// A deserializer that reads nothing: it only notes the field names a struct asks for, or
+/// the variant names of an enum.
 struct FieldNames(&'static [&'static str]);
 
 impl<'de> serde::Deserializer<'de> for &mut FieldNames {
@@ -141,9 +155,19 @@ impl<'de> serde::Deserializer<'de> for &mut FieldNames {
         Err(serde::de::Error::custom("field names only"))
     }
 
+    fn deserialize_enum<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        variants: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0 = variants;
+        Err(serde::de::Error::custom("variant names only"))
+    }
+
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
-        unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        unit unit_struct newtype_struct seq tuple tuple_struct map identifier ignored_any
     }
 }
 
