@@ -20,8 +20,9 @@ The app's output, exit code and signals pass through; leakwatch reports on stder
 Ctrl-C stops the app and still reports what was found so far.
 
 Every process that loads leakwatch (a cluster's primary and workers, npm and the app it
-starts) is listed with its own samples and verdict. Snapshots go to each process whose
-heap grows or that has a leak event (to the newest one while none does), or to --pid.
+starts) is listed with its own samples and verdict. Snapshots go to each process for
+which its leakwatch has a leak verdict standing (a single process: on the schedule
+whatever it does), or to --pid.
 If the command never loads leakwatch (not Node, or NODE_OPTIONS cleared), run says so.
 
 Options:
